@@ -1,0 +1,156 @@
+//! Message bodies published on `coupon.exchange` (DESIGN §5).
+//!
+//! Field names are camelCase inside `data` because that is the published
+//! contract; the envelope keys (`type`, `id`, `timestamp`) are fixed.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Routing key (and `type`) of the personal "you got it" message.
+pub const COUPON_ISSUED: &str = "coupon.issued";
+/// Routing key (and `type`) of the event-wide "sold out" message.
+pub const COUPON_SOLDOUT: &str = "coupon.soldout";
+/// Routing key (and `type`) of the coalesced live-stock message.
+pub const EVENT_STOCK: &str = "event.stock";
+
+/// Header carrying the trace id of the request that caused the message.
+pub const TRACE_ID_HEADER: &str = "x-trace-id";
+
+/// One message as it travels: `{"type","id","timestamp","data"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Uuid,
+    #[serde(with = "rfc3339_seconds")]
+    pub timestamp: DateTime<Utc>,
+    pub data: T,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CouponIssued {
+    pub user_id: i64,
+    pub coupon_id: i64,
+    pub event_id: i64,
+    pub coupon_code: String,
+    pub discount_value: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CouponSoldout {
+    pub event_id: i64,
+    pub event_title: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventStock {
+    pub event_id: i64,
+    pub remaining: i64,
+    pub total: i64,
+}
+
+/// Ties a payload type to its routing key so a caller cannot mislabel one.
+pub trait Payload: Serialize {
+    const KIND: &'static str;
+}
+
+impl Payload for CouponIssued {
+    const KIND: &'static str = COUPON_ISSUED;
+}
+impl Payload for CouponSoldout {
+    const KIND: &'static str = COUPON_SOLDOUT;
+}
+impl Payload for EventStock {
+    const KIND: &'static str = EVENT_STOCK;
+}
+
+impl<T: Payload> Envelope<T> {
+    /// A new message with a fresh random id (the AMQP `message_id` too).
+    pub fn new(data: T, timestamp: DateTime<Utc>) -> Self {
+        Self {
+            kind: T::KIND.to_owned(),
+            id: Uuid::new_v4(),
+            timestamp,
+            data,
+        }
+    }
+}
+
+mod rfc3339_seconds {
+    //! `2026-02-11T10:30:00Z`: whole seconds, `Z`, as the contract shows.
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Secs, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let raw = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&raw)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn coupon_issued_serialises_exactly_as_the_contract_shows() {
+        let ts = Utc.with_ymd_and_hms(2026, 2, 11, 10, 30, 0).unwrap();
+        let mut msg = Envelope::new(
+            CouponIssued {
+                user_id: 123,
+                coupon_id: 12345,
+                event_id: 1,
+                coupon_code: "WELCOME-A1B2C3D4".into(),
+                discount_value: 10,
+            },
+            ts,
+        );
+        msg.id = Uuid::nil();
+        let json = serde_json::to_value(&msg).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "type": "coupon.issued",
+                "id": "00000000-0000-0000-0000-000000000000",
+                "timestamp": "2026-02-11T10:30:00Z",
+                "data": {"userId": 123, "couponId": 12345, "eventId": 1,
+                         "couponCode": "WELCOME-A1B2C3D4", "discountValue": 10}
+            })
+        );
+    }
+
+    #[test]
+    fn soldout_and_stock_use_their_routing_keys_as_type() {
+        let ts = Utc::now();
+        let sold = Envelope::new(
+            CouponSoldout {
+                event_id: 1,
+                event_title: "t".into(),
+            },
+            ts,
+        );
+        let stock = Envelope::new(
+            EventStock {
+                event_id: 1,
+                remaining: 3,
+                total: 10,
+            },
+            ts,
+        );
+        assert_eq!(sold.kind, COUPON_SOLDOUT);
+        assert_eq!(stock.kind, EVENT_STOCK);
+        let back: Envelope<EventStock> =
+            serde_json::from_str(&serde_json::to_string(&stock).unwrap()).unwrap();
+        assert_eq!(back.data, stock.data);
+    }
+}

@@ -1,0 +1,6 @@
+//! Admin event setup: create, list and inspect with live stats, change
+//! under the rules of a running sale, close, browse issued coupons.
+
+pub mod routes;
+pub mod store;
+pub mod validation;

@@ -1,0 +1,209 @@
+//! `/api/admin/events…`: for ADMIN tokens only (403 otherwise).
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::{store, validation};
+use crate::{
+    auth::AdminUser,
+    error::ApiError,
+    events::{Event, EventView, NewEvent, store as events_store},
+    issuance::rebuild,
+    state::AppState,
+};
+
+/// An event with the numbers an operator watches.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminEventView {
+    #[serde(flatten)]
+    pub event: EventView,
+    pub code_prefix: String,
+    pub issued_count: i32,
+    pub redeemed_count: i64,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub sold_out_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+async fn admin_view(state: &AppState, event: Event, redeemed: i64) -> AdminEventView {
+    let remaining = state
+        .redis
+        .remaining(&[event.id])
+        .await
+        .ok()
+        .and_then(|mut v| v.pop().flatten())
+        .unwrap_or_else(|| event.remaining_in_db());
+    AdminEventView {
+        event: event.view(Utc::now(), remaining),
+        code_prefix: event.code_prefix.clone(),
+        issued_count: event.issued_count,
+        redeemed_count: redeemed,
+        closed_at: event.closed_at,
+        sold_out_at: event.sold_out_at,
+        created_at: event.created_at,
+        updated_at: event.updated_at,
+    }
+}
+
+/// Pushes the event's new limits to Redis and drops cached copies, so every
+/// instance issues under the new rules at once.
+async fn propagate(state: &AppState, event: &Event) -> Result<(), ApiError> {
+    state.redis.update(event.id, &rebuild::limits_of(event)).await.map_err(|e| {
+        tracing::warn!(error = %e, event.id = event.id, "saved, but Redis not updated; retry the request");
+        ApiError::unavailable("the live sale state")
+    })?;
+    if let Err(e) = state.events.invalidate(event.id).await {
+        tracing::warn!(error = %e, "event cache not invalidated (expires by itself)");
+    }
+    Ok(())
+}
+
+/// Create an event (validated field by field).
+#[utoipa::path(tag = "admin", request_body = NewEvent, security(("bearer" = [])), responses(
+    (status = 201, body = AdminEventView), (status = 422, description = "validation_failed with per-field errors"),
+    (status = 401), (status = 403)))]
+#[post("/events")]
+pub async fn create_event(
+    _admin: AdminUser,
+    body: web::Json<Map<String, Value>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let new = validation::new_event(&body, Utc::now())?;
+    let event = events_store::insert(&state.db, &new)
+        .await
+        .map_err(ApiError::store_down("the event store"))?;
+    // Load it now so the first request at opening time finds it in Redis.
+    if let Err(e) = rebuild::ensure_loaded(&state.redis, &state.db, event.id).await {
+        tracing::warn!(error = %e, "new event not preloaded; the preloader will");
+    }
+    state.events.invalidate(event.id).await.ok();
+    Ok(HttpResponse::Created().json(admin_view(&state, event, 0).await))
+}
+
+/// All events, newest first, with live stats.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), responses((status = 200, body = [AdminEventView]), (status = 403)))]
+#[get("/events")]
+pub async fn list_events(
+    _admin: AdminUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = store::list(&state.db)
+        .await
+        .map_err(ApiError::store_down("the event store"))?;
+    let mut views = Vec::with_capacity(rows.len());
+    for row in rows {
+        views.push(admin_view(&state, row.event, row.redeemed).await);
+    }
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// One event with live stats.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = AdminEventView), (status = 404, description = "event_not_found"), (status = 403)))]
+#[get("/events/{id}")]
+pub async fn get_event(
+    _admin: AdminUser,
+    id: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let row = store::one(&state.db, *id)
+        .await
+        .map_err(ApiError::store_down("the event store"))?
+        .ok_or_else(|| {
+            ApiError::NotFound("event_not_found", format!("event {id} does not exist"))
+        })?;
+    Ok(HttpResponse::Ok().json(admin_view(&state, row.event, row.redeemed).await))
+}
+
+/// Change an event. Raising the stock during a sale adds tickets at once;
+/// lowering it below what is issued, or changing the window of an ended
+/// event, is refused with 409.
+#[utoipa::path(tag = "admin", request_body = validation::EventPatch, security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = AdminEventView), (status = 409, description = "stock_below_issued, limit_below_held, event_ended or event_started"),
+    (status = 422, description = "validation_failed"), (status = 404), (status = 403)))]
+#[patch("/events/{id}")]
+pub async fn patch_event(
+    _admin: AdminUser,
+    id: web::Path<i64>,
+    body: web::Json<Map<String, Value>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let change = validation::patch(&body)?;
+    let current = store::one(&state.db, *id)
+        .await
+        .map_err(ApiError::store_down("the event store"))?
+        .ok_or_else(|| {
+            ApiError::NotFound("event_not_found", format!("event {id} does not exist"))
+        })?;
+    let next = validation::merged(&current.event.as_new(), &change)?;
+    let event = store::update(&state.db, *id, &next).await?;
+    propagate(&state, &event).await?;
+    Ok(HttpResponse::Ok().json(admin_view(&state, event, current.redeemed).await))
+}
+
+/// End the sale now: issuance answers 410 `event_ended` on every instance.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = AdminEventView), (status = 404), (status = 403)))]
+#[post("/events/{id}/close")]
+pub async fn close_event(
+    _admin: AdminUser,
+    id: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let event = store::close(&state.db, *id).await?;
+    propagate(&state, &event).await?;
+    let redeemed = store::one(&state.db, event.id)
+        .await
+        .map_err(ApiError::store_down("the event store"))?
+        .map_or(0, |r| r.redeemed);
+    Ok(HttpResponse::Ok().json(admin_view(&state, event, redeemed).await))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CouponQuery {
+    page: Option<i64>,
+    size: Option<i64>,
+    /// Code prefix to search for (case-insensitive).
+    code: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CouponPage {
+    items: Vec<store::IssuedCoupon>,
+    page: i64,
+    size: i64,
+    total: i64,
+}
+
+/// An event's issued coupons, newest first, paged, searchable by code.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path), CouponQuery),
+    responses((status = 200, body = CouponPage), (status = 404), (status = 403)))]
+#[get("/events/{id}/coupons")]
+pub async fn event_coupons(
+    _admin: AdminUser,
+    id: web::Path<i64>,
+    query: web::Query<CouponQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (page, size) = crate::coupons::routes::page_and_size(query.page, query.size)?;
+    state.event(*id).await?;
+    let (items, total) = store::coupons(
+        &state.db,
+        *id,
+        query.code.as_deref(),
+        size,
+        (page - 1) * size,
+    )
+    .await
+    .map_err(ApiError::store_down("the event store"))?;
+    Ok(HttpResponse::Ok().json(CouponPage {
+        items,
+        page,
+        size,
+        total,
+    }))
+}

@@ -1,0 +1,193 @@
+//! PostgreSQL side of admin event changes.
+
+use chrono::Utc;
+use serde::Serialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use crate::{
+    error::ApiError,
+    events::{Event, NewEvent},
+};
+
+/// An event with its redemption count.
+#[derive(Debug, sqlx::FromRow)]
+pub struct EventStats {
+    #[sqlx(flatten)]
+    pub event: Event,
+    pub redeemed: i64,
+}
+
+pub async fn list(db: &PgPool) -> sqlx::Result<Vec<EventStats>> {
+    sqlx::query_as(
+        "SELECT e.*, (SELECT count(*) FROM user_coupons c WHERE c.event_id = e.id AND c.status = 'used') AS redeemed \
+         FROM coupon_events e ORDER BY e.start_time DESC, e.id DESC LIMIT 500",
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn one(db: &PgPool, id: i64) -> sqlx::Result<Option<EventStats>> {
+    sqlx::query_as(
+        "SELECT e.*, (SELECT count(*) FROM user_coupons c WHERE c.event_id = e.id AND c.status = 'used') AS redeemed \
+         FROM coupon_events e WHERE e.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+fn not_found(id: i64) -> ApiError {
+    ApiError::NotFound("event_not_found", format!("event {id} does not exist"))
+}
+
+/// Writes a validated, merged event under the rules of a running sale.
+/// The row is locked, so `issued_count` cannot move while it is checked.
+pub async fn update(db: &PgPool, id: i64, next: &NewEvent) -> Result<Event, ApiError> {
+    let mut tx = db
+        .begin()
+        .await
+        .map_err(ApiError::store_down("the event store"))?;
+    let current: Event = sqlx::query_as("SELECT * FROM coupon_events WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(ApiError::store_down("the event store"))?
+        .ok_or_else(|| not_found(id))?;
+    let now = Utc::now();
+    let window_changed = next.start_time != current.start_time || next.end_time != current.end_time;
+    let ended = current.closed_at.is_some() || now >= current.end_time;
+    if ended
+        && (window_changed
+            || next.total_count != current.total_count
+            || next.max_per_user != current.max_per_user)
+    {
+        return Err(ApiError::Conflict(
+            "event_ended",
+            "the event has ended; its window and stock are final".into(),
+        ));
+    }
+    if next.start_time != current.start_time && now >= current.start_time {
+        return Err(ApiError::Conflict(
+            "event_started",
+            "the sale has started; its start time is final".into(),
+        ));
+    }
+    if window_changed && next.end_time <= now {
+        return Err(ApiError::validation(
+            "end_time",
+            "must be in the future (close the event to end it now)",
+        ));
+    }
+    if next.total_count < current.issued_count {
+        return Err(ApiError::Conflict(
+            "stock_below_issued",
+            format!("{} coupons are already issued", current.issued_count),
+        ));
+    }
+    let updated: Result<Event, sqlx::Error> = sqlx::query_as(
+        "UPDATE coupon_events SET title = $2, description = $3, total_count = $4, max_per_user = $5, \
+         start_time = $6, end_time = $7, discount_type = $8, discount_value = $9, \
+         min_purchase_amount = $10, valid_days = $11, code_prefix = $12, updated_at = now(), \
+         sold_out_at = CASE WHEN $4 > issued_count THEN NULL ELSE sold_out_at END \
+         WHERE id = $1 RETURNING *",
+    )
+    .bind(id)
+    .bind(&next.title)
+    .bind(&next.description)
+    .bind(next.total_count)
+    .bind(next.max_per_user)
+    .bind(next.start_time)
+    .bind(next.end_time)
+    .bind(&next.discount_type)
+    .bind(next.discount_value)
+    .bind(next.min_purchase_amount)
+    .bind(next.valid_days)
+    .bind(&next.code_prefix)
+    .fetch_one(&mut *tx)
+    .await;
+    let updated =
+        updated.map_err(
+            |e| match e.as_database_error().and_then(|d| d.constraint()) {
+                // The cascade into user_coupons re-checks every held ticket and slot.
+                Some("user_coupons_ticket_in_stock") => ApiError::Conflict(
+                    "stock_below_issued",
+                    "issued coupons hold tickets above the new stock".into(),
+                ),
+                Some("user_coupons_slot_in_limit") => ApiError::Conflict(
+                    "limit_below_held",
+                    "some users already hold more coupons than the new limit".into(),
+                ),
+                _ => ApiError::store_down("the event store")(e),
+            },
+        )?;
+    tx.commit()
+        .await
+        .map_err(ApiError::store_down("the event store"))?;
+    Ok(updated)
+}
+
+/// Ends the sale now. Closing twice is harmless.
+pub async fn close(db: &PgPool, id: i64) -> Result<Event, ApiError> {
+    sqlx::query_as(
+        "UPDATE coupon_events SET closed_at = COALESCE(closed_at, now()), updated_at = now() \
+         WHERE id = $1 RETURNING *",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+    .map_err(ApiError::store_down("the event store"))?
+    .ok_or_else(|| not_found(id))
+}
+
+/// An issued coupon as the admin sees it (with its owner).
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
+pub struct IssuedCoupon {
+    pub id: i64,
+    pub code: String,
+    pub user_id: i64,
+    pub status: String,
+    pub issued_at: chrono::DateTime<Utc>,
+    pub expires_at: chrono::DateTime<Utc>,
+    pub used_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// A page of an event's coupons, newest first; `code` filters by prefix
+/// (case-insensitive). Returns the page and the total matching.
+pub async fn coupons(
+    db: &PgPool,
+    event_id: i64,
+    code: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<IssuedCoupon>, i64)> {
+    // LIKE metacharacters in the search are taken literally.
+    let pattern = code.map(|c| {
+        format!(
+            "{}%",
+            c.trim()
+                .to_uppercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
+    let items = sqlx::query_as(
+        "SELECT id, code, user_id, status, issued_at, expires_at, used_at FROM user_coupons \
+         WHERE event_id = $1 AND ($2::text IS NULL OR code LIKE $2) ORDER BY id DESC LIMIT $3 OFFSET $4",
+    )
+    .bind(event_id)
+    .bind(&pattern)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    let total = sqlx::query_scalar(
+        "SELECT count(*) FROM user_coupons WHERE event_id = $1 AND ($2::text IS NULL OR code LIKE $2)",
+    )
+    .bind(event_id)
+    .bind(&pattern)
+    .fetch_one(db)
+    .await?;
+    Ok((items, total))
+}

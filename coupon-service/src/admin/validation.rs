@@ -1,0 +1,357 @@
+//! Validation of admin event bodies, field by field, so a form can show each
+//! error next to its field. Bodies are read as JSON objects: a wrong type is
+//! reported under its field name too, and fields a client may not set
+//! (`status`, `issued_count`, …) are refused by name, never acted on.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, de::DeserializeOwned};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::{error::ApiError, events::NewEvent};
+
+pub type Fields = Vec<(String, String)>;
+
+/// Largest stock of one event (fits the Redis and PostgreSQL integers with
+/// room; a bigger sale is several events).
+const MAX_STOCK: i64 = 100_000_000;
+const MAX_PER_USER: i64 = 1_000;
+const MAX_VALID_DAYS: i64 = 3_650;
+const MAX_AMOUNT: i64 = 1_000_000_000_000;
+
+/// A change to an event; every field optional.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, ToSchema)]
+pub struct EventPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub total_count: Option<i32>,
+    pub max_per_user: Option<i32>,
+    pub start_time: Option<DateTime<Utc>>,
+    pub end_time: Option<DateTime<Utc>>,
+    pub discount_type: Option<String>,
+    pub discount_value: Option<i64>,
+    pub min_purchase_amount: Option<i64>,
+    pub valid_days: Option<i32>,
+    pub code_prefix: Option<String>,
+}
+
+const EVENT_FIELDS: [&str; 11] = [
+    "title",
+    "description",
+    "total_count",
+    "max_per_user",
+    "start_time",
+    "end_time",
+    "discount_type",
+    "discount_value",
+    "min_purchase_amount",
+    "valid_days",
+    "code_prefix",
+];
+
+struct Reader<'a> {
+    body: &'a Map<String, Value>,
+    errors: Fields,
+}
+
+impl Reader<'_> {
+    fn new(body: &Map<String, Value>) -> Reader<'_> {
+        let errors = body
+            .keys()
+            .filter(|k| !EVENT_FIELDS.contains(&k.as_str()))
+            .map(|k| (k.clone(), "is not a field an admin can set".to_owned()))
+            .collect();
+        Reader { body, errors }
+    }
+
+    fn fail(&mut self, field: &str, message: &str) {
+        if !self.errors.iter().any(|(f, _)| f == field) {
+            self.errors.push((field.to_owned(), message.to_owned()));
+        }
+    }
+
+    /// The field parsed as `T`; absent (or null) → `None`, wrong type → error.
+    fn optional<T: DeserializeOwned>(&mut self, field: &str, kind: &str) -> Option<T> {
+        match self.body.get(field) {
+            None | Some(Value::Null) => None,
+            Some(v) => match serde_json::from_value(v.clone()) {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    self.fail(field, &format!("must be {kind}"));
+                    None
+                }
+            },
+        }
+    }
+
+    fn patch(&mut self) -> EventPatch {
+        EventPatch {
+            title: self.optional("title", "a string"),
+            description: self.optional("description", "a string"),
+            total_count: self.optional("total_count", "an integer"),
+            max_per_user: self.optional("max_per_user", "an integer"),
+            start_time: self.optional("start_time", "an RFC 3339 time"),
+            end_time: self.optional("end_time", "an RFC 3339 time"),
+            discount_type: self.optional("discount_type", "a string"),
+            discount_value: self.optional("discount_value", "an integer"),
+            min_purchase_amount: self.optional("min_purchase_amount", "an integer"),
+            valid_days: self.optional("valid_days", "an integer"),
+            code_prefix: self.optional("code_prefix", "a string"),
+        }
+    }
+}
+
+fn into_error(fields: Fields) -> ApiError {
+    let message = fields
+        .iter()
+        .map(|(f, m)| format!("{f} {m}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    ApiError::Validation { message, fields }
+}
+
+/// A new event from an admin's body.
+pub fn new_event(body: &Map<String, Value>, now: DateTime<Utc>) -> Result<NewEvent, ApiError> {
+    let mut r = Reader::new(body);
+    let p = r.patch();
+    for (field, present) in [
+        ("title", p.title.is_some()),
+        ("total_count", p.total_count.is_some()),
+        ("start_time", p.start_time.is_some()),
+        ("end_time", p.end_time.is_some()),
+        ("discount_type", p.discount_type.is_some()),
+        ("discount_value", p.discount_value.is_some()),
+        ("code_prefix", p.code_prefix.is_some()),
+    ] {
+        if !present && !body.contains_key(field) {
+            r.fail(field, "is required");
+        }
+    }
+    let event = NewEvent {
+        title: p.title.unwrap_or_default().trim().to_owned(),
+        description: p.description.unwrap_or_default(),
+        total_count: p.total_count.unwrap_or(0),
+        max_per_user: p.max_per_user.unwrap_or(1),
+        start_time: p.start_time.unwrap_or(now),
+        end_time: p.end_time.unwrap_or(now),
+        discount_type: p.discount_type.unwrap_or_default(),
+        discount_value: p.discount_value.unwrap_or(0),
+        min_purchase_amount: p.min_purchase_amount.unwrap_or(0),
+        valid_days: p.valid_days.unwrap_or(30),
+        code_prefix: p.code_prefix.unwrap_or_default(),
+    };
+    let mut errors = r.errors;
+    check_rules(&event, &mut errors);
+    if event.end_time <= now {
+        push(&mut errors, "end_time", "must be in the future");
+    }
+    if errors.is_empty() {
+        Ok(event)
+    } else {
+        Err(into_error(errors))
+    }
+}
+
+/// A patch from an admin's body (rules are checked on the merged event).
+pub fn patch(body: &Map<String, Value>) -> Result<EventPatch, ApiError> {
+    let mut r = Reader::new(body);
+    let p = r.patch();
+    if r.errors.is_empty() {
+        Ok(p)
+    } else {
+        Err(into_error(r.errors))
+    }
+}
+
+/// The event after applying the patch, checked by the same rules.
+pub fn merged(current: &NewEvent, p: &EventPatch) -> Result<NewEvent, ApiError> {
+    let event = NewEvent {
+        title: p
+            .title
+            .as_deref()
+            .map_or_else(|| current.title.clone(), |t| t.trim().to_owned()),
+        description: p
+            .description
+            .clone()
+            .unwrap_or_else(|| current.description.clone()),
+        total_count: p.total_count.unwrap_or(current.total_count),
+        max_per_user: p.max_per_user.unwrap_or(current.max_per_user),
+        start_time: p.start_time.unwrap_or(current.start_time),
+        end_time: p.end_time.unwrap_or(current.end_time),
+        discount_type: p
+            .discount_type
+            .clone()
+            .unwrap_or_else(|| current.discount_type.clone()),
+        discount_value: p.discount_value.unwrap_or(current.discount_value),
+        min_purchase_amount: p.min_purchase_amount.unwrap_or(current.min_purchase_amount),
+        valid_days: p.valid_days.unwrap_or(current.valid_days),
+        code_prefix: p
+            .code_prefix
+            .clone()
+            .unwrap_or_else(|| current.code_prefix.clone()),
+    };
+    let mut errors = Vec::new();
+    check_rules(&event, &mut errors);
+    if errors.is_empty() {
+        Ok(event)
+    } else {
+        Err(into_error(errors))
+    }
+}
+
+fn push(errors: &mut Fields, field: &str, message: &str) {
+    if !errors.iter().any(|(f, _)| f == field) {
+        errors.push((field.to_owned(), message.to_owned()));
+    }
+}
+
+/// The rules every event obeys (also enforced by CHECKs in PostgreSQL).
+fn check_rules(e: &NewEvent, errors: &mut Fields) {
+    let title = e.title.chars().count();
+    if title == 0 || title > 200 {
+        push(errors, "title", "must be 1 to 200 characters");
+    }
+    if e.description.chars().count() > 2000 {
+        push(errors, "description", "must be at most 2000 characters");
+    }
+    if !(1..=MAX_STOCK).contains(&i64::from(e.total_count)) {
+        push(
+            errors,
+            "total_count",
+            "must be a positive number of coupons",
+        );
+    }
+    if !(1..=MAX_PER_USER).contains(&i64::from(e.max_per_user)) {
+        push(errors, "max_per_user", "must be at least 1");
+    }
+    if e.end_time <= e.start_time {
+        push(errors, "end_time", "must be after start_time");
+    }
+    match e.discount_type.as_str() {
+        "percentage" if !(1..=100).contains(&e.discount_value) => {
+            push(
+                errors,
+                "discount_value",
+                "must be 1 to 100 for a percentage",
+            );
+        }
+        "fixed" if !(1..=MAX_AMOUNT).contains(&e.discount_value) => {
+            push(errors, "discount_value", "must be a positive amount");
+        }
+        "percentage" | "fixed" => {}
+        _ => push(errors, "discount_type", "must be percentage or fixed"),
+    }
+    if !(0..=MAX_AMOUNT).contains(&e.min_purchase_amount) {
+        push(
+            errors,
+            "min_purchase_amount",
+            "must be zero or a positive amount",
+        );
+    }
+    if !(1..=MAX_VALID_DAYS).contains(&i64::from(e.valid_days)) {
+        push(errors, "valid_days", "must be at least 1");
+    }
+    let prefix_ok = (1..=12).contains(&e.code_prefix.len())
+        && e.code_prefix
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if !prefix_ok {
+        push(
+            errors,
+            "code_prefix",
+            "must be 1 to 12 characters A-Z or 0-9",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn valid(now: DateTime<Utc>) -> Map<String, Value> {
+        json!({
+            "title": "Welcome", "description": "", "total_count": 100, "max_per_user": 1,
+            "start_time": now.to_rfc3339(), "end_time": (now + chrono::Duration::hours(1)).to_rfc3339(),
+            "discount_type": "percentage", "discount_value": 10, "min_purchase_amount": 0,
+            "valid_days": 30, "code_prefix": "WELCOME"
+        })
+        .as_object()
+        .cloned()
+        .unwrap()
+    }
+
+    fn field_errors(body: Map<String, Value>, now: DateTime<Utc>) -> Vec<String> {
+        match new_event(&body, now) {
+            Err(ApiError::Validation { fields, .. }) => {
+                fields.into_iter().map(|(f, _)| f).collect()
+            }
+            other => panic!("expected 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_body_becomes_an_event() {
+        let now = Utc::now();
+        let e = new_event(&valid(now), now).unwrap();
+        assert_eq!((e.total_count, e.code_prefix.as_str()), (100, "WELCOME"));
+    }
+
+    #[test]
+    fn each_invalid_field_is_named() {
+        let now = Utc::now();
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("total_count", json!(0), "total_count"),
+            ("total_count", json!(-5), "total_count"),
+            ("total_count", json!("many"), "total_count"),
+            ("max_per_user", json!(0), "max_per_user"),
+            ("end_time", json!(now.to_rfc3339()), "end_time"),
+            ("end_time", json!("tomorrow"), "end_time"),
+            ("discount_type", json!("bogo"), "discount_type"),
+            ("discount_value", json!(101), "discount_value"),
+            ("discount_value", json!(0), "discount_value"),
+            ("valid_days", json!(0), "valid_days"),
+            ("code_prefix", json!("wel come"), "code_prefix"),
+            ("code_prefix", json!("lower"), "code_prefix"),
+            ("title", json!(""), "title"),
+            ("status", json!("active"), "status"),
+            ("issued_count", json!(0), "issued_count"),
+        ];
+        for (field, value, named) in cases {
+            let mut body = valid(now);
+            body.insert(field.into(), value.clone());
+            assert_eq!(
+                field_errors(body, now),
+                vec![named.to_owned()],
+                "{field} = {value}"
+            );
+        }
+        let mut fixed = valid(now);
+        fixed.insert("discount_type".into(), json!("fixed"));
+        fixed.insert("discount_value".into(), json!(5000));
+        assert!(
+            new_event(&fixed, now).is_ok(),
+            "fixed amounts above 100 are fine"
+        );
+    }
+
+    #[test]
+    fn missing_required_fields_are_named() {
+        let now = Utc::now();
+        let errors = field_errors(Map::new(), now);
+        for f in [
+            "title",
+            "total_count",
+            "start_time",
+            "end_time",
+            "discount_type",
+            "discount_value",
+            "code_prefix",
+        ] {
+            assert!(
+                errors.contains(&f.to_owned()),
+                "{f} missing from {errors:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Accounts and tokens: signup, login, refresh rotation, logout, JWKS, and
+//! the extractors handlers use to require a user or an admin.
+
+pub mod email;
+pub mod extractor;
+pub mod keys;
+pub mod password;
+pub mod refresh;
+pub mod routes;
+
+pub use extractor::{AdminUser, AuthUser};

@@ -1,0 +1,244 @@
+//! `POST /api/auth/{signup,login,refresh,logout}` and the JWKS.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::Duration;
+use contract::jwt::Role;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{AuthUser, email, keys::KeySet, password, refresh};
+use crate::{error::ApiError, rate_limit, state::AppState};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignupRequest {
+    email: String,
+    password: String,
+    name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    id: i64,
+    email: String,
+    name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    refresh_token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPair {
+    access_token: String,
+    refresh_token: String,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    /// Access-token lifetime in seconds.
+    expires_in: u64,
+}
+
+const PASSWORD_MIN: usize = 8;
+const PASSWORD_MAX: usize = 128;
+
+/// Per-IP brute-force limit of the anonymous auth endpoints.
+fn limit_by_ip(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    match state.limiters.client_ip(req) {
+        Some(ip) => rate_limit::check(&state.limiters.auth, &ip),
+        None => Ok(()),
+    }
+}
+
+fn validate_signup(body: &SignupRequest) -> Result<(String, String), ApiError> {
+    let mut fields = Vec::new();
+    let email = email::normalise(&body.email);
+    if email.is_none() {
+        fields.push((
+            "email".to_owned(),
+            "must be a valid email address".to_owned(),
+        ));
+    }
+    let chars = body.password.chars().count();
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&chars) {
+        fields.push((
+            "password".to_owned(),
+            format!("must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"),
+        ));
+    }
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        fields.push(("name".to_owned(), "must be 1 to 100 characters".to_owned()));
+    }
+    match email {
+        Some(email) if fields.is_empty() => Ok((email, name.to_owned())),
+        _ => Err(ApiError::Validation {
+            message: "some fields are not valid".into(),
+            fields,
+        }),
+    }
+}
+
+async fn hash_blocking(password: String) -> Result<String, ApiError> {
+    web::block(move || password::hash(&password))
+        .await
+        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("blocking pool: {e}")))?
+        .map_err(ApiError::Unexpected)
+}
+
+/// Create an account (role USER).
+#[utoipa::path(tag = "auth", request_body = SignupRequest, responses(
+    (status = 201, body = UserView), (status = 409, description = "email_taken"),
+    (status = 422, description = "validation_failed"), (status = 429, description = "rate_limited")))]
+#[post("/signup")]
+pub async fn signup(
+    req: HttpRequest,
+    body: web::Json<SignupRequest>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    limit_by_ip(&req, &state)?;
+    let (email, name) = validate_signup(&body)?;
+    let hash = hash_blocking(body.into_inner().password).await?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO users (email, password_hash, name) VALUES ($1, $2, $3) \
+         ON CONFLICT (email) DO NOTHING RETURNING id",
+    )
+    .bind(&email)
+    .bind(&hash)
+    .bind(&name)
+    .fetch_optional(&state.db)
+    .await
+    .map_err(ApiError::store_down("the account store"))?;
+    let id = id.ok_or_else(|| {
+        ApiError::Conflict("email_taken", "an account with this email exists".into())
+    })?;
+    Ok(HttpResponse::Created().json(UserView { id, email, name }))
+}
+
+#[derive(sqlx::FromRow)]
+struct Account {
+    id: i64,
+    password_hash: String,
+    role: String,
+}
+
+/// Exchange email and password for an access token and a refresh token.
+#[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, body = TokenPair), (status = 401, description = "invalid_credentials"),
+    (status = 429, description = "rate_limited")))]
+#[post("/login")]
+pub async fn login(
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+    state: web::Data<AppState>,
+    keys: web::Data<KeySet>,
+) -> Result<HttpResponse, ApiError> {
+    limit_by_ip(&req, &state)?;
+    let email = email::normalise(&body.email).unwrap_or_default();
+    let account: Option<Account> =
+        sqlx::query_as("SELECT id, password_hash, role FROM users WHERE email = $1")
+            .bind(&email)
+            .fetch_optional(&state.db)
+            .await
+            .map_err(ApiError::store_down("the account store"))?;
+    // The same Argon2 work whether or not the account exists: no user
+    // enumeration by timing, and one error for both cases.
+    let password = body.into_inner().password;
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    let ok = web::block(move || password::verify(&password, stored.as_deref()))
+        .await
+        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("blocking pool: {e}")))?;
+    let account = account.filter(|_| ok).ok_or(ApiError::InvalidCredentials)?;
+    let role = if account.role == "ADMIN" {
+        Role::Admin
+    } else {
+        Role::User
+    };
+    let refresh = refresh::start_family(&state.db, account.id, refresh_ttl(&state))
+        .await
+        .map_err(ApiError::store_down("the account store"))?;
+    token_pair(&keys, account.id, role, refresh)
+}
+
+/// Rotate a refresh token: the old one stops working, a new pair is returned.
+/// Presenting an already-rotated token revokes its whole family.
+#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses(
+    (status = 200, body = TokenPair), (status = 401, description = "invalid_token")))]
+#[post("/refresh")]
+pub async fn refresh_tokens(
+    req: HttpRequest,
+    body: web::Json<RefreshRequest>,
+    state: web::Data<AppState>,
+    keys: web::Data<KeySet>,
+) -> Result<HttpResponse, ApiError> {
+    limit_by_ip(&req, &state)?;
+    match refresh::rotate(&state.db, &body.refresh_token, refresh_ttl(&state)).await {
+        Ok((user_id, role, next)) => token_pair(&keys, user_id, role, next),
+        Err(refresh::RefreshError::Database(e)) => {
+            Err(ApiError::store_down("the account store")(e))
+        }
+        Err(e) => {
+            tracing::info!(reason = %e, "refresh refused");
+            Err(ApiError::InvalidToken)
+        }
+    }
+}
+
+/// Revoke the refresh token's family (this device signs out).
+#[utoipa::path(tag = "auth", request_body = RefreshRequest, security(("bearer" = [])),
+    responses((status = 204), (status = 401, description = "unauthorized")))]
+#[post("/logout")]
+pub async fn logout(
+    user: AuthUser,
+    body: web::Json<RefreshRequest>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    refresh::revoke(&state.db, user.id(), &body.refresh_token)
+        .await
+        .map_err(ApiError::store_down("the account store"))?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Public keys access tokens are signed with (JWKS, RFC 7517).
+#[utoipa::path(tag = "auth", responses((status = 200, description = "JWK set")))]
+#[get("/jwks")]
+pub async fn jwks(keys: web::Data<KeySet>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(keys.jwks())
+}
+
+/// The same JWKS at the conventional `/.well-known/jwks.json`.
+pub async fn jwks_alias(keys: web::Data<KeySet>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(keys.jwks())
+}
+
+fn refresh_ttl(state: &AppState) -> Duration {
+    Duration::seconds(
+        i64::try_from(state.settings.auth.refresh_ttl_secs).unwrap_or(i64::MAX / 1000),
+    )
+}
+
+fn token_pair(
+    keys: &KeySet,
+    user_id: i64,
+    role: Role,
+    refresh_token: String,
+) -> Result<HttpResponse, ApiError> {
+    let (access_token, expires_in) = keys
+        .access_token(user_id, role)
+        .ok_or_else(|| ApiError::unavailable("signing in"))?;
+    Ok(HttpResponse::Ok().json(TokenPair {
+        access_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in,
+    }))
+}

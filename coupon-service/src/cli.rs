@@ -1,0 +1,121 @@
+//! Operator commands besides serving: `coupon-service <command>`.
+//!
+//! - `serve` (default): run the HTTP service;
+//! - `migrate`: apply database migrations and exit;
+//! - `create-admin --email E --password P [--name N]`: create the first
+//!   admin (or promote an existing account, setting its password);
+//! - `seed-demo`: create a demo admin, a demo user and a running demo event
+//!   if missing (local runs only: the passwords are public);
+//! - `dev-token <user id> [USER|ADMIN]`: print an access token signed with
+//!   `auth.private_key_path`, for scripts and load tests.
+
+use anyhow::Context;
+use chrono::{Duration, Utc};
+use contract::jwt::{Role, TokenSigner, now_unix};
+use sqlx::PgPool;
+
+use crate::{
+    configuration::Settings,
+    events::{NewEvent, store},
+};
+
+pub const DEMO_USER: (&str, &str) = ("demo.user@example.com", "demo-user-password");
+pub const DEMO_ADMIN: (&str, &str) = ("demo.admin@example.com", "demo-admin-password");
+const DEMO_TITLE: &str = "Demo flash sale";
+
+/// Creates (or, with `reset`, updates) an account; returns its id.
+pub async fn upsert_account(
+    db: &PgPool,
+    email: &str,
+    password: &str,
+    name: &str,
+    role: Role,
+    reset: bool,
+) -> anyhow::Result<i64> {
+    let email = crate::auth::email::normalise(email).context("not a valid email address")?;
+    anyhow::ensure!(
+        password.chars().count() >= 8,
+        "the password must have at least 8 characters"
+    );
+    let hash = crate::auth::password::hash(password)?;
+    let role = if role == Role::Admin { "ADMIN" } else { "USER" };
+    let id = sqlx::query_scalar(
+        "INSERT INTO users (email, password_hash, name, role) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (email) DO UPDATE SET \
+           password_hash = CASE WHEN $5 THEN EXCLUDED.password_hash ELSE users.password_hash END, \
+           role = CASE WHEN $5 THEN EXCLUDED.role ELSE users.role END \
+         RETURNING id",
+    )
+    .bind(&email)
+    .bind(&hash)
+    .bind(name)
+    .bind(role)
+    .bind(reset)
+    .fetch_one(db)
+    .await
+    .with_context(|| format!("saving the account {email}"))?;
+    Ok(id)
+}
+
+/// Creates (or resets) the demo accounts and creates the demo event unless a
+/// live one exists; returns (demo user id, demo event id).
+pub async fn seed_demo(db: &PgPool) -> anyhow::Result<(i64, i64)> {
+    // Reset every time: the printed credentials must always work (these are
+    // local demo accounts; their passwords are public anyway).
+    upsert_account(
+        db,
+        DEMO_ADMIN.0,
+        DEMO_ADMIN.1,
+        "Demo Admin",
+        Role::Admin,
+        true,
+    )
+    .await?;
+    let user = upsert_account(db, DEMO_USER.0, DEMO_USER.1, "Demo User", Role::User, true).await?;
+    let existing: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM coupon_events WHERE title = $1 AND end_time > now() AND closed_at IS NULL LIMIT 1",
+    )
+    .bind(DEMO_TITLE)
+    .fetch_optional(db)
+    .await?;
+    let event = match existing {
+        Some(id) => id,
+        None => {
+            let now = Utc::now();
+            store::insert(
+                db,
+                &NewEvent {
+                    title: DEMO_TITLE.into(),
+                    description: "1,000 coupons, 10% off, one per person".into(),
+                    total_count: 1000,
+                    max_per_user: 1,
+                    start_time: now,
+                    end_time: now + Duration::days(1),
+                    discount_type: "percentage".into(),
+                    discount_value: 10,
+                    min_purchase_amount: 10_000,
+                    valid_days: 30,
+                    code_prefix: "DEMO".into(),
+                },
+            )
+            .await
+            .context("seeding the demo event")?
+            .id
+        }
+    };
+    Ok((user, event))
+}
+
+/// A one-hour access token for `user_id`, signed with the configured key.
+pub fn dev_token(settings: &Settings, user_id: i64, role: Role) -> anyhow::Result<String> {
+    let auth = &settings.auth;
+    let path = auth
+        .private_key_path
+        .as_deref()
+        .context("auth.private_key_path is not set (APP_AUTH__PRIVATE_KEY_PATH)")?;
+    let pem = std::fs::read(path)
+        .with_context(|| format!("auth.private_key_path: cannot read {path}"))?;
+    let signer = TokenSigner::from_private_pem(&auth.key_id, &pem, &auth.issuer, &auth.audience)
+        .context("auth.private_key_path: not an Ed25519 private key (PEM)")?;
+    Ok(signer.sign(user_id, role, now_unix(), 3600))
+}

@@ -1,0 +1,8 @@
+//! Coupon events: the row, its derived status, storage and the read API.
+
+pub mod cache;
+pub mod model;
+pub mod routes;
+pub mod store;
+
+pub use model::{Event, EventStatus, EventView, NewEvent};

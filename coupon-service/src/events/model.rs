@@ -1,0 +1,170 @@
+//! An event as stored, and its public view with live stock.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Event {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub total_count: i32,
+    pub issued_count: i32,
+    pub max_per_user: i32,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub discount_type: String,
+    pub discount_value: i64,
+    pub min_purchase_amount: i64,
+    pub valid_days: i32,
+    pub code_prefix: String,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub sold_out_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Derived from time and state, never stored; the reserve script applies the
+/// same rules (closed or past end → ended, before start → scheduled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    Scheduled,
+    Active,
+    SoldOut,
+    Ended,
+}
+
+impl Event {
+    pub fn status(&self, now: DateTime<Utc>, remaining: i64) -> EventStatus {
+        if self.closed_at.is_some() || now >= self.end_time {
+            EventStatus::Ended
+        } else if now < self.start_time {
+            EventStatus::Scheduled
+        } else if remaining <= 0 {
+            EventStatus::SoldOut
+        } else {
+            EventStatus::Active
+        }
+    }
+
+    /// Tickets left according to PostgreSQL, used when Redis has no state.
+    pub fn remaining_in_db(&self) -> i64 {
+        i64::from(self.total_count - self.issued_count)
+    }
+
+    /// The editable part of the event (what a patch is merged into).
+    pub fn as_new(&self) -> NewEvent {
+        NewEvent {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            total_count: self.total_count,
+            max_per_user: self.max_per_user,
+            start_time: self.start_time,
+            end_time: self.end_time,
+            discount_type: self.discount_type.clone(),
+            discount_value: self.discount_value,
+            min_purchase_amount: self.min_purchase_amount,
+            valid_days: self.valid_days,
+            code_prefix: self.code_prefix.clone(),
+        }
+    }
+
+    pub fn view(&self, now: DateTime<Utc>, remaining: i64) -> EventView {
+        EventView {
+            id: self.id,
+            title: self.title.clone(),
+            description: self.description.clone(),
+            status: self.status(now, remaining),
+            total_count: self.total_count,
+            remaining,
+            start_time: self.start_time,
+            end_time: self.end_time,
+            max_per_user: self.max_per_user,
+            discount_type: self.discount_type.clone(),
+            discount_value: self.discount_value,
+            min_purchase_amount: self.min_purchase_amount,
+            valid_days: self.valid_days,
+        }
+    }
+}
+
+/// `GET /api/coupons/events[/{id}]` item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EventView {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub status: EventStatus,
+    pub total_count: i32,
+    pub remaining: i64,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub max_per_user: i32,
+    pub discount_type: String,
+    pub discount_value: i64,
+    pub min_purchase_amount: i64,
+    pub valid_days: i32,
+}
+
+/// What creating an event takes (admin API, seeding, tests).
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
+pub struct NewEvent {
+    pub title: String,
+    pub description: String,
+    pub total_count: i32,
+    pub max_per_user: i32,
+    pub start_time: DateTime<Utc>,
+    pub end_time: DateTime<Utc>,
+    pub discount_type: String,
+    pub discount_value: i64,
+    pub min_purchase_amount: i64,
+    pub valid_days: i32,
+    pub code_prefix: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn event(now: DateTime<Utc>) -> Event {
+        Event {
+            id: 1,
+            title: "t".into(),
+            description: String::new(),
+            total_count: 10,
+            issued_count: 0,
+            max_per_user: 1,
+            start_time: now - Duration::minutes(1),
+            end_time: now + Duration::minutes(1),
+            discount_type: "fixed".into(),
+            discount_value: 1000,
+            min_purchase_amount: 0,
+            valid_days: 30,
+            code_prefix: "T".into(),
+            closed_at: None,
+            sold_out_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn status_follows_window_stock_and_closing() {
+        let now = Utc::now();
+        let e = event(now);
+        assert_eq!(e.status(now, 5), EventStatus::Active);
+        assert_eq!(e.status(now, 0), EventStatus::SoldOut);
+        assert_eq!(
+            e.status(now - Duration::minutes(2), 5),
+            EventStatus::Scheduled
+        );
+        assert_eq!(e.status(now + Duration::minutes(1), 5), EventStatus::Ended);
+        let closed = Event {
+            closed_at: Some(now),
+            ..e
+        };
+        assert_eq!(closed.status(now, 5), EventStatus::Ended);
+    }
+}

@@ -1,0 +1,16 @@
+-- confirm.lua: clears the pending entries of committed reservations.
+--
+-- KEYS[1] pending
+-- ARGV pairs: ticket, the pending value reserved ("user:slot:ms:idem")
+-- An entry is cleared only if it still holds that exact value, so a ticket
+-- re-reserved by someone else in the meantime is left alone.
+-- Returns how many entries it cleared.
+
+local cleared = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    cleared = cleared + 1
+  end
+end
+return cleared

@@ -1,0 +1,105 @@
+//! Redis key names. Every key of one event shares the hash tag `{<event id>}`
+//! so one Lua script may touch them all, also on Redis Cluster (one slot).
+
+/// Names of one event's issuance keys, under the deployment's prefix.
+#[derive(Debug, Clone)]
+pub struct EventKeys {
+    base: String,
+}
+
+impl EventKeys {
+    pub fn new(prefix: &str, event_id: i64) -> Self {
+        Self {
+            base: format!("{prefix}event:{{{event_id}}}:"),
+        }
+    }
+
+    fn key(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.base)
+    }
+
+    /// Hash: start_ms, end_ms, total, max_per_user, closed, expire_at_ms.
+    pub fn info(&self) -> String {
+        self.key("info")
+    }
+    /// Tickets left.
+    pub fn stock(&self) -> String {
+        self.key("stock")
+    }
+    /// Highest ticket number handed out so far (fresh tickets are next + 1).
+    pub fn next(&self) -> String {
+        self.key("next")
+    }
+    /// Set of tickets given back, handed out again before fresh ones.
+    pub fn free(&self) -> String {
+        self.key("free")
+    }
+    /// Hash user → held slots as a '0'/'1' string ("101": slots 1 and 3).
+    pub fn users(&self) -> String {
+        self.key("users")
+    }
+    /// Hash ticket → "user:slot:reserved_ms:idem" for reservations not yet
+    /// known to be committed.
+    pub fn pending(&self) -> String {
+        self.key("pending")
+    }
+    /// Idempotency record of one (user, key hash): "ticket:slot". Scripts
+    /// take it as a key even without a header (`-`: never written then).
+    pub fn idempotency(&self, user_id: i64, key_hash: &str) -> String {
+        let hash = if key_hash.is_empty() { "-" } else { key_hash };
+        self.key(&format!("idem:{user_id}:{hash}"))
+    }
+    /// The six keys of the issuance state, in the order the scripts expect
+    /// them as KEYS[1..6].
+    pub fn state(&self) -> [String; 6] {
+        [
+            self.info(),
+            self.stock(),
+            self.next(),
+            self.free(),
+            self.users(),
+            self.pending(),
+        ]
+    }
+    /// Lock held by the one instance rebuilding this event from PostgreSQL.
+    pub fn rebuild_lock(&self) -> String {
+        self.key("rebuild")
+    }
+    /// Short-lived marker: an `event.stock` message was just queued.
+    pub fn stock_tick(&self) -> String {
+        self.key("stock_tick")
+    }
+    /// Cached public view of the event (JSON), between the process cache and
+    /// PostgreSQL.
+    pub fn view(&self) -> String {
+        self.key("view")
+    }
+}
+
+/// Binds an `Idempotency-Key` of a user to the body it was first used with.
+/// Lives outside the event's slot because a key may be reused for another
+/// event, which must be caught too.
+pub fn idempotency_binding(prefix: &str, user_id: i64, key_hash: &str) -> String {
+    format!("{prefix}idem:{{user:{user_id}}}:{key_hash}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_key_carries_the_event_hash_tag() {
+        let k = EventKeys::new("t1:", 42);
+        for key in [
+            k.info(),
+            k.stock(),
+            k.next(),
+            k.free(),
+            k.users(),
+            k.pending(),
+            k.idempotency(7, "ab"),
+        ] {
+            assert!(key.starts_with("t1:event:{42}:"), "{key}");
+        }
+    }
+}

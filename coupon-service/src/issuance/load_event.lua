@@ -1,0 +1,37 @@
+-- load_event.lua: writes an event's whole issuance state, as rebuilt from
+-- PostgreSQL, unless the event is already loaded.
+--
+-- KEYS[1] info  KEYS[2] stock  KEYS[3] next  KEYS[4] free  KEYS[5] users
+-- KEYS[6] pending
+-- ARGV[1] start_ms  ARGV[2] end_ms  ARGV[3] total  ARGV[4] max_per_user
+-- ARGV[5] closed ("1"/"0")  ARGV[6] expire_at_ms (unix ms)
+-- ARGV[7] remaining  ARGV[8] highest ticket committed  ARGV[9] n free tickets
+-- ARGV[10 .. 9+n] free tickets; then pairs user, held-slots string
+-- Returns 1 when it loaded, 0 when the event was already there.
+
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+-- Leftovers of a partial loss are replaced wholesale by the rebuilt state.
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+
+redis.call('HSET', KEYS[1], 'start_ms', ARGV[1], 'end_ms', ARGV[2], 'total', ARGV[3],
+  'max_per_user', ARGV[4], 'closed', ARGV[5], 'expire_at_ms', ARGV[6])
+redis.call('SET', KEYS[2], ARGV[7])
+redis.call('SET', KEYS[3], ARGV[8])
+
+local n_free = tonumber(ARGV[9])
+for i = 10, 9 + n_free do
+  redis.call('SADD', KEYS[4], ARGV[i])
+end
+-- A placeholder field keeps the hashes in existence so they carry the TTL.
+redis.call('HSET', KEYS[5], '_', '')
+for i = 10 + n_free, #ARGV, 2 do
+  redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1])
+end
+redis.call('HSET', KEYS[6], '_', '')
+
+for i = 1, 6 do
+  redis.call('PEXPIREAT', KEYS[i], ARGV[6])
+end
+return 1

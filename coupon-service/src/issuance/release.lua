@@ -1,0 +1,48 @@
+-- release.lua: settles one pending reservation; idempotent.
+--
+-- KEYS[1] stock  KEYS[2] free  KEYS[3] users  KEYS[4] pending
+-- KEYS[5] idempotency record of the reservation (may be unused)
+-- ARGV[1] ticket
+-- ARGV[2] the pending value the caller reserved ("user:slot:ms:idem")
+-- ARGV[3] "1" to give the ticket back (nobody holds it in PostgreSQL)
+-- ARGV[4] "1" to give the user's slot back (no committed coupon holds it)
+--
+-- Confirming a committed reservation is release with "0","0": it only clears
+-- the pending entry. Returns 1 when it settled the entry, 0 when the entry was
+-- already settled (or belongs to someone else now): nothing changes twice.
+
+if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then
+  return 0
+end
+redis.call('HDEL', KEYS[4], ARGV[1])
+
+if ARGV[3] == '1' then
+  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('INCR', KEYS[1])
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then
+    redis.call('PEXPIRE', KEYS[2], ttl)
+  end
+end
+
+local user, slot = string.match(ARGV[2], '^(%d+):(%d+):')
+if ARGV[4] == '1' then
+  local held = redis.call('HGET', KEYS[3], user)
+  slot = tonumber(slot)
+  if held and string.sub(held, slot, slot) == '1' then
+    held = string.sub(held, 1, slot - 1) .. '0' .. string.sub(held, slot + 1)
+    redis.call('HSET', KEYS[3], user, held)
+  end
+end
+
+-- A reservation that did not become a coupon must not be replayed to a retry.
+if ARGV[3] == '1' or ARGV[4] == '1' then
+  local idem = string.match(ARGV[2], '^%d+:%d+:%d+:(.*)$')
+  if idem and idem ~= '' then
+    local record = redis.call('GET', KEYS[5])
+    if record == (ARGV[1] .. ':' .. string.match(ARGV[2], '^%d+:(%d+):')) then
+      redis.call('DEL', KEYS[5])
+    end
+  end
+end
+return 1

@@ -1,0 +1,223 @@
+//! `POST /api/coupons/issue`: the hot path (DESIGN §3).
+//!
+//! 1. the token (extractor) and the event (process cache);
+//! 2. the idempotency key's binding to this body;
+//! 3. ONE Redis script decides: reserved, replay, or why not;
+//! 4. the batch writer commits the coupon; 201 only after COMMIT.
+
+use std::{sync::Arc, time::Duration};
+
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{
+    batch_writer::WriteError,
+    idempotency, rebuild,
+    redis_state::{Reservation, ReserveOutcome},
+};
+use crate::{
+    auth::AuthUser, coupons::Coupon, error::ApiError, events::Event, metrics::Metrics,
+    state::AppState,
+};
+
+/// Attempts when the database refused a ticket a rebuilt Redis handed out
+/// again, or when the event had to be (re)loaded first.
+const ATTEMPTS: usize = 3;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct IssueRequest {
+    event_id: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Issued {
+    coupon: Coupon,
+    remaining: i64,
+}
+
+/// Try to get a coupon of an event: first come, first served. Send an
+/// `Idempotency-Key` header to make retries safe: a retry returns the first
+/// result.
+#[utoipa::path(tag = "coupons", request_body = IssueRequest, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    responses((status = 201, body = Issued), (status = 401), (status = 404, description = "event_not_found"),
+    (status = 409, description = "event_not_started or user_limit_reached"), (status = 410, description = "sold_out or event_ended"),
+    (status = 422, description = "idempotency_key_reused or validation_failed"), (status = 429, description = "rate_limited"),
+    (status = 503, description = "unavailable")))]
+#[post("/issue")]
+#[tracing::instrument(skip_all, fields(user.id = user.id(), event.id = body.event_id))]
+pub async fn issue(
+    req: HttpRequest,
+    user: AuthUser,
+    body: web::Json<IssueRequest>,
+    state: web::Data<AppState>,
+    metrics: web::Data<Metrics>,
+) -> Result<HttpResponse, ApiError> {
+    let result = issue_coupon(&req, user, body.event_id, &state).await;
+    let outcome = match &result {
+        Ok(_) => "issued",
+        Err(e) => e.code(),
+    };
+    metrics.issue_outcomes.with_label_values(&[outcome]).inc();
+    let issued = result?;
+    Ok(HttpResponse::Created().json(issued))
+}
+
+async fn issue_coupon(
+    req: &HttpRequest,
+    user: AuthUser,
+    event_id: i64,
+    state: &AppState,
+) -> Result<Issued, ApiError> {
+    if event_id <= 0 {
+        return Err(ApiError::validation(
+            "event_id",
+            "must be a positive integer",
+        ));
+    }
+    crate::rate_limit::check(&state.limiters.issue, &user.id())?;
+    let idem = idempotency::key_hash(req)?;
+    let event = state.event(event_id).await?;
+    if !idem.is_empty() {
+        let earlier = state
+            .redis
+            .bind_idempotency(user.id(), &idem, &event_id.to_string())
+            .await
+            .map_err(redis_down)?;
+        if earlier.is_some() {
+            return Err(ApiError::Unprocessable(
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used with a different request".into(),
+            ));
+        }
+    }
+
+    for _ in 0..ATTEMPTS {
+        let outcome = state
+            .redis
+            .reserve(event_id, user.id(), &idem)
+            .await
+            .map_err(redis_down)?;
+        match outcome {
+            ReserveOutcome::Reserved(r) => {
+                let remaining = r.remaining;
+                match state
+                    .writer
+                    .write(r, Arc::clone(&event), trace_id(req))
+                    .await
+                {
+                    Ok(coupon) => return Ok(Issued { coupon, remaining }),
+                    Err(WriteError::Refused) => continue,
+                    Err(WriteError::UnknownUser) => return Err(ApiError::InvalidToken),
+                    Err(WriteError::Unavailable) => return Err(ApiError::unavailable("issuance")),
+                }
+            }
+            ReserveOutcome::Replay {
+                ticket,
+                slot,
+                remaining,
+            } => {
+                return match await_replayed(state, &event, user.id(), ticket, slot).await? {
+                    Some(coupon) => Ok(Issued { coupon, remaining }),
+                    None => Err(ApiError::unavailable("issuance")),
+                };
+            }
+            ReserveOutcome::NotLoaded => {
+                let loaded = rebuild::ensure_loaded(&state.redis, &state.db, event_id)
+                    .await
+                    .map_err(|e| {
+                        tracing::warn!(error = %e, "event state rebuild failed");
+                        ApiError::unavailable("this event")
+                    })?;
+                if !loaded {
+                    return Err(ApiError::unavailable("this event"));
+                }
+            }
+            ReserveOutcome::NotStarted => {
+                return Err(ApiError::Conflict(
+                    "event_not_started",
+                    "the event has not started yet".into(),
+                ));
+            }
+            ReserveOutcome::Ended => {
+                return Err(ApiError::Gone("event_ended", "the event has ended".into()));
+            }
+            ReserveOutcome::SoldOut => {
+                return Err(ApiError::Gone(
+                    "sold_out",
+                    "all coupons of this event are gone".into(),
+                ));
+            }
+            ReserveOutcome::LimitReached => {
+                return Err(ApiError::Conflict(
+                    "user_limit_reached",
+                    format!("at most {} coupon(s) per person", event.max_per_user),
+                ));
+            }
+        }
+    }
+    Err(ApiError::unavailable("issuance"))
+}
+
+/// A retry with the same key: answer with the coupon the first request
+/// produced, waiting (bounded) while that first request is still writing.
+async fn await_replayed(
+    state: &AppState,
+    event: &Event,
+    user_id: i64,
+    ticket: i32,
+    slot: i32,
+) -> Result<Option<Coupon>, ApiError> {
+    let deadline = tokio::time::Instant::now()
+        + state.settings.issuance.write_timeout()
+        + Duration::from_secs(1);
+    let probe = Reservation {
+        event_id: event.id,
+        user_id,
+        ticket,
+        slot,
+        remaining: 0,
+        reserved_ms: 0,
+        idem: String::new(),
+    };
+    loop {
+        let found = crate::coupons::store::find_by_ticket(&state.db, event.id, ticket, user_id)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "replay lookup failed");
+                ApiError::unavailable("the coupon store")
+            })?;
+        if found.is_some() {
+            return Ok(found);
+        }
+        let still_writing = state
+            .redis
+            .is_pending_for(&probe)
+            .await
+            .map_err(redis_down)?;
+        if !still_writing || tokio::time::Instant::now() >= deadline {
+            // Either given back (the retry may try again) or committed in the
+            // instant between the two reads: one last look decides.
+            return crate::coupons::store::find_by_ticket(&state.db, event.id, ticket, user_id)
+                .await
+                .map_err(|_| ApiError::unavailable("the coupon store"));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The request's id (see `telemetry::request_span`): it follows the coupon
+/// into the message headers.
+fn trace_id(req: &HttpRequest) -> String {
+    use actix_web::HttpMessage;
+    req.extensions()
+        .get::<crate::telemetry::RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_default()
+}
+
+fn redis_down(e: anyhow::Error) -> ApiError {
+    tracing::warn!(error = %e, "Redis unavailable");
+    ApiError::unavailable("issuance")
+}

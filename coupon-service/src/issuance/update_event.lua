@@ -1,0 +1,25 @@
+-- update_event.lua: applies an admin change to a loaded event's state.
+-- Idempotent (it sets values rather than adding), so a retry is safe.
+--
+-- KEYS[1] info  KEYS[2] stock  KEYS[3] next  KEYS[4] free  KEYS[5] users
+-- KEYS[6] pending
+-- ARGV[1] start_ms  ARGV[2] end_ms  ARGV[3] total  ARGV[4] max_per_user
+-- ARGV[5] closed ("1"/"0")  ARGV[6] expire_at_ms
+-- Returns 1 when applied, 0 when the event is not loaded (a later load reads
+-- the new values from PostgreSQL).
+
+local old_total = redis.call('HGET', KEYS[1], 'total')
+if not old_total then
+  return 0
+end
+-- Raising the stock adds tickets at once; lowering removes untaken ones.
+local delta = tonumber(ARGV[3]) - tonumber(old_total)
+if delta ~= 0 then
+  redis.call('INCRBY', KEYS[2], delta)
+end
+redis.call('HSET', KEYS[1], 'start_ms', ARGV[1], 'end_ms', ARGV[2], 'total', ARGV[3],
+  'max_per_user', ARGV[4], 'closed', ARGV[5], 'expire_at_ms', ARGV[6])
+for i = 1, 6 do
+  redis.call('PEXPIREAT', KEYS[i], ARGV[6])
+end
+return 1

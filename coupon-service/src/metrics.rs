@@ -1,0 +1,180 @@
+//! Prometheus metrics of one application instance (its own registry, so
+//! several instances in one test process do not collide).
+
+use std::time::Instant;
+
+use actix_web::{
+    Error, HttpResponse,
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    get,
+    middleware::Next,
+    web,
+};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    /// Issue requests by outcome (`issued`, `sold_out`, `user_limit_reached`, …).
+    pub issue_outcomes: IntCounterVec,
+    pub batch_size: prometheus::Histogram,
+    pub batch_commit_seconds: prometheus::Histogram,
+    pub reservations_given_back: IntCounter,
+    pub sweeper_reconciled: IntCounterVec,
+    pub redis_rebuilds: IntCounter,
+    pub outbox_published: IntCounterVec,
+    pub outbox_pending: IntGauge,
+    pub outbox_oldest_age_seconds: prometheus::Gauge,
+    pub amqp_connected: IntGauge,
+}
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0,
+];
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("coupon".into()), None)?;
+        let http_requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests by route and status"),
+            &["method", "route", "status"],
+        )?;
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP latency by route")
+                .buckets(LATENCY_BUCKETS.to_vec()),
+            &["method", "route"],
+        )?;
+        let issue_outcomes = IntCounterVec::new(
+            Opts::new("issue_outcomes_total", "Issue requests by outcome"),
+            &["outcome"],
+        )?;
+        let batch_size = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "issue_batch_size",
+                "Reservations per group-commit transaction",
+            )
+            .buckets(vec![
+                1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0,
+            ]),
+        )?;
+        let batch_commit_seconds = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "issue_batch_seconds",
+                "Duration of one group-commit transaction",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+        )?;
+        let reservations_given_back = IntCounter::new(
+            "reservations_given_back_total",
+            "Reservations returned to Redis after a failed write",
+        )?;
+        let sweeper_reconciled = IntCounterVec::new(
+            Opts::new(
+                "sweeper_reconciled_total",
+                "Stale reservations settled by the sweeper",
+            ),
+            &["result"],
+        )?;
+        let redis_rebuilds = IntCounter::new(
+            "redis_rebuilds_total",
+            "Events whose Redis state was (re)built",
+        )?;
+        let outbox_published = IntCounterVec::new(
+            Opts::new(
+                "outbox_published_total",
+                "Outbox messages confirmed by RabbitMQ",
+            ),
+            &["routing_key"],
+        )?;
+        let outbox_pending = IntGauge::new(
+            "outbox_pending",
+            "Outbox rows not yet confirmed by RabbitMQ",
+        )?;
+        let outbox_oldest_age_seconds = prometheus::Gauge::new(
+            "outbox_oldest_age_seconds",
+            "Age of the oldest unpublished outbox row (outbox lag)",
+        )?;
+        let amqp_connected = IntGauge::new(
+            "amqp_connected",
+            "1 while the outbox relay holds a broker connection",
+        )?;
+
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_duration.clone()))?;
+        registry.register(Box::new(issue_outcomes.clone()))?;
+        registry.register(Box::new(batch_size.clone()))?;
+        registry.register(Box::new(batch_commit_seconds.clone()))?;
+        registry.register(Box::new(reservations_given_back.clone()))?;
+        registry.register(Box::new(sweeper_reconciled.clone()))?;
+        registry.register(Box::new(redis_rebuilds.clone()))?;
+        registry.register(Box::new(outbox_published.clone()))?;
+        registry.register(Box::new(outbox_pending.clone()))?;
+        registry.register(Box::new(outbox_oldest_age_seconds.clone()))?;
+        registry.register(Box::new(amqp_connected.clone()))?;
+        Ok(Self {
+            registry,
+            http_requests,
+            http_duration,
+            issue_outcomes,
+            batch_size,
+            batch_commit_seconds,
+            reservations_given_back,
+            sweeper_reconciled,
+            redis_rebuilds,
+            outbox_published,
+            outbox_pending,
+            outbox_oldest_age_seconds,
+            amqp_connected,
+        })
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        // Encoding into a Vec only fails on invalid metric names, fixed above.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain")))]
+#[get("/metrics")]
+pub async fn metrics_endpoint(metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(metrics.render())
+}
+
+/// Counts and times every request by its route pattern (not its raw path, so
+/// `/events/{id}` stays one series).
+pub async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let method = req.method().to_string();
+    let response = next.call(req).await?;
+    if let Some(metrics) = metrics {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        let status = response.status().as_u16().to_string();
+        metrics
+            .http_requests
+            .with_label_values(&[method.as_str(), route.as_str(), status.as_str()])
+            .inc();
+        metrics
+            .http_duration
+            .with_label_values(&[method.as_str(), route.as_str()])
+            .observe(started.elapsed().as_secs_f64());
+    }
+    Ok(response)
+}

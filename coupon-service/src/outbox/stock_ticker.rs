@@ -1,0 +1,115 @@
+//! Coalesced `event.stock` messages: live remaining stock for the pages
+//! watching an event, at most about ten per second per event across all
+//! instances, however many coupons are issued meanwhile.
+//!
+//! The batch writer marks events whose stock changed; every tick this task
+//! reads the live count from Redis and queues one message per changed event
+//! through the outbox (same relay, same guarantees). A short Redis key per
+//! event (SET NX PX) keeps instances from each sending their own.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use chrono::Utc;
+use contract::messages::{EVENT_STOCK, Envelope, EventStock};
+use sqlx::PgPool;
+use tokio::sync::Notify;
+
+use super::store::NewMessages;
+use crate::{events::cache::EventCache, issuance::redis_state::RedisState};
+
+/// Minimum spacing of two stock messages of one event.
+pub const STOCK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Events whose stock changed since the last tick (shared with the writer).
+#[derive(Clone, Default)]
+pub struct StockChanges(Arc<Mutex<HashSet<i64>>>);
+
+impl StockChanges {
+    pub fn mark(&self, events: impl IntoIterator<Item = i64>) {
+        if let Ok(mut changed) = self.0.lock() {
+            changed.extend(events);
+        }
+    }
+
+    fn take(&self) -> HashSet<i64> {
+        self.0
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
+    }
+}
+
+pub async fn stock_loop(
+    changes: StockChanges,
+    db: PgPool,
+    redis: RedisState,
+    events: EventCache,
+    wake: Arc<Notify>,
+) {
+    let mut tick = tokio::time::interval(STOCK_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let changed = changes.take();
+        if changed.is_empty() {
+            continue;
+        }
+        match queue_messages(&changed, &db, &redis, &events).await {
+            Ok(Sent { queued, throttled }) => {
+                if queued {
+                    wake.notify_one();
+                }
+                // Sent by another instance moments ago: ours goes next tick,
+                // so the last change (e.g. remaining 0) is never dropped.
+                changes.mark(throttled);
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "stock update postponed");
+                changes.mark(changed);
+            }
+        }
+    }
+}
+
+struct Sent {
+    queued: bool,
+    throttled: Vec<i64>,
+}
+
+async fn queue_messages(
+    changed: &HashSet<i64>,
+    db: &PgPool,
+    redis: &RedisState,
+    events: &EventCache,
+) -> anyhow::Result<Sent> {
+    let mut messages = NewMessages::default();
+    let mut throttled = Vec::new();
+    let now = Utc::now();
+    for &event_id in changed {
+        if !redis.claim_stock_tick(event_id, STOCK_INTERVAL).await? {
+            throttled.push(event_id);
+            continue;
+        }
+        let (Some(remaining), Ok(Some(event))) = (
+            redis.remaining(&[event_id]).await?.pop().flatten(),
+            events.get(event_id).await,
+        ) else {
+            continue;
+        };
+        let data = EventStock {
+            event_id,
+            remaining,
+            total: i64::from(event.total_count),
+        };
+        messages.push(EVENT_STOCK, &Envelope::new(data, now), None)?;
+    }
+    let queued = !messages.is_empty();
+    if queued {
+        messages.insert(db).await?;
+    }
+    Ok(Sent { queued, throttled })
+}

@@ -1,0 +1,99 @@
+//! Outbox rows in PostgreSQL.
+
+use contract::messages::Envelope;
+use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub message_id: uuid::Uuid,
+    pub routing_key: String,
+    pub payload: String,
+    pub trace_id: Option<String>,
+}
+
+/// Locks up to `limit` unpublished rows, oldest first. SKIP LOCKED lets every
+/// instance run a relay: each takes rows the others are not holding.
+pub async fn claim(tx: &mut Transaction<'_, Postgres>, limit: i64) -> sqlx::Result<Vec<OutboxRow>> {
+    sqlx::query_as(
+        "SELECT id, message_id, routing_key, payload::text AS payload, trace_id FROM outbox \
+         WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Marks rows the broker confirmed.
+pub async fn mark_published(tx: &mut Transaction<'_, Postgres>, ids: &[i64]) -> sqlx::Result<()> {
+    sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
+        .bind(ids)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Unpublished rows and the age of the oldest (seconds): the outbox lag.
+pub async fn lag(pool: &PgPool) -> sqlx::Result<(i64, f64)> {
+    sqlx::query_as(
+        "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0) \
+         FROM outbox WHERE published_at IS NULL",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Deletes rows published more than `retention_secs` ago.
+pub async fn prune(pool: &PgPool, retention_secs: u64) -> sqlx::Result<u64> {
+    let done =
+        sqlx::query("DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)")
+            .bind(retention_secs as f64)
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected())
+}
+
+/// Messages collected for one multi-row INSERT into the outbox.
+#[derive(Default)]
+pub struct NewMessages {
+    ids: Vec<uuid::Uuid>,
+    keys: Vec<&'static str>,
+    payloads: Vec<String>,
+    traces: Vec<Option<String>>,
+}
+
+impl NewMessages {
+    pub fn push<T: serde::Serialize>(
+        &mut self,
+        routing_key: &'static str,
+        message: &Envelope<T>,
+        trace_id: Option<&str>,
+    ) -> sqlx::Result<()> {
+        let payload = serde_json::to_string(message).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        self.ids.push(message.id);
+        self.keys.push(routing_key);
+        self.payloads.push(payload);
+        self.traces.push(trace_id.map(str::to_owned));
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// One INSERT for all of them (inside the caller's transaction, if any).
+    pub async fn insert(&self, db: impl PgExecutor<'_>) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO outbox (message_id, routing_key, payload, trace_id) \
+             SELECT m, k, p::jsonb, t FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[]) \
+             AS u(m, k, p, t)",
+        )
+        .bind(&self.ids)
+        .bind(&self.keys)
+        .bind(&self.payloads)
+        .bind(&self.traces)
+        .execute(db)
+        .await?;
+        Ok(())
+    }
+}

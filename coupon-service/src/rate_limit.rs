@@ -1,0 +1,158 @@
+//! Abuse limits: keyed GCRA limiters (governor) per user on issue and
+//! redeem, per client IP on signup / login / refresh. A refusal is 429 with
+//! `Retry-After`. Keys idle long enough to be indistinguishable from fresh
+//! are forgotten on a timer, so memory stays bounded however many users and
+//! IPs come by.
+
+use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
+
+use actix_web::HttpRequest;
+use governor::{
+    DefaultKeyedRateLimiter, Quota, RateLimiter,
+    clock::{Clock, DefaultClock},
+};
+
+use crate::{configuration::RateLimitSettings, error::ApiError};
+
+pub struct Limiters {
+    pub issue: DefaultKeyedRateLimiter<i64>,
+    pub redeem: DefaultKeyedRateLimiter<i64>,
+    pub auth: DefaultKeyedRateLimiter<IpAddr>,
+    trusted_proxies: Vec<IpAddr>,
+}
+
+fn nonzero(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+
+impl Limiters {
+    pub fn new(s: &RateLimitSettings) -> Self {
+        Self {
+            issue: RateLimiter::keyed(
+                Quota::per_second(nonzero(s.issue_per_second)).allow_burst(nonzero(s.issue_burst)),
+            ),
+            redeem: RateLimiter::keyed(
+                Quota::per_second(nonzero(s.redeem_per_second))
+                    .allow_burst(nonzero(s.redeem_burst)),
+            ),
+            auth: RateLimiter::keyed(
+                Quota::per_minute(nonzero(s.auth_per_minute)).allow_burst(nonzero(s.auth_burst)),
+            ),
+            trusted_proxies: s.trusted_proxies.clone(),
+        }
+    }
+
+    /// Forgets idle keys of every limiter.
+    pub fn retain_recent(&self) {
+        self.issue.retain_recent();
+        self.redeem.retain_recent();
+        self.auth.retain_recent();
+        self.issue.shrink_to_fit();
+        self.redeem.shrink_to_fit();
+        self.auth.shrink_to_fit();
+    }
+
+    /// Keys currently remembered, all limiters together.
+    pub fn len(&self) -> usize {
+        self.issue.len() + self.redeem.len() + self.auth.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The client's address: the TCP peer, or — only when the peer is a
+    /// trusted proxy — the nearest untrusted address in X-Forwarded-For.
+    pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
+        let peer = req.peer_addr()?.ip();
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+            .collect::<Vec<_>>();
+        Some(
+            forwarded
+                .into_iter()
+                .rev()
+                .find(|ip| !self.trusted_proxies.contains(ip))
+                .unwrap_or(peer),
+        )
+    }
+}
+
+/// One check; 429 with the wait until the next request would pass.
+pub fn check<K>(limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> Result<(), ApiError>
+where
+    K: std::hash::Hash + Eq + Clone,
+{
+    limiter.check_key(key).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        ApiError::RateLimited {
+            retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        }
+    })
+}
+
+/// Runs `retain_recent` every `every` (bounded limiter memory).
+pub async fn retain_loop(limiters: Arc<Limiters>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        limiters.retain_recent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn limiters(trusted: &[&str]) -> Limiters {
+        Limiters::new(&RateLimitSettings {
+            issue_per_second: 1,
+            issue_burst: 2,
+            redeem_per_second: 1,
+            redeem_burst: 1,
+            auth_per_minute: 1,
+            auth_burst: 1,
+            trusted_proxies: trusted.iter().map(|s| s.parse().unwrap()).collect(),
+            retain_interval_secs: 60,
+        })
+    }
+
+    #[test]
+    fn a_burst_over_the_quota_is_refused_with_a_retry_after() {
+        let l = limiters(&[]);
+        assert!(check(&l.issue, &7).is_ok());
+        assert!(check(&l.issue, &7).is_ok());
+        match check(&l.issue, &7) {
+            Err(ApiError::RateLimited { retry_after_secs }) => {
+                assert!((1..=2).contains(&retry_after_secs))
+            }
+            other => panic!("expected 429, got {other:?}"),
+        }
+        assert!(check(&l.issue, &8).is_ok(), "another user is not affected");
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let l = limiters(&["10.0.0.1"]);
+        let direct = TestRequest::default()
+            .peer_addr("192.0.2.9:5000".parse().unwrap())
+            .insert_header(("X-Forwarded-For", "203.0.113.5"))
+            .to_http_request();
+        assert_eq!(l.client_ip(&direct), Some("192.0.2.9".parse().unwrap()));
+        let proxied = TestRequest::default()
+            .peer_addr("10.0.0.1:5000".parse().unwrap())
+            .insert_header(("X-Forwarded-For", "198.51.100.1, 203.0.113.5"))
+            .to_http_request();
+        // The rightmost address the trusted proxy saw is the client; anything
+        // left of it was written by the client itself.
+        assert_eq!(l.client_ip(&proxied), Some("203.0.113.5".parse().unwrap()));
+    }
+}

@@ -1,0 +1,41 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::{
+    configuration::Settings,
+    error::ApiError,
+    events::{Event, cache::EventCache},
+    issuance::{batch_writer::BatchWriter, redis_state::RedisState},
+    outbox::relay::RelayStatus,
+    rate_limit::Limiters,
+};
+
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: PgPool,
+    pub redis: RedisState,
+    pub events: EventCache,
+    pub writer: BatchWriter,
+    pub relay: Arc<RelayStatus>,
+    pub limiters: Arc<Limiters>,
+}
+
+impl AppState {
+    /// The event or the API's 404 / 503.
+    pub async fn event(&self, id: i64) -> Result<Arc<Event>, ApiError> {
+        match self.events.get(id).await {
+            Ok(Some(event)) => Ok(event),
+            Ok(None) => Err(ApiError::NotFound(
+                "event_not_found",
+                format!("event {id} does not exist"),
+            )),
+            Err(e) => {
+                tracing::warn!(error = %e, "event lookup failed");
+                Err(ApiError::unavailable("the event store"))
+            }
+        }
+    }
+}

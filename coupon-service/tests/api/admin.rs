@@ -1,0 +1,285 @@
+//! Admin event setup, and who may do it (BFLA, mass assignment).
+
+use chrono::{Duration, Utc};
+use futures::future::join_all;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_code, spawn_app};
+
+fn new_event_body(total: i64) -> Value {
+    let now = Utc::now();
+    json!({
+        "title": "Admin sale", "description": "made by a test", "total_count": total, "max_per_user": 1,
+        "start_time": (now - Duration::minutes(1)).to_rfc3339(), "end_time": (now + Duration::hours(1)).to_rfc3339(),
+        "discount_type": "fixed", "discount_value": 3000, "min_purchase_amount": 10000,
+        "valid_days": 7, "code_prefix": "ADM"
+    })
+}
+
+async fn create(app: &TestApp, admin: &str, total: i64) -> i64 {
+    let (status, body) = app
+        .post_json("/api/admin/events", Some(admin), new_event_body(total))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_i64().expect("event id")
+}
+
+#[tokio::test]
+async fn an_admin_creates_an_event_that_sells_at_once_with_live_stats() {
+    let app = spawn_app().await;
+    let (_, admin) = app.create_admin().await;
+    let id = create(&app, &admin, 3).await;
+    let users = app.create_users(2).await;
+    assert_eq!(
+        app.issue(&app.token(users[0]), id, None)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+
+    let (status, view) = app
+        .get_with(&format!("/api/admin/events/{id}"), Some(&admin))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            view["issued_count"].as_i64(),
+            view["remaining"].as_i64(),
+            view["redeemed_count"].as_i64()
+        ),
+        (Some(1), Some(2), Some(0))
+    );
+    assert_eq!(view["status"], "active");
+    let (_, list) = app.get_with("/api/admin/events", Some(&admin)).await;
+    assert!(list.as_array().unwrap().iter().any(|e| e["id"] == id));
+
+    let (_, page) = app
+        .get_with(
+            &format!("/api/admin/events/{id}/coupons?page=1&size=10"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(page["total"], 1);
+    let code = page["items"][0]["code"].as_str().unwrap().to_owned();
+    assert_eq!(page["items"][0]["user_id"], users[0]);
+    let (_, found) = app
+        .get_with(
+            &format!(
+                "/api/admin/events/{id}/coupons?code={}",
+                &code[..6].to_lowercase()
+            ),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(found["total"], 1, "searchable by code prefix, any case");
+    let (_, none) = app
+        .get_with(
+            &format!("/api/admin/events/{id}/coupons?code=ZZZZ"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(none["total"], 0);
+}
+
+#[tokio::test]
+async fn each_invalid_field_gets_a_422_naming_it_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let (_, admin) = app.create_admin().await;
+    let cases: Vec<(&str, Value)> = vec![
+        (
+            "end_time",
+            json!((Utc::now() - Duration::hours(2)).to_rfc3339()),
+        ),
+        ("total_count", json!(0)),
+        ("total_count", json!("lots")),
+        ("max_per_user", json!(0)),
+        ("discount_type", json!("bogo")),
+        ("discount_value", json!(-1)),
+        ("valid_days", json!(0)),
+        ("code_prefix", json!("no spaces!")),
+        ("status", json!("active")),
+        ("issued_count", json!(100)),
+    ];
+    for (field, value) in cases {
+        let mut body = new_event_body(10);
+        body[field] = value.clone();
+        let (status, answer) = app.post_json("/api/admin/events", Some(&admin), body).await;
+        assert_eq!(status, 422, "{field} = {value}");
+        assert_eq!(answer["error"]["code"], "validation_failed");
+        assert!(
+            answer["error"]["fields"][field].is_string(),
+            "{field} named: {answer}"
+        );
+    }
+    let mut percent = new_event_body(10);
+    percent["discount_type"] = json!("percentage");
+    percent["discount_value"] = json!(150);
+    let (status, answer) = app
+        .post_json("/api/admin/events", Some(&admin), percent)
+        .await;
+    assert_eq!(status, 422);
+    assert!(answer["error"]["fields"]["discount_value"].is_string());
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM coupon_events")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(events, 0);
+}
+
+#[tokio::test]
+async fn a_user_token_on_every_admin_route_is_403_and_no_token_is_401() {
+    let app = spawn_app().await;
+    let (_, admin) = app.create_admin().await;
+    let id = create(&app, &admin, 5).await;
+    let user = app.token(app.create_users(1).await[0]);
+    let routes: Vec<(&str, String)> = vec![
+        ("POST", "/api/admin/events".into()),
+        ("GET", "/api/admin/events".into()),
+        ("GET", format!("/api/admin/events/{id}")),
+        ("PATCH", format!("/api/admin/events/{id}")),
+        ("POST", format!("/api/admin/events/{id}/close")),
+        ("GET", format!("/api/admin/events/{id}/coupons")),
+    ];
+    for (method, path) in &routes {
+        for (token, expected) in [(Some(user.as_str()), 403), (None, 401)] {
+            let mut req = app
+                .client
+                .request(method.parse().unwrap(), app.url(path))
+                .json(&json!({"total_count": 1}));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let (status, _) = error_code(req.send().await.unwrap()).await;
+            assert_eq!(status, expected, "{method} {path}");
+        }
+    }
+    let (_, view) = app
+        .get_with(&format!("/api/admin/events/{id}"), Some(&admin))
+        .await;
+    assert_eq!(
+        (view["total_count"].as_i64(), view["closed_at"].is_null()),
+        (Some(5), true),
+        "nothing changed"
+    );
+}
+
+#[tokio::test]
+async fn raising_stock_during_a_sale_is_usable_at_once_and_lowering_below_issued_is_409() {
+    let app = spawn_app().await;
+    let (_, admin) = app.create_admin().await;
+    let id = create(&app, &admin, 2).await;
+    let users = app.create_users(4).await;
+    for u in &users[..2] {
+        assert_eq!(
+            app.issue(&app.token(*u), id, None).await.status().as_u16(),
+            201
+        );
+    }
+    assert_eq!(
+        error_code(app.issue(&app.token(users[2]), id, None).await).await,
+        (410, "sold_out".into())
+    );
+
+    let (status, body) = app
+        .patch_json(
+            &format!("/api/admin/events/{id}"),
+            &admin,
+            json!({"total_count": 4}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["remaining"], 2);
+    let won = join_all(
+        users[2..]
+            .iter()
+            .map(|u| async { app.issue(&app.token(*u), id, None).await.status().as_u16() }),
+    )
+    .await;
+    assert_eq!(won, vec![201, 201], "the new tickets are usable at once");
+    assert_eq!(app.coupon_count(id).await, 4);
+
+    let (status, body) = app
+        .patch_json(
+            &format!("/api/admin/events/{id}"),
+            &admin,
+            json!({"total_count": 3}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("stock_below_issued"))
+    );
+    let (status, body) = app
+        .patch_json(
+            &format!("/api/admin/events/{id}"),
+            &admin,
+            json!({"total_count": 0}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["fields"]["total_count"].is_string()),
+        (422, true)
+    );
+    let (status, body) = app
+        .patch_json(
+            &format!("/api/admin/events/{id}"),
+            &admin,
+            json!({"issued_count": 0}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["fields"]["issued_count"].is_string()),
+        (422, true),
+        "mass assignment refused"
+    );
+}
+
+#[tokio::test]
+async fn closing_stops_issuance_and_an_ended_events_window_cannot_change() {
+    let app = spawn_app().await;
+    let (_, admin) = app.create_admin().await;
+    let id = create(&app, &admin, 10).await;
+    let users = app.create_users(2).await;
+    assert_eq!(
+        app.issue(&app.token(users[0]), id, None)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+
+    let (status, body) = app
+        .post_json(
+            &format!("/api/admin/events/{id}/close"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ended")));
+    assert_eq!(
+        error_code(app.issue(&app.token(users[1]), id, None).await).await,
+        (410, "event_ended".into())
+    );
+
+    let later = (Utc::now() + Duration::hours(5)).to_rfc3339();
+    let (status, body) = app
+        .patch_json(
+            &format!("/api/admin/events/{id}"),
+            &admin,
+            json!({"end_time": later}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("event_ended"))
+    );
+    let (status, _) = app
+        .patch_json(
+            &format!("/api/admin/events/{id}"),
+            &admin,
+            json!({"title": "Renamed after the sale"}),
+        )
+        .await;
+    assert_eq!(status, 200, "texts may still change");
+}

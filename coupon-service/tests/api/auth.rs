@@ -1,0 +1,333 @@
+//! Accounts and tokens: signup, login, refresh rotation with reuse
+//! detection, logout, JWKS.
+
+use crate::helpers::{error_code, spawn_app};
+
+fn unique_email() -> String {
+    format!("Shopper.{}@Example.test", uuid::Uuid::new_v4().simple())
+}
+
+#[tokio::test]
+async fn signup_login_and_the_token_works_on_the_api() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let (status, user) = app
+        .post_json(
+            "/api/auth/signup",
+            None,
+            serde_json::json!({"email": email, "password": "long enough pw", "name": "Kim"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    assert_eq!(user["email"], email.to_lowercase(), "emails are normalised");
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user["id"].as_i64().unwrap())
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"));
+
+    let (status, dup) = app
+        .post_json("/api/auth/signup", None, serde_json::json!({"email": email.to_uppercase(), "password": "another password", "name": "Kim"}))
+        .await;
+    assert_eq!(
+        (status, dup["error"]["code"].as_str()),
+        (409, Some("email_taken"))
+    );
+
+    let (status, tokens) = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            serde_json::json!({"email": email, "password": "long enough pw"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert!(tokens["expires_in"].as_u64().unwrap() <= 900);
+    let access = tokens["access_token"].as_str().unwrap();
+    let (status, _) = app.get_with("/api/coupons/my", Some(access)).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_get_the_same_answer() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    app.post_json(
+        "/api/auth/signup",
+        None,
+        serde_json::json!({"email": email, "password": "right password", "name": "Lee"}),
+    )
+    .await;
+    let (s1, wrong) = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            serde_json::json!({"email": email, "password": "wrong password"}),
+        )
+        .await;
+    let (s2, unknown) = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            serde_json::json!({"email": unique_email(), "password": "right password"}),
+        )
+        .await;
+    assert_eq!((s1, s2), (401, 401));
+    assert_eq!(wrong, unknown, "no user enumeration through the message");
+    assert_eq!(wrong["error"]["code"], "invalid_credentials");
+}
+
+#[tokio::test]
+async fn signup_validation_names_each_bad_field_and_writes_nothing() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post_json(
+            "/api/auth/signup",
+            None,
+            serde_json::json!({"email": "not-an-email", "password": "short", "name": " "}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    for field in ["email", "password", "name"] {
+        assert!(
+            body["error"]["fields"][field].is_string(),
+            "{field}: {body}"
+        );
+    }
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(users, 0);
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reusing_a_rotated_token_revokes_the_family() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    app.post_json(
+        "/api/auth/signup",
+        None,
+        serde_json::json!({"email": email, "password": "password one", "name": "Park"}),
+    )
+    .await;
+    let (_, first) = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            serde_json::json!({"email": email, "password": "password one"}),
+        )
+        .await;
+    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+
+    let (status, second) = app
+        .post_json(
+            "/api/auth/refresh",
+            None,
+            serde_json::json!({"refresh_token": r1}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let r2 = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2, "rotated");
+
+    // r1 leaked and is replayed: refused, and r2 dies with its family.
+    let (status, body) = app
+        .post_json(
+            "/api/auth/refresh",
+            None,
+            serde_json::json!({"refresh_token": r1}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    let (status, _) = app
+        .post_json(
+            "/api/auth/refresh",
+            None,
+            serde_json::json!({"refresh_token": r2}),
+        )
+        .await;
+    assert_eq!(status, 401, "the whole family is revoked");
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM refresh_tokens WHERE token_hash = $1 OR token_hash = $2",
+    )
+    .bind(r1.as_bytes())
+    .bind(r2.as_bytes())
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(stored, 0, "tokens are stored hashed, never in clear");
+}
+
+#[tokio::test]
+async fn logout_revokes_the_refresh_token() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    app.post_json(
+        "/api/auth/signup",
+        None,
+        serde_json::json!({"email": email, "password": "password two", "name": "Choi"}),
+    )
+    .await;
+    let (_, pair) = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            serde_json::json!({"email": email, "password": "password two"}),
+        )
+        .await;
+    let (access, refresh) = (
+        pair["access_token"].as_str().unwrap(),
+        pair["refresh_token"].as_str().unwrap(),
+    );
+    let (status, _) = app
+        .post_json(
+            "/api/auth/logout",
+            None,
+            serde_json::json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_eq!(status, 401, "logout needs the access token");
+    let (status, _) = app
+        .post_json(
+            "/api/auth/logout",
+            Some(access),
+            serde_json::json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = app
+        .post_json(
+            "/api/auth/refresh",
+            None,
+            serde_json::json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn the_jwks_publishes_the_verification_key_and_no_secret() {
+    let app = spawn_app().await;
+    for path in ["/api/auth/jwks", "/.well-known/jwks.json"] {
+        let jwks = app.get_json(path, None).await;
+        let keys = jwks["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0]["kty"], "OKP");
+        assert_eq!(keys[0]["crv"], "Ed25519");
+        assert_eq!(keys[0]["kid"], "dev-1");
+        assert!(keys[0].get("d").is_none(), "no private part");
+    }
+}
+
+#[tokio::test]
+async fn jwt_negative_suite_answers_401_never_500() {
+    use contract::jwt::{AccessClaims, Role, now_unix};
+    let app = spawn_app().await;
+    let user = app.create_users(1).await[0];
+    let now = now_unix();
+    let base = AccessClaims {
+        sub: user.to_string(),
+        role: Role::User,
+        iat: now,
+        nbf: now,
+        exp: now + 600,
+        aud: "coupon-api".into(),
+        iss: "coupon-platform".into(),
+    };
+    let b64 = |bytes: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    };
+    let payload = b64(&serde_json::to_vec(&base).unwrap());
+    let public_pem = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../contract/test-keys/test-ed25519.pub.pem"
+    ))
+    .unwrap();
+    let hs256 = {
+        use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("dev-1".into());
+        encode(&header, &base, &EncodingKey::from_secret(&public_pem)).unwrap()
+    };
+    let unknown_kid = contract::jwt::TokenSigner::from_private_pem(
+        "rotated-away",
+        include_bytes!("../../../contract/test-keys/test-ed25519.pem"),
+        "coupon-platform",
+        "coupon-api",
+    )
+    .unwrap()
+    .sign(user, Role::User, now, 600);
+    let cases = [
+        (
+            "alg none",
+            format!(
+                "{}.{payload}.",
+                b64(br#"{"alg":"none","typ":"JWT","kid":"dev-1"}"#)
+            ),
+        ),
+        ("HS256 signed with the public key", hs256),
+        (
+            "expired beyond leeway",
+            app.signer.sign_claims(&AccessClaims {
+                exp: now - 120,
+                iat: now - 300,
+                nbf: now - 300,
+                ..base.clone()
+            }),
+        ),
+        (
+            "nbf in the future",
+            app.signer.sign_claims(&AccessClaims {
+                nbf: now + 600,
+                ..base.clone()
+            }),
+        ),
+        (
+            "wrong aud",
+            app.signer.sign_claims(&AccessClaims {
+                aud: "other-api".into(),
+                ..base.clone()
+            }),
+        ),
+        (
+            "wrong iss",
+            app.signer.sign_claims(&AccessClaims {
+                iss: "evil".into(),
+                ..base.clone()
+            }),
+        ),
+        ("unknown kid", unknown_kid),
+        (
+            "malformed claims",
+            format!(
+                "{}.{}.sig",
+                b64(br#"{"alg":"EdDSA","kid":"dev-1"}"#),
+                b64(br#"{"sub":[1]}"#)
+            ),
+        ),
+        ("three dots of nothing", "..".to_owned()),
+    ];
+    for (what, token) in cases {
+        let (status, code) = error_code(
+            app.client
+                .get(app.url("/api/coupons/my"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 401, "{what}");
+        assert!(
+            code == "invalid_token" || code == "token_expired",
+            "{what}: {code}"
+        );
+    }
+}

@@ -1,0 +1,283 @@
+//! Faults: a dependency goes away mid-sale. Each test reaches the service it
+//! breaks through its own proxy, so the shared servers are never touched.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+
+use crate::helpers::{Faults, error_code, eventually, spawn_app, spawn_app_with};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_failing_mid_sale_gives_reservations_back_and_answers_503() {
+    let app = spawn_app_with(
+        Faults {
+            postgres: true,
+            ..Faults::default()
+        },
+        |_| {},
+    )
+    .await;
+    let proxy = app.pg_proxy.as_ref().unwrap();
+    let event = app.create_event(300, 1).await;
+    let users = app.create_users(300).await;
+    let tokens: Vec<String> = users.iter().map(|u| app.token(*u)).collect();
+
+    // First wave succeeds.
+    let first: Vec<u16> = join_all(
+        tokens[..100]
+            .iter()
+            .map(|t| async { app.issue(t, event.id, None).await.status().as_u16() }),
+    )
+    .await;
+    assert!(first.iter().all(|s| *s == 201), "{first:?}");
+
+    // PostgreSQL goes away (for the app): the second wave gets 503s.
+    proxy.cut();
+    let second = join_all(
+        tokens[100..200]
+            .iter()
+            .map(|t| async { error_code(app.issue(t, event.id, None).await).await }),
+    )
+    .await;
+    for (status, code) in &second {
+        assert_eq!((*status, code.as_str()), (503, "unavailable"));
+    }
+    // Every reservation of the failed wave was given back.
+    assert_eq!(app.redis_remaining(event.id).await, Some(200));
+    assert_eq!(app.redis_pending(event.id).await, 0);
+
+    // Back again: the same users now win, and the books balance.
+    proxy.restore();
+    let third: Vec<u16> = join_all(
+        tokens[100..]
+            .iter()
+            .map(|t| async { app.issue(t, event.id, None).await.status().as_u16() }),
+    )
+    .await;
+    assert!(third.iter().all(|s| *s == 201), "{third:?}");
+    assert_eq!(app.coupon_count(event.id).await, 300);
+    assert_eq!(app.redis_remaining(event.id).await, Some(0));
+    assert_eq!(app.max_coupons_per_user(event.id).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_keys_lost_mid_sale_are_rebuilt_from_postgres_without_oversell() {
+    let app = spawn_app().await;
+    let event = app.create_event(400, 2).await;
+    let users = app.create_users(400).await;
+    let tokens: Vec<String> = users.iter().map(|u| app.token(*u)).collect();
+
+    let before: Vec<u16> = join_all(
+        tokens[..150]
+            .iter()
+            .map(|t| async { app.issue(t, event.id, None).await.status().as_u16() }),
+    )
+    .await;
+    assert!(before.iter().all(|s| *s == 201));
+
+    // Redis forgets the event while requests keep coming.
+    let flood = join_all(
+        tokens
+            .iter()
+            .chain(tokens.iter())
+            .map(|t| async { app.issue(t, event.id, None).await.status().as_u16() }),
+    );
+    let flush = async {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        app.flush_event_keys(event.id).await;
+    };
+    let (statuses, ()) = tokio::join!(flood, flush);
+    assert!(
+        statuses.iter().all(|s| [201, 409, 410, 503].contains(s)),
+        "{statuses:?}"
+    );
+
+    // Finish the sale: every user keeps asking until the stock is gone.
+    for _ in 0..5 {
+        join_all(
+            tokens
+                .iter()
+                .map(|t| async { app.issue(t, event.id, None).await.status().as_u16() }),
+        )
+        .await;
+    }
+    let count = app.coupon_count(event.id).await;
+    assert_eq!(count, 400, "sold exactly the stock");
+    assert!(app.max_coupons_per_user(event.id).await <= 2);
+    eventually(
+        Duration::from_secs(5),
+        "Redis agrees with PostgreSQL",
+        || async {
+            app.redis_remaining(event.id).await == Some(0) && app.redis_pending(event.id).await == 0
+        },
+    )
+    .await;
+    let seqs: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT stock_seq) FROM user_coupons WHERE event_id = $1",
+    )
+    .bind(event.id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(seqs, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rabbitmq_unreachable_does_not_stop_issuance_and_the_outbox_catches_up() {
+    let app = spawn_app_with(
+        Faults {
+            rabbitmq: true,
+            ..Faults::default()
+        },
+        |_| {},
+    )
+    .await;
+    let proxy = app.amqp_proxy.as_ref().unwrap();
+    let event = app.create_event(50, 1).await;
+    let users = app.create_users(50).await;
+    // Let the relay declare the queues once, then take the broker away.
+    eventually(Duration::from_secs(10), "relay connected", || async {
+        app.state.relay.is_connected()
+    })
+    .await;
+    proxy.cut();
+    eventually(Duration::from_secs(10), "relay notices", || async {
+        !app.state.relay.is_connected()
+    })
+    .await;
+
+    let statuses: Vec<u16> = join_all(users.iter().map(|u| async {
+        app.issue(&app.token(*u), event.id, None)
+            .await
+            .status()
+            .as_u16()
+    }))
+    .await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE published_at IS NULL \
+         AND routing_key IN ('coupon.issued', 'coupon.soldout')",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(waiting, 51, "50 issued + 1 soldout wait in the outbox");
+
+    proxy.restore();
+    eventually(
+        Duration::from_secs(30),
+        "outbox drained after the broker returned",
+        || async { app.unpublished_outbox().await == 0 },
+    )
+    .await;
+    assert_eq!(app.drain_queue("coupon.issued").await.len(), 50);
+    assert_eq!(app.drain_queue("coupon.soldout").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_answers_503_quickly_and_recovers() {
+    let app = spawn_app_with(
+        Faults {
+            redis: true,
+            ..Faults::default()
+        },
+        |s| s.redis.timeout_ms = 500,
+    )
+    .await;
+    let proxy = app.redis_proxy.as_ref().unwrap();
+    let event = app.create_event(10, 1).await;
+    let users = app.create_users(2).await;
+    assert_eq!(
+        app.issue(&app.token(users[0]), event.id, None)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+
+    proxy.cut();
+    let started = std::time::Instant::now();
+    assert_eq!(
+        error_code(app.issue(&app.token(users[1]), event.id, None).await).await,
+        (503, "unavailable".into())
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "503 within the Redis deadline"
+    );
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status().as_u16(), 503);
+
+    proxy.restore();
+    eventually(Duration::from_secs(10), "issuing again", || async {
+        app.issue(&app.token(users[1]), event.id, None)
+            .await
+            .status()
+            .as_u16()
+            == 201
+    })
+    .await;
+    assert_eq!(app.coupon_count(event.id).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_cut_during_a_wave_loses_no_acknowledged_coupon_and_redis_converges() {
+    let app = spawn_app_with(
+        Faults {
+            postgres: true,
+            ..Faults::default()
+        },
+        |s| {
+            // Ambiguous commits are left to the sweeper: make it quick here.
+            s.issuance.pending_timeout_ms = 500;
+            s.issuance.sweep_interval_ms = 200;
+        },
+    )
+    .await;
+    let proxy = app.pg_proxy.as_ref().unwrap();
+    let event = app.create_event(1000, 1).await;
+    let users = app.create_users(600).await;
+    let tokens: Vec<String> = users.iter().map(|u| app.token(*u)).collect();
+
+    let wave = join_all(tokens.iter().map(|t| async {
+        let r = app.issue(t, event.id, None).await;
+        let status = r.status().as_u16();
+        (status, r.json::<serde_json::Value>().await.unwrap())
+    }));
+    let cut = async {
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        proxy.cut();
+    };
+    let (responses, ()) = tokio::join!(wave, cut);
+    proxy.restore();
+
+    let won: Vec<i64> = responses
+        .iter()
+        .filter(|(s, _)| *s == 201)
+        .map(|(_, b)| b["coupon"]["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        responses.iter().all(|(s, _)| *s == 201 || *s == 503),
+        "only 201 or 503"
+    );
+    println!("cut mid-wave: {} of 600 answered 201", won.len());
+    // Invariant 3: every 201 the client saw is a row.
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM user_coupons WHERE id = ANY($1)")
+        .bind(&won)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(rows, won.len() as i64, "no acknowledged coupon is lost");
+    // Invariant 5: Redis converges on PostgreSQL (given back or swept).
+    eventually(
+        Duration::from_secs(15),
+        "Redis remaining = total - rows, nothing pending",
+        || async {
+            let count = app.coupon_count(event.id).await;
+            app.redis_pending(event.id).await == 0
+                && app.redis_remaining(event.id).await == Some(1000 - count)
+        },
+    )
+    .await;
+    assert!(app.max_coupons_per_user(event.id).await <= 1);
+}

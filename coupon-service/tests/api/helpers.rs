@@ -1,0 +1,595 @@
+//! `spawn_app()`: a real coupon-service on port 0 with its own database,
+//! Redis key prefix and RabbitMQ names.
+
+use std::{
+    net::SocketAddr,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use actix_web::web;
+use chrono::{DateTime, Utc};
+use contract::{
+    jwt::{Role, TokenSigner, now_unix},
+    topology::Topology,
+};
+use coupon_service::{
+    configuration::Settings,
+    events::{Event, NewEvent, store},
+    startup::Application,
+    state::AppState,
+};
+use lapin::{Connection, ConnectionProperties};
+use secrecy::SecretString;
+use sqlx::{AssertSqlSafe, Connection as _, Executor, PgConnection, PgPool};
+
+use crate::proxy::FaultProxy;
+
+pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub const PG_ADDR: &str = "127.0.0.1:5432";
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+pub const REDIS_ADDR: &str = "127.0.0.1:6379";
+pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+pub const AMQP_ADDR: &str = "127.0.0.1:5672";
+
+const TEST_PRIVATE_KEY: &[u8] = include_bytes!("../../../contract/test-keys/test-ed25519.pem");
+const TEST_PRIVATE_KEY_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../contract/test-keys/test-ed25519.pem"
+);
+const TEST_PUBLIC_KEY_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../contract/test-keys/test-ed25519.pub.pem"
+);
+/// Test resources older than this are leftovers of killed runs.
+const STALE_AFTER_SECS: u64 = 3 * 3600;
+
+pub struct TestApp {
+    pub address: String,
+    pub db: PgPool,
+    db_name: String,
+    pub redis_prefix: String,
+    pub topology: Topology,
+    pub signer: TokenSigner,
+    pub client: reqwest::Client,
+    pub state: web::Data<AppState>,
+    /// Present when the app reaches that service through a cuttable proxy.
+    pub pg_proxy: Option<FaultProxy>,
+    pub redis_proxy: Option<FaultProxy>,
+    pub amqp_proxy: Option<FaultProxy>,
+}
+
+/// Which services the app should reach through a cuttable proxy.
+#[derive(Default, Clone, Copy)]
+pub struct Faults {
+    pub postgres: bool,
+    pub redis: bool,
+    pub rabbitmq: bool,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Faults::default(), |_| {}).await
+}
+
+fn unique_tag() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    format!(
+        "{secs}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+pub async fn spawn_app_with(faults: Faults, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let tag = unique_tag();
+    let db_name = format!("coupon_test_{tag}");
+    create_database(&db_name).await;
+    cleanup_stale_redis_keys().await;
+
+    let pg_proxy = proxy_if(faults.postgres, PG_ADDR).await;
+    let redis_proxy = proxy_if(faults.redis, REDIS_ADDR).await;
+    let amqp_proxy = proxy_if(faults.rabbitmq, AMQP_ADDR).await;
+    let pg_port = pg_proxy.as_ref().map_or(5432, |p| p.port);
+    let redis_port = redis_proxy.as_ref().map_or(6379, |p| p.port);
+    let amqp_port = amqp_proxy.as_ref().map_or(5672, |p| p.port);
+
+    let mut settings = Settings::defaults().expect("defaults");
+    settings.application.port = 0;
+    settings.application.workers = 2;
+    settings.database.url =
+        SecretString::from(format!("postgres://postgres@127.0.0.1:{pg_port}/{db_name}"));
+    settings.database.acquire_timeout_ms = 1000;
+    settings.redis.url = SecretString::from(format!("redis://127.0.0.1:{redis_port}"));
+    settings.redis.key_prefix = format!("t:{tag}:");
+    settings.rabbitmq.url =
+        SecretString::from(format!("amqp://guest:guest@127.0.0.1:{amqp_port}/%2f"));
+    settings.rabbitmq.exchange = format!("t.{tag}.coupon.exchange");
+    settings.rabbitmq.dead_letter_exchange = format!("t.{tag}.coupon.dlx");
+    settings.rabbitmq.queue_prefix = format!("t.{tag}.");
+    // Throwaway queues vanish five minutes after their last consumer or get
+    // (publishing does not count as use).
+    // Classic queues here: hundreds of short-lived quorum queues (a Raft
+    // group each) slow the shared broker down; the stampede test keeps the
+    // production type.
+    settings.rabbitmq.queue_expires_ms = Some(300_000);
+    settings.rabbitmq.queue_type = "classic".into();
+    settings.auth.public_key_path = TEST_PUBLIC_KEY_PATH.into();
+    settings.auth.private_key_path = Some(TEST_PRIVATE_KEY_PATH.into());
+    // Limits are tested on their own; elsewhere they must not interfere.
+    settings.rate_limit.issue_per_second = 100_000;
+    settings.rate_limit.issue_burst = 100_000;
+    settings.rate_limit.redeem_per_second = 100_000;
+    settings.rate_limit.redeem_burst = 100_000;
+    settings.rate_limit.auth_per_minute = 100_000;
+    settings.rate_limit.auth_burst = 100_000;
+    settings.issuance.preload_interval_ms = 200;
+    tweak(&mut settings);
+
+    let redis_prefix = settings.redis.key_prefix.clone();
+    let topology = settings.rabbitmq.topology();
+    let auth = settings.auth.clone();
+    let app = Application::build(settings)
+        .await
+        .expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    tokio::spawn(app.run_until_stopped());
+
+    let db = PgPool::connect(&format!("postgres://postgres@127.0.0.1:5432/{db_name}"))
+        .await
+        .expect("test pool");
+    TestApp {
+        address,
+        db,
+        db_name,
+        redis_prefix,
+        topology,
+        signer: TokenSigner::from_private_pem(
+            &auth.key_id,
+            TEST_PRIVATE_KEY,
+            &auth.issuer,
+            &auth.audience,
+        )
+        .expect("test key"),
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(2000)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        state,
+        pg_proxy,
+        redis_proxy,
+        amqp_proxy,
+    }
+}
+
+async fn proxy_if(wanted: bool, target: &str) -> Option<FaultProxy> {
+    if wanted {
+        Some(FaultProxy::start(target.parse::<SocketAddr>().expect("addr")).await)
+    } else {
+        None
+    }
+}
+
+async fn create_database(name: &str) {
+    let mut admin = PgConnection::connect(PG_ADMIN_URL)
+        .await
+        .expect("PostgreSQL is running");
+    // Leftovers of runs that were killed before they could clean up.
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'coupon\\_test\\_%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .expect("list databases");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    for old in stale {
+        let born: u64 = old
+            .split('_')
+            .nth(2)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(now);
+        if now.saturating_sub(born) > STALE_AFTER_SECS {
+            let _ = admin
+                .execute(AssertSqlSafe(format!(
+                    r#"DROP DATABASE IF EXISTS "{old}" WITH (FORCE)"#
+                )))
+                .await;
+        }
+    }
+    admin
+        .execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+        .await
+        .expect("create test database");
+}
+
+async fn cleanup_stale_redis_keys() {
+    let Ok(client) = deadpool_redis::redis::Client::open(REDIS_URL) else {
+        return;
+    };
+    let Ok(mut c) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let keys: Vec<String> = deadpool_redis::redis::cmd("KEYS")
+        .arg("t:*")
+        .query_async(&mut c)
+        .await
+        .unwrap_or_default();
+    for key in keys {
+        let born: u64 = key
+            .split([':', '_'])
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(now);
+        if now.saturating_sub(born) > STALE_AFTER_SECS {
+            let _: Result<i64, _> = deadpool_redis::redis::cmd("DEL")
+                .arg(&key)
+                .query_async(&mut c)
+                .await;
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Inserts `n` users and returns their ids.
+    pub async fn create_users(&self, n: i64) -> Vec<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO users (email, password_hash, name) \
+             SELECT 'user' || g || '-' || gen_random_uuid() || '@example.test', 'not-a-hash', 'User ' || g \
+             FROM generate_series(1, $1) g RETURNING id",
+        )
+        .bind(n)
+        .fetch_all(&self.db)
+        .await
+        .expect("insert users")
+    }
+
+    pub fn token(&self, user_id: i64) -> String {
+        self.signer.sign(user_id, Role::User, now_unix(), 900)
+    }
+
+    /// A new ADMIN account and a token for it.
+    pub async fn create_admin(&self) -> (i64, String) {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (email, password_hash, name, role) \
+             VALUES ('admin-' || gen_random_uuid() || '@example.test', 'not-a-hash', 'Admin', 'ADMIN') RETURNING id",
+        )
+        .fetch_one(&self.db)
+        .await
+        .expect("insert admin");
+        (id, self.signer.sign(id, Role::Admin, now_unix(), 900))
+    }
+
+    /// POST a JSON body (with a token when given); returns status and body.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self.client.post(self.url(path)).json(&body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let response = req.send().await.expect("POST");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// PATCH a JSON body with a token; returns status and body.
+    pub async fn patch_json(
+        &self,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("PATCH");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// GET with a token; returns status and body.
+    pub async fn get_with(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let response = req.send().await.expect("GET");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// An event running now (started a minute ago, ends in an hour).
+    pub async fn create_event(&self, total: i32, max_per_user: i32) -> Event {
+        let now = Utc::now();
+        self.create_event_at(
+            total,
+            max_per_user,
+            now - chrono::Duration::minutes(1),
+            now + chrono::Duration::hours(1),
+        )
+        .await
+    }
+
+    pub async fn create_event_at(
+        &self,
+        total: i32,
+        max_per_user: i32,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Event {
+        store::insert(
+            &self.db,
+            &NewEvent {
+                title: format!("Test sale of {total}"),
+                description: "integration test".into(),
+                total_count: total,
+                max_per_user,
+                start_time: start,
+                end_time: end,
+                discount_type: "percentage".into(),
+                discount_value: 10,
+                min_purchase_amount: 0,
+                valid_days: 30,
+                code_prefix: "TEST".into(),
+            },
+        )
+        .await
+        .expect("insert event")
+    }
+
+    /// GET a path (with a token when given) and parse the JSON body.
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> serde_json::Value {
+        let mut req = self.client.get(self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON body")
+    }
+
+    pub async fn issue(&self, token: &str, event_id: i64, idem: Option<&str>) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(self.url("/api/coupons/issue"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"event_id": event_id}));
+        if let Some(key) = idem {
+            req = req.header("Idempotency-Key", key);
+        }
+        req.send().await.expect("issue request")
+    }
+
+    pub async fn coupon_count(&self, event_id: i64) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM user_coupons WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_one(&self.db)
+            .await
+            .expect("count")
+    }
+
+    /// Largest number of coupons any one user holds in the event.
+    pub async fn max_coupons_per_user(&self, event_id: i64) -> i64 {
+        sqlx::query_scalar(
+            "SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM user_coupons \
+             WHERE event_id = $1 GROUP BY user_id) t",
+        )
+        .bind(event_id)
+        .fetch_one(&self.db)
+        .await
+        .expect("max per user")
+    }
+
+    async fn redis(&self) -> deadpool_redis::redis::aio::MultiplexedConnection {
+        deadpool_redis::redis::Client::open(REDIS_URL)
+            .expect("redis url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("Redis is running")
+    }
+
+    pub async fn redis_remaining(&self, event_id: i64) -> Option<i64> {
+        let key = self.state.redis.keys(event_id).stock();
+        deadpool_redis::redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut self.redis().await)
+            .await
+            .expect("GET")
+    }
+
+    /// Entries in the event's pending hash (placeholder excluded).
+    pub async fn redis_pending(&self, event_id: i64) -> usize {
+        self.state
+            .redis
+            .pending(event_id)
+            .await
+            .expect("pending")
+            .len()
+    }
+
+    /// Deletes every Redis key of the event (a Redis that lost its state).
+    pub async fn flush_event_keys(&self, event_id: i64) {
+        let pattern = format!("{}event:{{{event_id}}}:*", self.redis_prefix);
+        let mut c = self.redis().await;
+        let keys: Vec<String> = deadpool_redis::redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(&mut c)
+            .await
+            .expect("KEYS");
+        if !keys.is_empty() {
+            let _: i64 = deadpool_redis::redis::cmd("DEL")
+                .arg(keys)
+                .query_async(&mut c)
+                .await
+                .expect("DEL");
+        }
+    }
+
+    pub async fn unpublished_outbox(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&self.db)
+            .await
+            .expect("outbox count")
+    }
+
+    /// Bodies of every message in one of this test's queues (consumed).
+    pub async fn drain_queue(&self, routing_key: &str) -> Vec<serde_json::Value> {
+        use lapin::options::{BasicAckOptions, BasicGetOptions};
+        let conn = Connection::connect(AMQP_URL, ConnectionProperties::default())
+            .await
+            .expect("RabbitMQ is running");
+        let channel = conn.create_channel().await.expect("channel");
+        let mut bodies = Vec::new();
+        while let Some(message) = channel
+            .basic_get(
+                self.topology.queue(routing_key).as_str().into(),
+                BasicGetOptions::default(),
+            )
+            .await
+            .expect("basic.get")
+        {
+            bodies.push(serde_json::from_slice(&message.delivery.data).expect("JSON body"));
+            message
+                .delivery
+                .ack(BasicAckOptions::default())
+                .await
+                .expect("ack");
+        }
+        let _ = conn.close(0, "".into()).await;
+        bodies
+    }
+}
+
+/// Polls `check` until it returns true or `within` passes (never a bare sleep).
+pub async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub async fn error_code(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.expect("JSON error body");
+    (
+        status,
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+impl Drop for TestApp {
+    /// Leaves nothing behind on the shared servers: the test's database,
+    /// Redis keys and RabbitMQ names go with it (bounded; leftovers of a
+    /// killed run are swept by later runs).
+    fn drop(&mut self) {
+        let (db_name, prefix, topology) = (
+            self.db_name.clone(),
+            self.redis_prefix.clone(),
+            self.topology.clone(),
+        );
+        let cleanup = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                let work = async {
+                    if let Ok(mut admin) = PgConnection::connect(PG_ADMIN_URL).await {
+                        let _ = admin
+                            .execute(AssertSqlSafe(format!(
+                                r#"DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)"#
+                            )))
+                            .await;
+                    }
+                    if let Ok(client) = deadpool_redis::redis::Client::open(REDIS_URL)
+                        && let Ok(mut c) = client.get_multiplexed_async_connection().await
+                    {
+                        let keys: Vec<String> = deadpool_redis::redis::cmd("KEYS")
+                            .arg(format!("{prefix}*"))
+                            .query_async(&mut c)
+                            .await
+                            .unwrap_or_default();
+                        if !keys.is_empty() {
+                            let _: Result<i64, _> = deadpool_redis::redis::cmd("DEL")
+                                .arg(keys)
+                                .query_async(&mut c)
+                                .await;
+                        }
+                    }
+                    if let Ok(conn) =
+                        Connection::connect(AMQP_URL, ConnectionProperties::default()).await
+                        && let Ok(channel) = conn.create_channel().await
+                    {
+                        let mut queues: Vec<String> = contract::topology::ROUTED_KINDS
+                            .iter()
+                            .map(|k| topology.queue(k))
+                            .collect();
+                        queues.push(topology.dead_letter_queue());
+                        for queue in queues {
+                            let _ = channel
+                                .queue_delete(queue.as_str().into(), Default::default())
+                                .await;
+                        }
+                        for exchange in [&topology.exchange, &topology.dead_letter_exchange] {
+                            let _ = channel
+                                .exchange_delete(exchange.as_str().into(), Default::default())
+                                .await;
+                        }
+                        let _ = conn.close(0, "".into()).await;
+                    }
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(10), work).await;
+            });
+        });
+        let _ = cleanup.join();
+    }
+}

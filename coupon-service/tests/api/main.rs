@@ -1,0 +1,18 @@
+//! Integration tests of coupon-service against the real PostgreSQL, Redis and
+//! RabbitMQ. Each test gets its own database, Redis key prefix and RabbitMQ
+//! names (see `helpers.rs`), so runs never see each other.
+
+mod admin;
+mod auth;
+mod bad_input;
+mod events;
+mod faults;
+mod helpers;
+mod issue;
+mod model;
+mod my_coupons;
+mod openapi;
+mod operations;
+mod proxy;
+mod rate_limits;
+mod redeem;

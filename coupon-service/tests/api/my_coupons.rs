@@ -1,0 +1,48 @@
+//! `GET /api/coupons/my`: own coupons only, newest first, paged.
+
+use crate::helpers::{error_code, spawn_app};
+
+#[tokio::test]
+async fn my_coupons_lists_only_my_coupons_newest_first_in_pages() {
+    let app = spawn_app().await;
+    let events = [
+        app.create_event(10, 1).await,
+        app.create_event(10, 1).await,
+        app.create_event(10, 1).await,
+    ];
+    let users = app.create_users(2).await;
+    let (me, other) = (app.token(users[0]), app.token(users[1]));
+    let mut mine = Vec::new();
+    for e in &events {
+        let body: serde_json::Value = app.issue(&me, e.id, None).await.json().await.unwrap();
+        mine.push(body["coupon"]["id"].as_i64().unwrap());
+    }
+    app.issue(&other, events[0].id, None).await;
+
+    let page = |page: u32, size: u32| {
+        let path = format!("/api/coupons/my?page={page}&size={size}");
+        let (app, me) = (&app, &me);
+        async move { app.get_json(&path, Some(me)).await }
+    };
+    let first = page(1, 2).await;
+    assert_eq!(first["total"], 3);
+    let ids: Vec<i64> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![mine[2], mine[1]]);
+    let second = page(2, 2).await;
+    assert_eq!(second["items"][0]["id"], mine[0]);
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert_eq!(first["items"][0]["status"], "issued");
+
+    let anonymous = app
+        .client
+        .get(app.url("/api/coupons/my"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(anonymous).await, (401, "unauthorized".into()));
+}

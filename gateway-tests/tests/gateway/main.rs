@@ -1,0 +1,8 @@
+//! End-to-end through nginx (HTTPS with HTTP/2, WSS), two instances of each
+//! service behind it; see `helpers::Stack`.
+
+mod client;
+mod e2e;
+mod edge;
+mod helpers;
+mod instances;

@@ -1,0 +1,149 @@
+//! `flashload <scenario>`: see `flashload --help` and docs/benchmarks.md.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use loadtest::{
+    report,
+    scenarios::{self, ScenarioReport},
+    target::{Target, TargetConfig},
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    Sellout,
+    Sustained,
+    Rejections,
+    Watchers,
+    Push,
+    Idle,
+    /// Every scenario except idle, one after the other.
+    All,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "flashload",
+    about = "Flash-sale load generator and invariant checker"
+)]
+struct Args {
+    scenario: Scenario,
+    /// Users taking part (sellout, sustained, rejections, push).
+    #[arg(long, default_value_t = 10_000)]
+    users: usize,
+    /// Stock of the sellout event (watchers: coupons sold to trigger sold-out).
+    #[arg(long, default_value_t = 1_000)]
+    stock: i64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 1_000)]
+    concurrency: usize,
+    /// Length of the timed scenarios (sustained, rejections).
+    #[arg(long, default_value_t = 20)]
+    duration_secs: u64,
+    /// WebSocket watchers of the watchers scenario.
+    #[arg(long, default_value_t = 10_000)]
+    watchers: usize,
+    /// Idle sockets of the idle scenario.
+    #[arg(long, default_value_t = 5_000)]
+    connections: usize,
+    /// Process id of the notify-service measured by idle.
+    #[arg(long)]
+    notify_pid: Option<u32>,
+    #[arg(
+        long,
+        env = "FLASHLOAD_API_URL",
+        default_value = "http://127.0.0.1:8081"
+    )]
+    api_url: String,
+    #[arg(
+        long,
+        env = "FLASHLOAD_WS_URL",
+        default_value = "ws://127.0.0.1:8082/ws"
+    )]
+    ws_url: String,
+    #[arg(
+        long,
+        env = "FLASHLOAD_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/coupons"
+    )]
+    database_url: String,
+    #[arg(
+        long,
+        env = "FLASHLOAD_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    redis_url: String,
+    #[arg(long, default_value = "")]
+    redis_prefix: String,
+    /// The token issuer's Ed25519 private key (tokens are minted, not logged in).
+    #[arg(long, default_value = ".run/keys/access-ed25519.pem")]
+    private_key: PathBuf,
+    #[arg(long, default_value = "dev-1")]
+    key_id: String,
+    #[arg(long, default_value = "coupon-platform")]
+    issuer: String,
+    #[arg(long, default_value = "coupon-api")]
+    audience: String,
+    /// Where the JSON report goes.
+    #[arg(long, default_value = "flashload-report.json")]
+    report: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let config = TargetConfig {
+        api_url: args.api_url.clone(),
+        ws_url: args.ws_url.clone(),
+        database_url: args.database_url.clone(),
+        redis_url: args.redis_url.clone(),
+        redis_prefix: args.redis_prefix.clone(),
+        private_key_pem: std::fs::read(&args.private_key)
+            .with_context(|| format!("reading the private key {}", args.private_key.display()))?,
+        key_id: args.key_id.clone(),
+        issuer: args.issuer.clone(),
+        audience: args.audience.clone(),
+    };
+    let target = Arc::new(Target::connect(config, args.concurrency).await?);
+    let duration = Duration::from_secs(args.duration_secs);
+    let mut reports: Vec<ScenarioReport> = Vec::new();
+    let wanted =
+        |s: Scenario| args.scenario == s || (args.scenario == Scenario::All && s != Scenario::Idle);
+    if wanted(Scenario::Sellout) {
+        reports.push(
+            scenarios::sellout::run(&target, args.users, args.stock, args.concurrency).await?,
+        );
+    }
+    if wanted(Scenario::Sustained) {
+        reports.push(
+            scenarios::sustained::run(&target, args.users, args.concurrency, duration).await?,
+        );
+    }
+    if wanted(Scenario::Rejections) {
+        reports.push(
+            scenarios::rejections::run(&target, args.users, args.concurrency, duration).await?,
+        );
+    }
+    if wanted(Scenario::Watchers) {
+        reports.push(scenarios::watchers::run(&target, args.watchers, args.stock.min(100)).await?);
+    }
+    if wanted(Scenario::Push) {
+        reports.push(
+            scenarios::push::run(&target, args.users.min(args.concurrency), args.concurrency)
+                .await?,
+        );
+    }
+    if wanted(Scenario::Idle) {
+        let pid = args
+            .notify_pid
+            .context("idle needs --notify-pid (the notify-service process)")?;
+        reports.push(scenarios::idle::run(&target, args.connections, pid).await?);
+    }
+    report::print_table(&reports);
+    report::write_json(&args.report, &reports)?;
+    println!("report written to {}", args.report.display());
+    let violations: usize = reports.iter().map(|r| r.violations.len()).sum();
+    anyhow::ensure!(violations == 0, "{violations} invariant violation(s)");
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! `rejections`: a sold-out event hammered by C clients for T seconds; the
+//! headline is rejected requests per second.
+
+use std::{sync::Arc, time::Duration};
+
+use serde_json::json;
+
+use super::{ScenarioReport, per_sec, sustained::hammer};
+use crate::{http, invariants, setup, target::Target};
+
+pub async fn run(
+    target: &Arc<Target>,
+    users: usize,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<ScenarioReport> {
+    let admin = setup::admin_token(target).await?;
+    let people = setup::users(target, users.max(2)).await?;
+    let event = setup::event(target, &admin, 1, 1).await?;
+    // The one coupon goes first; everyone else is refused.
+    let first = http::issue(target, &people.tokens[0], event).await;
+    anyhow::ensure!(
+        first.coupon_id.is_some(),
+        "the first request did not win: {}",
+        first.outcome
+    );
+    let (recorder, issued, elapsed) =
+        hammer(target, &people.tokens[1..], event, concurrency, duration).await;
+    let mut all_issued = issued.clone();
+    all_issued.extend(first.coupon_id);
+    let mut violations = invariants::check(
+        target,
+        event,
+        &invariants::Observed {
+            issued: all_issued,
+            ..Default::default()
+        },
+    )
+    .await?;
+    if !issued.is_empty() {
+        violations.push(format!(
+            "rejections: {} coupons issued after the sell-out",
+            issued.len()
+        ));
+    }
+    let rejected = recorder.count("410") + recorder.count("409");
+    Ok(ScenarioReport {
+        scenario: "rejections".into(),
+        parameters: json!({"users": users, "concurrency": concurrency, "duration_secs": duration.as_secs(), "event_id": event}),
+        duration_secs: elapsed.as_secs_f64(),
+        requests: recorder.latency.len(),
+        throughput_per_sec: per_sec(recorder.latency.len(), elapsed),
+        rate_name: "rejected/s".into(),
+        rate_per_sec: per_sec(rejected, elapsed),
+        latency: recorder.summary(),
+        outcomes: recorder.outcomes,
+        extra: json!({}),
+        violations,
+    })
+}

@@ -1,0 +1,175 @@
+//! The CI smoke run: every scenario at a small size against a real
+//! coupon-service and notify-service (started in this process, with their own
+//! database, Redis prefix and RabbitMQ names), asserting the invariants only —
+//! never a timing.
+
+use std::{sync::Arc, time::Duration};
+
+use loadtest::{
+    scenarios,
+    target::{Target, TargetConfig},
+};
+use secrecy::SecretString;
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+
+const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../contract/test-keys/");
+
+struct Stack {
+    target: Arc<Target>,
+    db_name: String,
+    notify_pid: u32,
+}
+
+async fn start_stack() -> Stack {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let tag = format!(
+        "{secs}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    );
+    let db_name = format!("coupon_test_{tag}");
+    let mut admin = PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres")
+        .await
+        .expect("PostgreSQL");
+    admin
+        .execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{db_name}""#)))
+        .await
+        .expect("create database");
+    let database_url = format!("postgres://postgres@127.0.0.1:5432/{db_name}");
+    let prefix = format!("t:{tag}:");
+
+    let mut coupon = coupon_service::configuration::Settings::defaults().expect("defaults");
+    coupon.application.port = 0;
+    coupon.application.workers = 2;
+    coupon.database.url = SecretString::from(database_url.clone());
+    coupon.redis.key_prefix = prefix.clone();
+    coupon.rabbitmq.exchange = format!("t.{tag}.coupon.exchange");
+    coupon.rabbitmq.dead_letter_exchange = format!("t.{tag}.coupon.dlx");
+    coupon.rabbitmq.queue_prefix = format!("t.{tag}.");
+    coupon.rabbitmq.queue_type = "classic".into();
+    coupon.rabbitmq.queue_expires_ms = Some(120_000);
+    coupon.auth.public_key_path = format!("{KEYS}test-ed25519.pub.pem");
+    coupon.auth.private_key_path = Some(format!("{KEYS}test-ed25519.pem"));
+    coupon.rate_limit.issue_per_second = 100_000;
+    coupon.rate_limit.issue_burst = 100_000;
+    coupon.log.level = "warn".into();
+
+    let mut notify = notify_service::configuration::Settings::defaults().expect("defaults");
+    notify.application.port = 0;
+    notify.application.workers = 2;
+    notify.redis.key_prefix = prefix.clone();
+    notify.rabbitmq.exchange = coupon.rabbitmq.exchange.clone();
+    notify.rabbitmq.dead_letter_exchange = coupon.rabbitmq.dead_letter_exchange.clone();
+    notify.rabbitmq.queue_prefix = coupon.rabbitmq.queue_prefix.clone();
+    notify.rabbitmq.queue_type = "classic".into();
+    notify.rabbitmq.queue_expires_ms = Some(120_000);
+    notify.auth.public_key_path = coupon.auth.public_key_path.clone();
+    notify.log.level = "warn".into();
+
+    let coupon_app = coupon_service::startup::Application::build(coupon)
+        .await
+        .expect("coupon-service");
+    let api_url = format!("http://127.0.0.1:{}", coupon_app.port());
+    tokio::spawn(coupon_app.run_until_stopped());
+    notify.coupon_api.url = api_url.clone();
+    let notify_app = notify_service::startup::Application::build(notify)
+        .await
+        .expect("notify-service");
+    let notify_port = notify_app.port();
+    tokio::spawn(notify_app.run_until_stopped());
+
+    let client = reqwest::Client::new();
+    for url in [
+        format!("{api_url}/readyz"),
+        format!("http://127.0.0.1:{notify_port}/readyz"),
+    ] {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if client
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{url} never ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let target = Target::connect(
+        TargetConfig {
+            api_url,
+            ws_url: format!("ws://127.0.0.1:{notify_port}/ws"),
+            database_url,
+            redis_url: "redis://127.0.0.1:6379".into(),
+            redis_prefix: prefix,
+            private_key_pem: std::fs::read(format!("{KEYS}test-ed25519.pem")).expect("test key"),
+            key_id: "dev-1".into(),
+            issuer: "coupon-platform".into(),
+            audience: "coupon-api".into(),
+        },
+        200,
+    )
+    .await
+    .expect("target");
+    Stack {
+        target: Arc::new(target),
+        db_name,
+        notify_pid: std::process::id(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_at_a_small_size_keeps_every_invariant() {
+    let stack = start_stack().await;
+    let t = &stack.target;
+    let reports = vec![
+        scenarios::sellout::run(t, 300, 100, 100)
+            .await
+            .expect("sellout"),
+        scenarios::sustained::run(t, 50, 20, Duration::from_secs(2))
+            .await
+            .expect("sustained"),
+        scenarios::rejections::run(t, 50, 20, Duration::from_secs(1))
+            .await
+            .expect("rejections"),
+        scenarios::watchers::run(t, 100, 5).await.expect("watchers"),
+        scenarios::push::run(t, 30, 30).await.expect("push"),
+        scenarios::idle::run(t, 20, stack.notify_pid)
+            .await
+            .expect("idle"),
+    ];
+    loadtest::report::print_table(&reports);
+    for r in &reports {
+        assert!(
+            r.violations.is_empty(),
+            "{}: {:?}",
+            r.scenario,
+            r.violations
+        );
+    }
+    // The scenarios really ran (a smoke run that did nothing would pass).
+    assert_eq!(reports[0].outcomes.get("201"), Some(&100));
+    assert!(reports[1].outcomes.get("201").is_some_and(|n| *n > 0));
+    assert!(
+        reports[2]
+            .outcomes
+            .get("410 sold_out")
+            .is_some_and(|n| *n > 0)
+    );
+    assert_eq!(reports[3].latency.count, 100, "every watcher got sold-out");
+    assert_eq!(reports[4].latency.count, 30, "every winner got the push");
+
+    let mut admin = PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres")
+        .await
+        .expect("PostgreSQL");
+    let _ = admin
+        .execute(AssertSqlSafe(format!(
+            r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
+            stack.db_name
+        )))
+        .await;
+}

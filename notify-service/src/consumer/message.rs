@@ -1,0 +1,185 @@
+//! A consumed RabbitMQ message: parsed and checked against the contract
+//! (DESIGN §5), then fanned out. A message that does not parse can never
+//! succeed, so it is dead-lettered rather than retried.
+
+use contract::messages::{
+    COUPON_ISSUED, COUPON_SOLDOUT, CouponIssued, CouponSoldout, EVENT_STOCK, Envelope, EventStock,
+};
+use serde::de::DeserializeOwned;
+
+use crate::{
+    fanout::store::{Fanned, FanoutStore},
+    protocol::server,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notification {
+    Issued(Envelope<CouponIssued>),
+    Soldout(Envelope<CouponSoldout>),
+    Stock(Envelope<EventStock>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("no message type is routed with key {0:?}")]
+    UnknownRoutingKey(String),
+    #[error("the body does not match the contract: {0}")]
+    Body(#[from] serde_json::Error),
+    #[error("the body says type {found:?} but was routed as {routed:?}")]
+    TypeMismatch { found: String, routed: String },
+    #[error("ids must be positive")]
+    BadIds,
+}
+
+fn body<T: DeserializeOwned>(raw: &[u8], routed: &str) -> Result<Envelope<T>, ParseError> {
+    let message: Envelope<T> = serde_json::from_slice(raw)?;
+    if message.kind != routed {
+        return Err(ParseError::TypeMismatch {
+            found: message.kind,
+            routed: routed.to_owned(),
+        });
+    }
+    Ok(message)
+}
+
+impl Notification {
+    pub fn parse(routing_key: &str, raw: &[u8]) -> Result<Self, ParseError> {
+        let parsed = match routing_key {
+            COUPON_ISSUED => Self::Issued(body(raw, routing_key)?),
+            COUPON_SOLDOUT => Self::Soldout(body(raw, routing_key)?),
+            EVENT_STOCK => Self::Stock(body(raw, routing_key)?),
+            other => return Err(ParseError::UnknownRoutingKey(other.to_owned())),
+        };
+        let ids_ok = match &parsed {
+            Self::Issued(m) => m.data.user_id > 0 && m.data.event_id > 0,
+            Self::Soldout(m) => m.data.event_id > 0,
+            Self::Stock(m) => m.data.event_id > 0,
+        };
+        if ids_ok {
+            Ok(parsed)
+        } else {
+            Err(ParseError::BadIds)
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Issued(_) => COUPON_ISSUED,
+            Self::Soldout(_) => COUPON_SOLDOUT,
+            Self::Stock(_) => EVENT_STOCK,
+        }
+    }
+
+    /// What must be delivered in order: one user's personal messages (their
+    /// history stream, which `resume` replays, must follow publish order).
+    /// Event-wide messages need none: one sold-out per event, and stock
+    /// updates are snapshots, at most ~10/s, that must not queue behind each
+    /// other.
+    pub fn ordering_key(&self) -> Option<u64> {
+        match self {
+            Self::Issued(m) => Some(m.data.user_id.unsigned_abs()),
+            Self::Soldout(_) | Self::Stock(_) => None,
+        }
+    }
+
+    pub fn id(&self) -> uuid::Uuid {
+        match self {
+            Self::Issued(m) => m.id,
+            Self::Soldout(m) => m.id,
+            Self::Stock(m) => m.id,
+        }
+    }
+
+    /// One Lua call: dedupe, history (personal), publish to all instances.
+    pub async fn fan_out(&self, store: &FanoutStore, consumed_ms: i64) -> anyhow::Result<Fanned> {
+        let kind = self.kind();
+        match self {
+            Self::Issued(m) => {
+                let frame = server::personal_template(m)?;
+                store
+                    .deliver_user(m.data.user_id, &m.id, kind, &frame, consumed_ms)
+                    .await
+            }
+            Self::Soldout(m) => {
+                let frame = server::event_frame(m)?;
+                store
+                    .deliver_event(m.data.event_id, &m.id, kind, &frame, consumed_ms, true)
+                    .await
+            }
+            Self::Stock(m) => {
+                let frame = server::event_frame(m)?;
+                store
+                    .deliver_event(m.data.event_id, &m.id, kind, &frame, consumed_ms, false)
+                    .await
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn issued_json(user: i64) -> String {
+        serde_json::to_string(&Envelope::new(
+            CouponIssued {
+                user_id: user,
+                coupon_id: 1,
+                event_id: 2,
+                coupon_code: "C".into(),
+                discount_value: 10,
+            },
+            chrono::Utc::now(),
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn contract_messages_parse_by_routing_key() {
+        let parsed = Notification::parse(COUPON_ISSUED, issued_json(5).as_bytes()).unwrap();
+        assert_eq!(parsed.kind(), COUPON_ISSUED);
+        let stock = serde_json::to_string(&Envelope::new(
+            EventStock {
+                event_id: 1,
+                remaining: 0,
+                total: 3,
+            },
+            chrono::Utc::now(),
+        ))
+        .unwrap();
+        assert!(matches!(
+            Notification::parse(EVENT_STOCK, stock.as_bytes()),
+            Ok(Notification::Stock(_))
+        ));
+    }
+
+    #[test]
+    fn unparseable_mislabelled_or_invalid_messages_are_refused() {
+        assert!(matches!(
+            Notification::parse(COUPON_ISSUED, b"not json"),
+            Err(ParseError::Body(_))
+        ));
+        assert!(matches!(
+            Notification::parse(COUPON_SOLDOUT, issued_json(5).as_bytes()),
+            Err(ParseError::Body(_) | ParseError::TypeMismatch { .. })
+        ));
+        assert!(matches!(
+            Notification::parse("coupon.other", issued_json(5).as_bytes()),
+            Err(ParseError::UnknownRoutingKey(_))
+        ));
+        assert!(matches!(
+            Notification::parse(COUPON_ISSUED, issued_json(0).as_bytes()),
+            Err(ParseError::BadIds)
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bodies_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..200)) {
+            for key in [COUPON_ISSUED, COUPON_SOLDOUT, EVENT_STOCK] {
+                let _ = Notification::parse(key, &raw);
+            }
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Consumes the durable queues of DESIGN §5 as one of many competing
+//! consumers: manual ack, a prefetch window, up to `prefetch` messages in
+//! flight at once. A message is acked only after its fan-out Lua call
+//! succeeded; one that does not parse is rejected without requeue (to the
+//! dead-letter exchange), so it never loops. A lost broker is reconnected
+//! with backoff; whatever was unacked is redelivered (to any instance), and
+//! the message-id dedupe in Redis drops the second fan-out.
+
+pub mod lag;
+pub mod message;
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use contract::{
+    messages::TRACE_ID_HEADER,
+    topology::{ROUTED_KINDS, Topology},
+};
+use futures::{StreamExt, TryStreamExt, stream::select_all};
+use lapin::{
+    Channel, Connection, ConnectionProperties,
+    message::Delivery,
+    options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions},
+    types::{AMQPValue, FieldTable},
+};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use self::message::Notification;
+use crate::{
+    fanout::store::{Fanned, FanoutStore},
+    health::Liveness,
+    metrics::Metrics,
+    shutdown::{self, Phase},
+};
+
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct Consumer {
+    pub amqp_url: SecretString,
+    pub topology: Topology,
+    pub prefetch: u16,
+    pub store: FanoutStore,
+    pub metrics: Arc<Metrics>,
+    pub liveness: Arc<Liveness>,
+    pub shutdown: watch::Receiver<Phase>,
+}
+
+impl Consumer {
+    /// Runs until shutdown: connect, consume, back off, reconnect.
+    pub async fn run(mut self) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.consume(&mut backoff).await {
+                Ok(()) => {
+                    tracing::info!("RabbitMQ consumer stopped");
+                    return;
+                }
+                Err(e) => {
+                    self.set_up(false);
+                    tracing::warn!(error = %format!("{e:#}"), "RabbitMQ consumer lost; reconnecting");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                () = shutdown::reached(&mut self.shutdown, Phase::StopConsuming) => return,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    fn set_up(&self, up: bool) {
+        self.liveness.set_consumer(up);
+        self.metrics.amqp_consumer_up.set(i64::from(up));
+    }
+
+    /// One connection's life; Ok on shutdown, Err when the broker went away.
+    async fn consume(&mut self, backoff: &mut Duration) -> anyhow::Result<()> {
+        let connection = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            Connection::connect(
+                self.amqp_url.expose_secret(),
+                ConnectionProperties::default(),
+            ),
+        )
+        .await
+        .context("connecting: RabbitMQ timed out")?
+        .context("connecting")?;
+        let result = self.consume_on(&connection, backoff).await;
+        self.set_up(false);
+        // Unacked deliveries go back to the queue with the connection.
+        let _ = connection
+            .close(0, "notify-service consumer stopping".into())
+            .await;
+        result
+    }
+
+    async fn consume_on(
+        &mut self,
+        connection: &Connection,
+        backoff: &mut Duration,
+    ) -> anyhow::Result<()> {
+        let channel = connection.create_channel().await?;
+        self.topology
+            .declare(&channel)
+            .await
+            .context("declaring the topology")?;
+        channel
+            .basic_qos(self.prefetch, BasicQosOptions::default())
+            .await?;
+        let mut consumers = Vec::with_capacity(ROUTED_KINDS.len());
+        for kind in ROUTED_KINDS {
+            let queue = self.topology.queue(kind);
+            let consumer = channel
+                .basic_consume(
+                    queue.as_str().into(),
+                    "".into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .with_context(|| format!("consuming {queue}"))?;
+            consumers.push(consumer);
+        }
+        *backoff = Duration::from_millis(100);
+        self.set_up(true);
+        tracing::info!(prefetch = self.prefetch, "RabbitMQ consumer attached");
+
+        let mut stop = self.shutdown.clone();
+        let stopping = async move { shutdown::reached(&mut stop, Phase::StopConsuming).await };
+        let lanes: Vec<tokio::sync::Mutex<()>> = (0..ORDERING_LANES)
+            .map(|_| tokio::sync::Mutex::new(()))
+            .collect();
+        let handler = Handler {
+            store: &self.store,
+            metrics: &self.metrics,
+            channel: &channel,
+            shutdown: self.shutdown.clone(),
+            lanes: &lanes,
+        };
+        let deliveries = select_all(consumers)
+            .take_until(stopping)
+            .map_err(anyhow::Error::from)
+            .try_for_each_concurrent(usize::from(self.prefetch), |delivery| {
+                let handler = &handler;
+                async move {
+                    handler.handle(delivery).await;
+                    Ok(())
+                }
+            });
+        tokio::select! {
+            result = deliveries => {
+                result?;
+                if *self.shutdown.borrow() >= Phase::StopConsuming {
+                    // Everything taken was acked; the rest goes back to the
+                    // queue when the channel closes.
+                    let _ = channel.close(200, "notify-service stopping".into()).await;
+                    Ok(())
+                } else {
+                    anyhow::bail!("the consumers were cancelled by the broker")
+                }
+            }
+            () = lag::poll_queue_depth(connection, &self.topology, &self.metrics) => {
+                anyhow::bail!("the queue depth poller stopped")
+            }
+        }
+    }
+}
+
+/// Deliveries are handled concurrently (up to the prefetch window), but one
+/// user's personal messages share a lane and go one at a time: a user's two
+/// coupons must reach the history stream, and the sockets, in the order they
+/// were published (resume replays that order).
+const ORDERING_LANES: u64 = 64;
+
+struct Handler<'a> {
+    store: &'a FanoutStore,
+    metrics: &'a Metrics,
+    channel: &'a Channel,
+    shutdown: watch::Receiver<Phase>,
+    lanes: &'a [tokio::sync::Mutex<()>],
+}
+
+impl Handler<'_> {
+    async fn handle(&self, delivery: Delivery) {
+        let consumed_ms = chrono::Utc::now().timestamp_millis();
+        let routing_key = delivery.routing_key.as_str().to_owned();
+        let span = tracing::info_span!(
+            "delivery",
+            routing_key = %routing_key,
+            message_id = message_id(&delivery).unwrap_or_default(),
+            trace_id = trace_id(&delivery).unwrap_or_default(),
+            redelivered = delivery.redelivered,
+        );
+        async move {
+            let notification = match Notification::parse(&routing_key, &delivery.data) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "dead-lettering a message that does not parse");
+                    self.count(&routing_key, "dead_lettered");
+                    let rejected = delivery.reject(BasicRejectOptions { requeue: false }).await;
+                    if let Err(e) = rejected {
+                        tracing::debug!(error = %e, "reject failed; the broker redelivers");
+                    }
+                    return;
+                }
+            };
+            // The lane is taken before the first await of this delivery, and
+            // deliveries start in arrival order; tokio's Mutex is FIFO, so a
+            // lane serves its deliveries in arrival order.
+            let _in_order = match notification.ordering_key() {
+                Some(key) => {
+                    let lane = usize::try_from(key % ORDERING_LANES).unwrap_or(0);
+                    Some(self.lanes[lane].lock().await)
+                }
+                None => None,
+            };
+            let Some(fanned) = self.fan_out_with_retry(&notification, consumed_ms).await else {
+                // Left unacked: the broker redelivers it after reconnecting.
+                return;
+            };
+            let outcome = match fanned {
+                Fanned::Published => "published",
+                Fanned::Duplicate => "duplicate",
+            };
+            self.count(notification.kind(), outcome);
+            if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
+                tracing::debug!(error = %e, "ack failed; the redelivery will be deduplicated");
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+
+    /// Retries while Redis is unavailable, holding the delivery (the
+    /// prefetch window bounds how many wait); gives up on shutdown or when
+    /// the channel is gone.
+    async fn fan_out_with_retry(
+        &self,
+        notification: &Notification,
+        consumed_ms: i64,
+    ) -> Option<Fanned> {
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match notification.fan_out(self.store, consumed_ms).await {
+                Ok(fanned) => return Some(fanned),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "fan-out failed; retrying");
+                }
+            }
+            if *self.shutdown.borrow() >= Phase::StopConsuming || !self.channel.status().connected()
+            {
+                return None;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    fn count(&self, kind: &str, outcome: &str) {
+        self.metrics
+            .consumed
+            .with_label_values(&[kind, outcome])
+            .inc();
+    }
+}
+
+fn message_id(delivery: &Delivery) -> Option<String> {
+    delivery
+        .properties
+        .message_id()
+        .as_ref()
+        .map(|id| id.as_str().to_owned())
+}
+
+fn trace_id(delivery: &Delivery) -> Option<String> {
+    let headers = delivery.properties.headers().as_ref()?;
+    match headers.inner().get(TRACE_ID_HEADER)? {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        _ => None,
+    }
+}

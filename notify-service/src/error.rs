@@ -1,0 +1,108 @@
+//! Errors of the plain HTTP side (the upgrade request and unknown routes),
+//! in the platform's envelope: `{"error": {"code", "message"}}`. Once a
+//! socket is open, errors are `error` frames and close codes instead.
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header},
+};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("this endpoint only speaks WebSocket (GET with Upgrade: websocket)")]
+    UpgradeRequired,
+    #[error(
+        "tokens are not accepted in the query string; use the Authorization header or an auth frame"
+    )]
+    TokenInQuery,
+    #[error("the access token is not valid")]
+    InvalidToken,
+    #[error("the access token has expired")]
+    TokenExpired,
+    #[error("this origin may not open a socket here")]
+    OriginNotAllowed,
+    #[error("the user holds too many connections")]
+    TooManyConnections,
+    #[error("this server holds the most connections it takes; retry shortly")]
+    ServerFull,
+    #[error("this server cannot push right now; retry shortly")]
+    NotReady,
+    #[error("no such resource")]
+    NotFound,
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UpgradeRequired => "websocket_upgrade_required",
+            Self::TokenInQuery => "token_in_query",
+            Self::InvalidToken => "invalid_token",
+            Self::TokenExpired => "token_expired",
+            Self::OriginNotAllowed => "origin_not_allowed",
+            Self::TooManyConnections => "too_many_connections",
+            Self::ServerFull => "server_full",
+            Self::NotReady => "unavailable",
+            Self::NotFound => "not_found",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::UpgradeRequired | Self::TokenInQuery => StatusCode::BAD_REQUEST,
+            Self::InvalidToken | Self::TokenExpired => StatusCode::UNAUTHORIZED,
+            Self::OriginNotAllowed => StatusCode::FORBIDDEN,
+            Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+            Self::ServerFull | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotFound => StatusCode::NOT_FOUND,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            Self::InvalidToken | Self::TokenExpired => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::ServerFull | Self::NotReady | Self::TooManyConnections => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            _ => {}
+        }
+        response.json(json!({"error": {"code": self.code(), "message": self.to_string()}}))
+    }
+}
+
+/// Unknown routes and methods still answer in the envelope.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    #[actix_web::test]
+    async fn each_variant_renders_its_status_and_envelope() {
+        for (err, status, code) in [
+            (ApiError::TokenExpired, 401, "token_expired"),
+            (ApiError::OriginNotAllowed, 403, "origin_not_allowed"),
+            (ApiError::ServerFull, 503, "server_full"),
+            (ApiError::TokenInQuery, 400, "token_in_query"),
+        ] {
+            let response = err.error_response();
+            assert_eq!(response.status().as_u16(), status);
+            let body = to_bytes(response.into_body()).await.unwrap();
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(json["error"]["code"], code);
+            assert!(
+                json["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty())
+            );
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! This instance's connections, by user and by watched event, and the
+//! delivery of one fanned-out frame to the local ones.
+//!
+//! A frame is serialised once and shared (`Arc`); delivering it is a
+//! non-blocking `try_send` into each connection's bounded queue. A full
+//! queue marks that connection slow: it leaves the hub at once and its task
+//! closes it (4008), so one client that does not read never holds up the
+//! others. When this instance may have missed fan-out messages (its Redis
+//! subscription was interrupted), every connection is let go the same way,
+//! to reconnect and `resume`.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        Arc, PoisonError, RwLock,
+        atomic::{AtomicU8, AtomicU64, Ordering},
+    },
+};
+
+use actix_web::web::Bytes;
+use tokio::sync::{Notify, mpsc};
+
+use crate::{fanout::wire::Target, protocol::seq::Seq};
+
+/// One frame as every local recipient gets it.
+#[derive(Debug)]
+pub struct Frame {
+    /// The text frame, UTF-8 JSON.
+    pub text: Bytes,
+    /// Personal messages: the history entry id.
+    pub seq: Option<Seq>,
+}
+
+pub type SharedFrame = Arc<Frame>;
+
+pub type ConnId = u64;
+
+/// Why the hub let go of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KickReason {
+    /// Its queue was full: the client does not read fast enough.
+    Slow = 1,
+    /// This instance may have missed messages for it (fan-out gap).
+    Gap = 2,
+}
+
+/// The hub's signal to one connection that it was dropped.
+#[derive(Debug, Default)]
+pub struct Kick {
+    notify: Notify,
+    reason: AtomicU8,
+}
+
+impl Kick {
+    fn kick(&self, reason: KickReason) {
+        self.reason.store(reason as u8, Ordering::Release);
+        self.notify.notify_one();
+    }
+
+    /// Resolves once the connection was dropped, with the reason.
+    pub async fn kicked(&self) -> KickReason {
+        self.notify.notified().await;
+        match self.reason.load(Ordering::Acquire) {
+            2 => KickReason::Gap,
+            _ => KickReason::Slow,
+        }
+    }
+}
+
+struct Conn {
+    user_id: i64,
+    tx: mpsc::Sender<SharedFrame>,
+    kick: Arc<Kick>,
+    events: Vec<i64>,
+}
+
+#[derive(Default)]
+struct Inner {
+    conns: HashMap<ConnId, Conn>,
+    users: HashMap<i64, Vec<ConnId>>,
+    events: HashMap<i64, HashSet<ConnId>>,
+}
+
+impl Inner {
+    fn remove(&mut self, id: ConnId) -> Option<Conn> {
+        let conn = self.conns.remove(&id)?;
+        if let Some(ids) = self.users.get_mut(&conn.user_id) {
+            ids.retain(|c| *c != id);
+            if ids.is_empty() {
+                self.users.remove(&conn.user_id);
+            }
+        }
+        for event in &conn.events {
+            self.unwatch(*event, id);
+        }
+        Some(conn)
+    }
+
+    fn unwatch(&mut self, event_id: i64, id: ConnId) {
+        if let Some(ids) = self.events.get_mut(&event_id) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.events.remove(&event_id);
+            }
+        }
+    }
+}
+
+/// Why a connection could not join the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HubError {
+    #[error("the user already holds the most connections allowed")]
+    TooManyConnections,
+    #[error("the connection watches the most events allowed")]
+    TooManySubscriptions,
+}
+
+pub struct Hub {
+    inner: RwLock<Inner>,
+    next_id: AtomicU64,
+    queue: usize,
+    per_user: usize,
+    max_subscriptions: usize,
+}
+
+/// Result of delivering one frame on this instance.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub queued: usize,
+    pub slow: usize,
+}
+
+impl Hub {
+    pub fn new(queue: usize, per_user: usize, max_subscriptions: usize) -> Self {
+        Self {
+            inner: RwLock::default(),
+            next_id: AtomicU64::new(1),
+            queue,
+            per_user,
+            max_subscriptions,
+        }
+    }
+
+    /// Adds an authenticated connection; its frames arrive on the receiver.
+    pub fn register(
+        self: &Arc<Self>,
+        user_id: i64,
+    ) -> Result<(Registration, mpsc::Receiver<SharedFrame>), HubError> {
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let held = inner.users.get(&user_id).map_or(0, Vec::len);
+        if held >= self.per_user {
+            return Err(HubError::TooManyConnections);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.queue);
+        let kick = Arc::new(Kick::default());
+        inner.conns.insert(
+            id,
+            Conn {
+                user_id,
+                tx,
+                kick: kick.clone(),
+                events: Vec::new(),
+            },
+        );
+        inner.users.entry(user_id).or_default().push(id);
+        Ok((
+            Registration {
+                hub: self.clone(),
+                id,
+                kick,
+            },
+            rx,
+        ))
+    }
+
+    /// Connections this user holds here.
+    pub fn user_connections(&self, user_id: i64) -> usize {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        inner.users.get(&user_id).map_or(0, Vec::len)
+    }
+
+    /// Authenticated connections on this instance.
+    pub fn connections(&self) -> usize {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        inner.conns.len()
+    }
+
+    /// Starts delivering the event's frames; false if it already did.
+    pub fn subscribe(&self, id: ConnId, event_id: i64) -> Result<bool, HubError> {
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let Some(conn) = inner.conns.get_mut(&id) else {
+            return Ok(false);
+        };
+        if conn.events.contains(&event_id) {
+            return Ok(false);
+        }
+        if conn.events.len() >= self.max_subscriptions {
+            return Err(HubError::TooManySubscriptions);
+        }
+        conn.events.push(event_id);
+        inner.events.entry(event_id).or_default().insert(id);
+        Ok(true)
+    }
+
+    pub fn unsubscribe(&self, id: ConnId, event_id: i64) {
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(conn) = inner.conns.get_mut(&id) {
+            conn.events.retain(|e| *e != event_id);
+            inner.unwatch(event_id, id);
+        }
+    }
+
+    /// Queues the frame for every local recipient; never waits.
+    pub fn deliver(&self, target: Target, frame: &SharedFrame) -> Delivered {
+        let mut delivered = Delivered::default();
+        let mut dropped = Vec::new();
+        {
+            let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+            let mut push = |id: &ConnId| {
+                let Some(conn) = inner.conns.get(id) else {
+                    return;
+                };
+                match conn.tx.try_send(frame.clone()) {
+                    Ok(()) => delivered.queued += 1,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        delivered.slow += 1;
+                        dropped.push((*id, true));
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => dropped.push((*id, false)),
+                }
+            };
+            match target {
+                Target::User(user_id) => inner
+                    .users
+                    .get(&user_id)
+                    .into_iter()
+                    .flatten()
+                    .for_each(&mut push),
+                Target::Event(event_id) => inner
+                    .events
+                    .get(&event_id)
+                    .into_iter()
+                    .flatten()
+                    .for_each(&mut push),
+            }
+        }
+        if !dropped.is_empty() {
+            let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+            for (id, slow) in dropped {
+                if let Some(conn) = inner.remove(id)
+                    && slow
+                {
+                    conn.kick.kick(KickReason::Slow);
+                }
+            }
+        }
+        delivered
+    }
+
+    /// Lets go of every connection (they close and their clients resume);
+    /// returns how many.
+    pub fn kick_all(&self, reason: KickReason) -> usize {
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let conns = std::mem::take(&mut inner.conns);
+        inner.users.clear();
+        inner.events.clear();
+        for conn in conns.values() {
+            conn.kick.kick(reason);
+        }
+        conns.len()
+    }
+
+    fn remove(&self, id: ConnId) {
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        inner.remove(id);
+    }
+}
+
+/// A connection's place in the hub; leaving it (drop) removes it.
+pub struct Registration {
+    hub: Arc<Hub>,
+    pub id: ConnId,
+    /// Signalled when the hub let go of this connection.
+    pub kick: Arc<Kick>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.hub.remove(self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(text: &'static str) -> SharedFrame {
+        Arc::new(Frame {
+            text: Bytes::from_static(text.as_bytes()),
+            seq: None,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_users_every_connection_gets_personal_frames() {
+        let hub = Arc::new(Hub::new(4, 3, 8));
+        let (_a, mut rx_a) = hub.register(7).unwrap();
+        let (_b, mut rx_b) = hub.register(7).unwrap();
+        let (_other, mut rx_other) = hub.register(8).unwrap();
+        let d = hub.deliver(Target::User(7), &frame("x"));
+        assert_eq!(d, Delivered { queued: 2, slow: 0 });
+        assert_eq!(&rx_a.recv().await.unwrap().text[..], b"x");
+        assert_eq!(&rx_b.recv().await.unwrap().text[..], b"x");
+        assert!(rx_other.try_recv().is_err());
+    }
+
+    #[test]
+    fn the_per_user_limit_is_enforced_and_freed_on_drop() {
+        let hub = Arc::new(Hub::new(4, 2, 8));
+        let a = hub.register(7).unwrap();
+        let _b = hub.register(7).unwrap();
+        assert_eq!(hub.register(7).err(), Some(HubError::TooManyConnections));
+        drop(a);
+        let _c = hub.register(7).unwrap();
+        assert_eq!(hub.user_connections(7), 2);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_only_that_connection_and_notifies_it() {
+        let hub = Arc::new(Hub::new(2, 5, 8));
+        let (slow, _rx_slow) = hub.register(1).unwrap();
+        let (fast, mut rx_fast) = hub.register(2).unwrap();
+        hub.subscribe(slow.id, 9).unwrap();
+        hub.subscribe(fast.id, 9).unwrap();
+        for _ in 0..2 {
+            hub.deliver(Target::Event(9), &frame("s"));
+            rx_fast.recv().await.unwrap();
+        }
+        let d = hub.deliver(Target::Event(9), &frame("s"));
+        assert_eq!(d, Delivered { queued: 1, slow: 1 });
+        assert_eq!(slow.kick.kicked().await, KickReason::Slow);
+        assert_eq!(hub.connections(), 1);
+        let d = hub.deliver(Target::Event(9), &frame("s"));
+        assert_eq!(d, Delivered { queued: 1, slow: 0 });
+    }
+
+    #[tokio::test]
+    async fn kick_all_lets_every_connection_go_with_the_reason() {
+        let hub = Arc::new(Hub::new(2, 5, 8));
+        let (a, _rx_a) = hub.register(1).unwrap();
+        let (b, _rx_b) = hub.register(2).unwrap();
+        hub.subscribe(b.id, 3).unwrap();
+        assert_eq!(hub.kick_all(KickReason::Gap), 2);
+        assert_eq!(a.kick.kicked().await, KickReason::Gap);
+        assert_eq!(b.kick.kicked().await, KickReason::Gap);
+        assert_eq!(hub.connections(), 0);
+        assert_eq!(hub.deliver(Target::Event(3), &frame("x")).queued, 0);
+    }
+
+    #[test]
+    fn unsubscribe_and_subscription_limit() {
+        let hub = Arc::new(Hub::new(4, 5, 2));
+        let (r, _rx) = hub.register(1).unwrap();
+        assert_eq!(hub.subscribe(r.id, 1), Ok(true));
+        assert_eq!(hub.subscribe(r.id, 1), Ok(false));
+        assert_eq!(hub.subscribe(r.id, 2), Ok(true));
+        assert_eq!(hub.subscribe(r.id, 3), Err(HubError::TooManySubscriptions));
+        hub.unsubscribe(r.id, 1);
+        assert_eq!(hub.subscribe(r.id, 3), Ok(true));
+        assert_eq!(hub.deliver(Target::Event(1), &frame("x")).queued, 0);
+    }
+}

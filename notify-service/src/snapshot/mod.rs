@@ -1,0 +1,177 @@
+//! The `subscribed {event_id, remaining, status}` snapshot.
+//!
+//! Read from the issuance state coupon-service keeps in Redis (same key
+//! prefix): no extra hop, and it is the very state issuance decides by. When
+//! Redis holds no state for the event (not preloaded yet, or ended long ago
+//! and expired) coupon-service's `GET /api/coupons/events/{id}` answers
+//! instead, when `coupon_api.url` is set.
+
+use std::{sync::LazyLock, time::Duration};
+
+use anyhow::Context;
+use deadpool_redis::{Pool, redis::Script};
+use serde::{Deserialize, Serialize};
+
+static SNAPSHOT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("snapshot.lua")));
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    Scheduled,
+    Active,
+    SoldOut,
+    Ended,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub event_id: i64,
+    pub remaining: i64,
+    pub status: EventStatus,
+}
+
+/// coupon-service's rules (events/model.rs): closed or past the end →
+/// ended, before the start → scheduled, no stock → sold out, else active.
+pub fn status(
+    now_ms: i64,
+    start_ms: i64,
+    end_ms: i64,
+    closed: bool,
+    remaining: i64,
+) -> EventStatus {
+    if closed || now_ms >= end_ms {
+        EventStatus::Ended
+    } else if now_ms < start_ms {
+        EventStatus::Scheduled
+    } else if remaining <= 0 {
+        EventStatus::SoldOut
+    } else {
+        EventStatus::Active
+    }
+}
+
+#[derive(Clone)]
+pub struct Snapshots {
+    pool: Pool,
+    prefix: String,
+    timeout: Duration,
+    http: reqwest::Client,
+    coupon_api: Option<String>,
+}
+
+impl Snapshots {
+    pub fn new(
+        pool: Pool,
+        prefix: String,
+        timeout: Duration,
+        coupon_api: &str,
+        api_timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(api_timeout)
+            .build()
+            .context("building the coupon-service client")?;
+        let base = coupon_api.trim_end_matches('/');
+        Ok(Self {
+            pool,
+            prefix,
+            timeout,
+            http,
+            coupon_api: (!base.is_empty()).then(|| base.to_owned()),
+        })
+    }
+
+    /// The event's snapshot; `None` when the event does not exist.
+    pub async fn get(&self, event_id: i64) -> anyhow::Result<Option<Snapshot>> {
+        if event_id <= 0 {
+            return Ok(None);
+        }
+        if let Some(found) = self.read_redis(event_id).await? {
+            return Ok(Some(found));
+        }
+        match &self.coupon_api {
+            Some(base) => self.ask_coupon_service(base, event_id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn read_redis(&self, event_id: i64) -> anyhow::Result<Option<Snapshot>> {
+        let base = format!("{}event:{{{event_id}}}:", self.prefix);
+        let reply: Vec<String> = tokio::time::timeout(self.timeout, async {
+            let mut c = self.pool.get().await.context("no Redis connection")?;
+            SNAPSHOT
+                .key(format!("{base}info"))
+                .key(format!("{base}stock"))
+                .invoke_async(&mut c)
+                .await
+                .context("snapshot script")
+        })
+        .await
+        .context("snapshot: Redis timed out")??;
+        let [start, end, closed, remaining, now] = reply.as_slice() else {
+            return Ok(None);
+        };
+        let number = |s: &str| s.parse::<i64>().unwrap_or(0);
+        let remaining = number(remaining).max(0);
+        Ok(Some(Snapshot {
+            event_id,
+            remaining,
+            status: status(
+                number(now),
+                number(start),
+                number(end),
+                closed == "1",
+                remaining,
+            ),
+        }))
+    }
+
+    async fn ask_coupon_service(
+        &self,
+        base: &str,
+        event_id: i64,
+    ) -> anyhow::Result<Option<Snapshot>> {
+        #[derive(Deserialize)]
+        struct View {
+            remaining: i64,
+            status: EventStatus,
+        }
+        let response = self
+            .http
+            .get(format!("{base}/api/coupons/events/{event_id}"))
+            .send()
+            .await
+            .context("asking coupon-service for the event")?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let view: View = response
+            .error_for_status()
+            .context("coupon-service refused the event lookup")?
+            .json()
+            .await
+            .context("coupon-service sent an unexpected event body")?;
+        Ok(Some(Snapshot {
+            event_id,
+            remaining: view.remaining.max(0),
+            status: view.status,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_follows_coupon_service_rules() {
+        use EventStatus::*;
+        let (start, end) = (1_000, 2_000);
+        assert_eq!(status(500, start, end, false, 5), Scheduled);
+        assert_eq!(status(1_500, start, end, false, 5), Active);
+        assert_eq!(status(1_500, start, end, false, 0), SoldOut);
+        assert_eq!(status(2_000, start, end, false, 5), Ended);
+        assert_eq!(status(1_500, start, end, true, 5), Ended);
+        assert_eq!(status(500, start, end, true, 5), Ended);
+    }
+}

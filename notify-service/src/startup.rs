@@ -1,0 +1,279 @@
+//! Builds the application from settings: pools, the consumer and the
+//! fan-out subscription, routes; runs it until a graceful shutdown.
+
+use std::{
+    net::{TcpListener, ToSocketAddrs},
+    sync::Arc,
+    time::Duration,
+};
+
+use actix_web::{App, HttpServer, dev::Server, web};
+use anyhow::Context;
+use contract::jwt::TokenVerifier;
+use deadpool_redis::{PoolConfig, Runtime, Timeouts};
+use secrecy::ExposeSecret;
+use tokio::{net::TcpSocket, task::JoinHandle};
+
+use crate::{
+    configuration::Settings,
+    consumer::Consumer,
+    error,
+    fanout::{store::FanoutStore, subscriber::Subscriber},
+    health::{self, Liveness},
+    hub::Hub,
+    metrics::{self, Metrics},
+    shutdown::{self, Phase, ShutdownHandle},
+    snapshot::Snapshots,
+    state::AppState,
+    ws::{
+        self,
+        admission::{AllowedOrigins, Slots},
+    },
+};
+
+/// How long each shutdown step may take before the next one starts anyway.
+const SHUTDOWN_STEP: Duration = Duration::from_secs(5);
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+    shutdown: ShutdownHandle,
+    consumer: JoinHandle<()>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let settings = Arc::new(settings);
+        let metrics = Arc::new(Metrics::new()?);
+        let liveness = Arc::new(Liveness::default());
+        let ws_settings = &settings.websocket;
+        let hub = Arc::new(Hub::new(
+            ws_settings.outgoing_queue,
+            ws_settings.max_connections_per_user,
+            ws_settings.max_subscriptions,
+        ));
+        let pool = redis_pool(&settings)?;
+        let timeout = settings.redis.timeout();
+        let prefix = settings.redis.key_prefix.clone();
+        let fanout = FanoutStore::new(pool.clone(), &prefix, timeout, settings.fanout.clone());
+        let snapshots = Snapshots::new(
+            pool,
+            prefix,
+            timeout,
+            &settings.coupon_api.url,
+            Duration::from_millis(settings.coupon_api.timeout_ms),
+        )?;
+        let (shutdown, phase) = ShutdownHandle::new();
+
+        tokio::spawn(
+            Subscriber {
+                client: deadpool_redis::redis::Client::open(settings.redis.url.expose_secret())
+                    .context("redis.url is not valid")?,
+                channel: fanout.channel(),
+                hub: hub.clone(),
+                metrics: metrics.clone(),
+                liveness: liveness.clone(),
+                timeout,
+                shutdown: phase.clone(),
+            }
+            .run(),
+        );
+        let consumer = tokio::spawn(
+            Consumer {
+                amqp_url: settings.rabbitmq.url.clone(),
+                topology: settings.rabbitmq.topology(),
+                prefetch: settings.rabbitmq.prefetch,
+                store: fanout.clone(),
+                metrics: metrics.clone(),
+                liveness: liveness.clone(),
+                shutdown: phase.clone(),
+            }
+            .run(),
+        );
+
+        let state = web::Data::new(AppState {
+            verifier: load_verifier(&settings)?,
+            slots: Slots::new(ws_settings.max_connections, metrics.connections.clone()),
+            origins: AllowedOrigins::new(&ws_settings.allowed_origins),
+            settings: settings.clone(),
+            hub,
+            fanout,
+            snapshots,
+            metrics: metrics.clone(),
+            liveness,
+            shutdown: phase,
+        });
+
+        let listener = bind(&settings).with_context(|| {
+            format!(
+                "binding {}:{}",
+                settings.application.host, settings.application.port
+            )
+        })?;
+        let port = listener.local_addr()?.port();
+        let metrics = web::Data::from(metrics);
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(metrics.clone())
+                .configure(routes)
+                .default_service(web::to(error::not_found))
+        })
+        .listen(listener)?
+        // Signals start our own ordered shutdown (see run_until_stopped).
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_STEP.as_secs());
+        if settings.application.workers > 0 {
+            server = server.workers(settings.application.workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+            state,
+            shutdown,
+            consumer,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Shared state (tests inspect the hub and metrics through it).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Starts a graceful shutdown from outside (tests; signals do the same).
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Serves until [`ShutdownHandle::trigger`] (main.rs triggers it on
+    /// SIGTERM / Ctrl-C; tests call it), then
+    /// shuts down in order: stop consuming, close every socket with 1001,
+    /// stop the HTTP server.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Self {
+            mut server,
+            state,
+            shutdown,
+            consumer,
+            ..
+        } = self;
+        let mut phase = shutdown.subscribe();
+        tokio::select! {
+            stopped = &mut server => return stopped,
+            () = shutdown::reached(&mut phase, Phase::StopConsuming) => {}
+        }
+        tracing::info!("shutting down: detaching the consumer");
+        let _ = tokio::time::timeout(SHUTDOWN_STEP, consumer).await;
+        tracing::info!(
+            connections = state.slots.open(),
+            "shutting down: closing sockets"
+        );
+        shutdown.advance(Phase::CloseSockets);
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_STEP;
+        while state.slots.open() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The server handles the stop command inside its own future: poll both.
+        let handle = server.handle();
+        let ((), stopped) = tokio::join!(handle.stop(true), server);
+        stopped
+    }
+}
+
+/// Every route of the service.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::metrics_endpoint))
+        .route("/ws", web::get().to(ws::route::upgrade));
+}
+
+/// The listening socket. Accepted sockets inherit its send buffer size:
+/// a fixed, small kernel buffer bounds the memory a client that stops
+/// reading can pin, and lets its outgoing queue fill (slow consumer) soon
+/// instead of after megabytes of autotuned buffer.
+fn bind(settings: &Settings) -> anyhow::Result<TcpListener> {
+    let app = &settings.application;
+    let addr = (app.host.as_str(), app.port)
+        .to_socket_addrs()?
+        .next()
+        .context("application.host resolves to no address")?;
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    let send_buffer = settings.websocket.send_buffer_bytes;
+    if send_buffer > 0 {
+        socket.set_send_buffer_size(send_buffer)?;
+    }
+    socket.bind(addr)?;
+    Ok(socket.listen(2048)?.into_std()?)
+}
+
+fn redis_pool(settings: &Settings) -> anyhow::Result<deadpool_redis::Pool> {
+    let timeout = settings.redis.timeout();
+    let mut config = deadpool_redis::Config::from_url(settings.redis.url.expose_secret());
+    config.pool = Some(PoolConfig {
+        max_size: settings.redis.pool_size,
+        timeouts: Timeouts {
+            wait: Some(timeout),
+            create: Some(timeout),
+            recycle: Some(timeout),
+        },
+        ..PoolConfig::default()
+    });
+    config
+        .create_pool(Some(Runtime::Tokio1))
+        .context("redis.url is not valid")
+}
+
+fn load_verifier(settings: &Settings) -> anyhow::Result<TokenVerifier> {
+    let auth = &settings.auth;
+    let read = |path: &str| {
+        std::fs::read(path).with_context(|| format!("auth: cannot read the public key {path}"))
+    };
+    let mut keys = vec![(auth.key_id.clone(), read(&auth.public_key_path)?)];
+    for previous in &auth.previous_public_keys {
+        keys.push((previous.kid.clone(), read(&previous.path)?));
+    }
+    TokenVerifier::from_public_pems(
+        keys.iter().map(|(kid, pem)| (kid.as_str(), pem.as_slice())),
+        &auth.issuer,
+        &auth.audience,
+        auth.leeway_secs,
+    )
+    .context("auth: a public key is not an Ed25519 public key (PEM)")
+}
+
+/// Resolves on SIGTERM or Ctrl-C. Only `main` listens: a test process
+/// keeps the default Ctrl-C behaviour.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

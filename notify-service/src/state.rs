@@ -1,0 +1,30 @@
+//! What the handlers and connections share.
+
+use std::sync::Arc;
+
+use contract::jwt::TokenVerifier;
+use tokio::sync::watch;
+
+use crate::{
+    configuration::Settings,
+    fanout::store::FanoutStore,
+    health::Liveness,
+    hub::Hub,
+    metrics::Metrics,
+    shutdown::Phase,
+    snapshot::Snapshots,
+    ws::admission::{AllowedOrigins, Slots},
+};
+
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub verifier: TokenVerifier,
+    pub hub: Arc<Hub>,
+    pub fanout: FanoutStore,
+    pub snapshots: Snapshots,
+    pub metrics: Arc<Metrics>,
+    pub liveness: Arc<Liveness>,
+    pub slots: Slots,
+    pub origins: AllowedOrigins,
+    pub shutdown: watch::Receiver<Phase>,
+}

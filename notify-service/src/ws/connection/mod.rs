@@ -1,0 +1,368 @@
+//! One socket's life, in one task: authenticate (header or first frame),
+//! join the hub, then serve client frames, fan-out frames, heartbeats and
+//! the token's expiry until something ends it; finally the close frame with
+//! its documented code.
+//!
+//! Every write races the slow-consumer signal and the shutdown, so a client
+//! that stopped reading cannot pin the task. Client requests are served in
+//! [`requests`].
+
+mod requests;
+
+use std::{sync::Arc, time::Duration};
+
+use actix_web::web::Bytes;
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, Message, ProtocolError, Session};
+use contract::jwt::{Principal, TokenError, now_unix};
+use futures::SinkExt;
+use tokio::{
+    sync::{mpsc, watch},
+    time::{Instant, sleep_until},
+};
+
+use super::{
+    admission::Slot,
+    budget::FrameBudget,
+    personal::{Live, PersonalOrder},
+};
+use crate::{
+    hub::{Kick, KickReason, Registration, SharedFrame},
+    protocol::{client::ClientFrame, close::CloseReason, server},
+    shutdown::{self, Phase},
+    state::AppState,
+};
+
+/// How long a close frame may take to be queued.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// A slow client's close frame waits behind its backlog; if it does not read
+/// within this long the socket is simply dropped.
+const SLOW_CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+type Flow = Result<(), CloseReason>;
+
+pub struct Connection {
+    state: Arc<AppState>,
+    session: Session,
+    stream: AggregatedMessageStream,
+    shutdown: watch::Receiver<Phase>,
+    /// The client's own close frame, echoed back.
+    client_close: Option<actix_ws::CloseReason>,
+    last_heard: Instant,
+    budget: FrameBudget,
+    _slot: Slot,
+}
+
+/// State of an authenticated connection.
+struct Member {
+    user_id: i64,
+    expires_at: Instant,
+    registration: Registration,
+    rx: mpsc::Receiver<SharedFrame>,
+    order: PersonalOrder,
+}
+
+impl Connection {
+    pub fn new(
+        state: Arc<AppState>,
+        session: Session,
+        stream: AggregatedMessageStream,
+        slot: Slot,
+    ) -> Self {
+        let shutdown = state.shutdown.clone();
+        let budget = FrameBudget::new(state.settings.websocket.client_frames_per_second);
+        Self {
+            state,
+            session,
+            stream,
+            shutdown,
+            client_close: None,
+            last_heard: Instant::now(),
+            budget,
+            _slot: slot,
+        }
+    }
+
+    /// Serves the socket; `principal` when the upgrade carried a token.
+    pub async fn run(mut self, principal: Option<Principal>) {
+        let reason = self.serve(principal).await;
+        self.finish(reason).await;
+    }
+
+    async fn serve(&mut self, principal: Option<Principal>) -> CloseReason {
+        let principal = match principal {
+            Some(p) => p,
+            None => match self.authenticate().await {
+                Ok(p) => p,
+                Err(reason) => return reason,
+            },
+        };
+        let (registration, rx) = match self.state.hub.register(principal.user_id) {
+            Ok(joined) => joined,
+            Err(e) => {
+                let _ = self
+                    .send_error(None, "too_many_connections", &e.to_string())
+                    .await;
+                return CloseReason::TooManyConnections;
+            }
+        };
+        let ws = &self.state.settings.websocket;
+        let hold = (ws.resume_window_ms > 0).then(|| Instant::now() + ws.resume_window());
+        let mut member = Member {
+            user_id: principal.user_id,
+            expires_at: self.expiry(&principal),
+            registration,
+            rx,
+            order: PersonalOrder::new(hold, ws.outgoing_queue),
+        };
+        let welcome = server::welcome(principal.user_id, ws.heartbeat_ms, principal.expires_at);
+        if let Err(reason) = self.send(Some(&member.registration.kick), welcome).await {
+            return reason;
+        }
+        self.serve_member(&mut member).await
+    }
+
+    /// Waits for an `auth` frame until the deadline.
+    async fn authenticate(&mut self) -> Result<Principal, CloseReason> {
+        let deadline = Instant::now() + self.state.settings.websocket.auth_timeout();
+        loop {
+            let message = tokio::select! {
+                biased;
+                () = shutdown::reached(&mut self.shutdown, Phase::CloseSockets) => {
+                    return Err(CloseReason::Shutdown);
+                }
+                () = sleep_until(deadline) => {
+                    let _ = self
+                        .send_error(None, "auth_timeout", "no auth frame in time")
+                        .await;
+                    return Err(CloseReason::AuthTimeout);
+                }
+                message = self.stream.recv() => message,
+            };
+            let text = match message {
+                None => return Err(CloseReason::Client),
+                Some(Err(e)) => return Err(protocol_close(&e)),
+                Some(Ok(AggregatedMessage::Close(reason))) => {
+                    self.client_close = reason;
+                    return Err(CloseReason::Client);
+                }
+                Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                    self.write(None, Message::Pong(bytes)).await?;
+                    continue;
+                }
+                Some(Ok(AggregatedMessage::Pong(_))) => continue,
+                Some(Ok(AggregatedMessage::Binary(_))) => String::new(),
+                Some(Ok(AggregatedMessage::Text(text))) => text.to_string(),
+            };
+            let (code, message, reason) = match ClientFrame::parse(&text) {
+                Ok(ClientFrame::Auth { token }) => match self.state.verifier.verify(&token) {
+                    Ok(principal) => return Ok(principal),
+                    Err(TokenError::Expired) => (
+                        "token_expired",
+                        "the token has expired".to_owned(),
+                        CloseReason::TokenExpired,
+                    ),
+                    Err(TokenError::Invalid) => (
+                        "invalid_token",
+                        "the token is not valid".to_owned(),
+                        CloseReason::AuthFailed,
+                    ),
+                },
+                Ok(_) => (
+                    "auth_required",
+                    "the first frame must be {\"type\":\"auth\",\"token\":…}".to_owned(),
+                    CloseReason::AuthFailed,
+                ),
+                Err(e) => (e.code(), e.to_string(), CloseReason::AuthFailed),
+            };
+            let _ = self.send_error(None, code, &message).await;
+            return Err(reason);
+        }
+    }
+
+    async fn serve_member(&mut self, member: &mut Member) -> CloseReason {
+        let heartbeat = self.state.settings.websocket.heartbeat();
+        let mut next_ping = Instant::now() + heartbeat;
+        let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+        loop {
+            let hold = member.order.hold_deadline();
+            let step = tokio::select! {
+                biased;
+                reason = member.registration.kick.kicked() => Err(kicked(reason)),
+                () = shutdown::reached(&mut self.shutdown, Phase::CloseSockets) => {
+                    Err(CloseReason::Shutdown)
+                }
+                () = sleep_until(member.expires_at) => Err(CloseReason::TokenExpired),
+                message = self.stream.recv() => {
+                    self.last_heard = Instant::now();
+                    self.on_client(member, message).await
+                }
+                frame = member.rx.recv() => match frame {
+                    Some(frame) => self.on_frame(member, &frame).await,
+                    // The hub let go of this connection (the kick follows).
+                    None => Err(CloseReason::SlowConsumer),
+                },
+                () = sleep_until(next_ping) => {
+                    next_ping += heartbeat;
+                    if self.last_heard.elapsed() > heartbeat * 2 {
+                        Err(CloseReason::HeartbeatTimeout)
+                    } else {
+                        self.write(Some(&member.registration.kick), Message::Ping(Bytes::new())).await
+                    }
+                }
+                () = sleep_until(hold.unwrap_or(far)), if hold.is_some() => {
+                    self.release_hold(member).await
+                }
+            };
+            if let Err(reason) = step {
+                if reason == CloseReason::TokenExpired {
+                    let _ = self
+                        .send_error(
+                            Some(&member.registration.kick),
+                            "token_expired",
+                            "the token has expired; reconnect with a fresh one",
+                        )
+                        .await;
+                }
+                return reason;
+            }
+        }
+    }
+
+    async fn on_client(
+        &mut self,
+        member: &mut Member,
+        message: Option<Result<AggregatedMessage, ProtocolError>>,
+    ) -> Flow {
+        let kick = Some(&*member.registration.kick);
+        match message {
+            None => Err(CloseReason::Client),
+            Some(Err(e)) => Err(protocol_close(&e)),
+            Some(Ok(AggregatedMessage::Close(reason))) => {
+                self.client_close = reason;
+                Err(CloseReason::Client)
+            }
+            Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                self.write(kick, Message::Pong(bytes)).await
+            }
+            Some(Ok(AggregatedMessage::Pong(_))) => Ok(()),
+            Some(Ok(AggregatedMessage::Binary(_) | AggregatedMessage::Text(_)))
+                if !self.budget.take() =>
+            {
+                self.send_error(kick, "rate_limited", "too many frames; slow down")
+                    .await
+            }
+            Some(Ok(AggregatedMessage::Binary(_))) => {
+                self.send_error(kick, "unsupported_frame", "frames must be JSON text")
+                    .await
+            }
+            Some(Ok(AggregatedMessage::Text(text))) => self.on_text(member, &text).await,
+        }
+    }
+
+    async fn release_hold(&mut self, member: &mut Member) -> Flow {
+        if member.order.hold_deadline().is_none() {
+            return Ok(());
+        }
+        let kick = member.registration.kick.clone();
+        for frame in member.order.release() {
+            self.send_shared(Some(&kick), &frame.text).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_frame(&mut self, member: &mut Member, frame: &SharedFrame) -> Flow {
+        let kick = member.registration.kick.clone();
+        if frame.seq.is_none() {
+            return self.send_shared(Some(&kick), &frame.text).await;
+        }
+        match member.order.on_live(frame) {
+            Live::Send => self.send_shared(Some(&kick), &frame.text).await,
+            Live::Skip | Live::Held => Ok(()),
+            Live::Overflow => Err(CloseReason::SlowConsumer),
+        }
+    }
+
+    fn expiry(&self, principal: &Principal) -> Instant {
+        let leeway = self.state.settings.auth.leeway_secs;
+        let left = (principal.expires_at + leeway).saturating_sub(now_unix());
+        Instant::now() + Duration::from_secs(left)
+    }
+
+    async fn send(&mut self, kick: Option<&Kick>, text: String) -> Flow {
+        self.write(kick, Message::Text(text.into())).await
+    }
+
+    async fn send_error(&mut self, kick: Option<&Kick>, code: &str, message: &str) -> Flow {
+        self.send(kick, server::error(code, message)).await
+    }
+
+    /// A frame shared with other connections: no copy of its bytes.
+    async fn send_shared(&mut self, kick: Option<&Kick>, text: &Bytes) -> Flow {
+        match text.clone().try_into() {
+            Ok(text) => self.write(kick, Message::Text(text)).await,
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Writes one frame unless the client turns out slow or the server
+    /// shuts down first.
+    async fn write(&mut self, kick: Option<&Kick>, message: Message) -> Flow {
+        let kicked_out = async {
+            match kick {
+                Some(kick) => kick.kicked().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            reason = kicked_out => Err(kicked(reason)),
+            () = shutdown::reached(&mut self.shutdown, Phase::CloseSockets) => Err(CloseReason::Shutdown),
+            sent = self.session.send(message) => sent.map_err(|_| CloseReason::Client),
+        }
+    }
+
+    async fn finish(self, reason: CloseReason) {
+        self.state
+            .metrics
+            .closes
+            .with_label_values(&[reason.label()])
+            .inc();
+        if reason == CloseReason::SlowConsumer {
+            tracing::info!("closing a slow consumer");
+        }
+        let close = match reason.code() {
+            Some(code) => Some(actix_ws::CloseReason {
+                code: code.into(),
+                description: Some(reason.label().to_owned()),
+            }),
+            None => self.client_close,
+        };
+        let grace = if reason == CloseReason::SlowConsumer {
+            SLOW_CLOSE_GRACE
+        } else {
+            CLOSE_GRACE
+        };
+        let _ = tokio::time::timeout(grace, self.session.close(close)).await;
+    }
+}
+
+fn kicked(reason: KickReason) -> CloseReason {
+    match reason {
+        KickReason::Slow => CloseReason::SlowConsumer,
+        KickReason::Gap => CloseReason::FanoutGap,
+    }
+}
+
+/// The close for a frame that broke the rules.
+fn protocol_close(error: &ProtocolError) -> CloseReason {
+    match error {
+        ProtocolError::Overflow => CloseReason::FrameTooBig,
+        ProtocolError::Io(e) if e.to_string().contains("maximum continuation size") => {
+            CloseReason::FrameTooBig
+        }
+        ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            CloseReason::InvalidPayload
+        }
+        _ => CloseReason::ProtocolError,
+    }
+}

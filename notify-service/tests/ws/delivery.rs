@@ -1,0 +1,157 @@
+//! Consuming RabbitMQ and fanning out: every device once, across instances,
+//! through redeliveries; what cannot be parsed is dead-lettered.
+
+use std::time::Duration;
+
+use crate::helpers::{Deployment, Faults, WITHIN, eventually, issued, soldout};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_connection_of_a_user_gets_coupon_issued_once_with_a_seq() {
+    let d = Deployment::new().await;
+    let app = d.spawn().await;
+    let mut web = d.connect(&app, 10).await;
+    let mut mobile = d.connect(&app, 10).await;
+    let mut someone_else = d.connect(&app, 11).await;
+
+    let message = issued(10, 501);
+    d.publish(&message).await;
+    for device in [&mut web, &mut mobile] {
+        let frame = device.next_json().await;
+        assert_eq!(frame["type"], "coupon.issued");
+        assert_eq!(frame["id"], message.id.to_string());
+        assert_eq!(frame["data"]["couponId"], 501);
+        assert_eq!(frame["data"]["couponCode"], "TEST-00000501");
+        assert!(
+            frame["seq"].as_str().is_some_and(|s| s.contains('-')),
+            "{frame}"
+        );
+        // Exactly once: the next frame is the answer to this ping.
+        device.ping_pong().await;
+    }
+    someone_else.ping_pong().await;
+    assert_eq!(app.consumed("coupon.issued", "published"), 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_consumed_by_one_instance_reaches_a_user_connected_to_another() {
+    let d = Deployment::new().await;
+    let a = d.spawn().await;
+    let b = d
+        .spawn_with(
+            Faults {
+                rabbitmq: true,
+                ..Faults::default()
+            },
+            |_| {},
+        )
+        .await;
+    // B loses the broker: only A consumes from now on.
+    b.amqp_proxy.as_ref().unwrap().cut();
+    eventually(WITHIN, "B's consumer is down", || async {
+        b.readyz().await == 503
+    })
+    .await;
+
+    d.load_event(1, 10, 0).await;
+    let mut on_b = d.connect(&b, 20).await;
+    let mut watcher_on_b = d.watcher(&b, 21, 1).await;
+    let message = issued(20, 777);
+    d.publish(&message).await;
+    let frame = on_b.next_json().await;
+    assert_eq!(frame["id"], message.id.to_string());
+    on_b.ping_pong().await;
+    let sold = soldout(1);
+    d.publish(&sold).await;
+    assert_eq!(watcher_on_b.next_json().await["id"], sold.id.to_string());
+
+    assert_eq!(a.consumed("coupon.issued", "published"), 1.0);
+    assert_eq!(b.consumed("coupon.issued", "published"), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_after_the_consumer_died_before_acking_reaches_the_client_once() {
+    let d = Deployment::with_quorum_queues().await;
+    let a = d
+        .spawn_with(
+            Faults {
+                rabbitmq: true,
+                ..Faults::default()
+            },
+            |_| {},
+        )
+        .await;
+    let mut client = d.connect(&a, 30).await;
+    let proxy = a.amqp_proxy.as_ref().unwrap();
+    // A's acks never reach the broker from now on.
+    proxy.freeze_upstream();
+    let message = issued(30, 901);
+    d.publish(&message).await;
+    let frame = client.next_json().await;
+    assert_eq!(frame["id"], message.id.to_string());
+    eventually(WITHIN, "A handled the message", || async {
+        a.consumed("coupon.issued", "published") == 1.0
+    })
+    .await;
+
+    // B joins, then A's consumer dies with the message unacked: the broker
+    // hands it to B.
+    let b = d.spawn().await;
+    proxy.cut();
+    eventually(WITHIN, "B received the redelivery", || async {
+        b.consumed("coupon.issued", "duplicate") == 1.0
+    })
+    .await;
+    // The duplicate was dropped before any publish: nothing else is on the way.
+    client.ping_pong().await;
+    assert_eq!(b.consumed("coupon.issued", "published"), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_cannot_be_parsed_is_dead_lettered_not_retried() {
+    let d = Deployment::new().await;
+    let app = d.spawn().await;
+    let mut client = d.connect(&app, 40).await;
+    d.publish_raw("coupon.issued", b"{not json", "bad-1").await;
+    d.publish_raw(
+        "coupon.issued",
+        br#"{"type":"coupon.soldout","id":"00000000-0000-0000-0000-000000000001","timestamp":"2026-01-01T00:00:00Z","data":{"eventId":1,"eventTitle":"x"}}"#,
+        "bad-2",
+    )
+    .await;
+    let good = issued(40, 1);
+    d.publish(&good).await;
+    assert_eq!(client.next_json().await["id"], good.id.to_string());
+
+    let dead = std::sync::Mutex::new(Vec::new());
+    eventually(WITHIN, "both bad messages are dead-lettered", || async {
+        let drained = d.drain_dead_letters().await;
+        let mut dead = dead.lock().unwrap();
+        dead.extend(drained);
+        dead.len() >= 2
+    })
+    .await;
+    assert!(dead.lock().unwrap().contains(&b"{not json".to_vec()));
+    assert_eq!(app.consumed("coupon.issued", "dead_lettered"), 2.0);
+    // Never looped: still exactly two after a moment of normal traffic.
+    d.publish(&issued(40, 2)).await;
+    client.next_json().await;
+    assert_eq!(app.consumed("coupon.issued", "dead_lettered"), 2.0);
+    assert!(d.drain_dead_letters().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soldout_published_twice_with_one_id_reaches_watchers_once() {
+    let d = Deployment::new().await;
+    let app = d.spawn().await;
+    d.load_event(3, 5, 0).await;
+    let mut watcher = d.watcher(&app, 50, 3).await;
+    let sold = soldout(3);
+    d.publish(&sold).await;
+    d.publish(&sold).await;
+    assert_eq!(watcher.next_json().await["type"], "coupon.soldout");
+    eventually(Duration::from_secs(5), "both copies consumed", || async {
+        app.consumed("coupon.soldout", "duplicate") == 1.0
+    })
+    .await;
+    watcher.ping_pong().await;
+}

@@ -1,0 +1,5 @@
+//! Start-up plumbing shared by coupon-service and notify-service, so the two
+//! load settings and log the same way.
+
+pub mod config;
+pub mod telemetry;

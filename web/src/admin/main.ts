@@ -1,0 +1,658 @@
+// The admin panel (/admin/): sign in as an admin, list events with live
+// stats, create / edit / close events, browse issued coupons. Hash routes
+// (#/, #/new, #/events/{id}) so nginx needs nothing beyond /admin/index.html.
+// Times are typed and shown in the operator's zone and sent as UTC.
+
+import '../styles.css';
+import { type AdminEvent, Api, ApiError, type EventFields, type EventStatus, describeDiscount } from '../lib/api';
+import { type FieldSpec, type FormHandle, buildForm, describeError, renderAccount, renderAuthPanel } from '../lib/auth-forms';
+import { $, h, renderConnection, setChildren, setText } from '../lib/dom';
+import { PushClient } from '../lib/push';
+import { Session } from '../lib/session';
+import { formatLocal, localInputToUtc, localZoneLabel, utcToLocalInput } from '../lib/time';
+
+const api = new Api(new Session('coupon.admin.session'));
+const session = api.session;
+const view = $('#view');
+const connEl = $('#conn');
+const accountEl = $('#account');
+const zone = localZoneLabel();
+setText($('#zone'), zone);
+
+let live = false;
+
+interface Screen {
+  destroy(): void;
+  stock?(eventId: number, remaining: number, total: number): void;
+  snapshot?(eventId: number, remaining: number, status: EventStatus): void;
+  resync?(): void;
+  liveChanged?(): void;
+}
+let screen: Screen | null = null;
+
+const push = new PushClient(session, {
+  state(state, detail) {
+    live = state === 'live';
+    renderConnection(connEl, state, detail);
+    screen?.liveChanged?.();
+  },
+  stock: (d) => screen?.stock?.(d.eventId, d.remaining, d.total),
+  soldOut: (d) => screen?.stock?.(d.eventId, 0, 0),
+  subscribed: (f) => screen?.snapshot?.(f.event_id, f.remaining, f.status),
+  resync: () => screen?.resync?.(),
+});
+
+// --- routing -----------------------------------------------------------------
+
+function route(): void {
+  screen?.destroy();
+  screen = null;
+  if (!session.signedIn) {
+    screen = signInScreen();
+    return;
+  }
+  if (session.role !== 'ADMIN') {
+    screen = notAdminScreen();
+    return;
+  }
+  const hash = location.hash.replace(/^#/, '') || '/';
+  const m = /^\/events\/(\d+)$/.exec(hash);
+  if (hash === '/new') screen = createScreen();
+  else if (m) screen = detailScreen(Number(m[1]));
+  else screen = listScreen();
+}
+
+window.addEventListener('hashchange', () => {
+  route();
+  $('#main').focus();
+});
+
+function go(hash: string): void {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function statusLabel(s: EventStatus): string {
+  return { scheduled: 'Scheduled', active: 'On sale', sold_out: 'Sold out', ended: 'Ended' }[s] ?? s;
+}
+
+function badge(status: EventStatus): HTMLElement {
+  return h('span', { class: 'badge', 'data-status': status, 'data-testid': 'status' }, statusLabel(status));
+}
+
+/** Status after a live stock change, by coupon-service's rules. */
+function statusAfter(e: AdminEvent, remaining: number): EventStatus {
+  const now = Date.now();
+  if (e.closed_at || e.status === 'ended' || now >= Date.parse(e.end_time)) return 'ended';
+  if (now < Date.parse(e.start_time)) return 'scheduled';
+  return remaining <= 0 ? 'sold_out' : 'active';
+}
+
+// --- sign in -------------------------------------------------------------------
+
+function signInScreen(): Screen {
+  document.title = 'Sign in — Coupon admin';
+  const section = h('section', { class: 'card', 'aria-labelledby': 'admin-signin-title' });
+  setChildren(view, section);
+  renderAuthPanel(section, api, {
+    title: 'Admin sign in',
+    allowSignup: false,
+    intro: 'Sign in with an administrator account to set up and watch coupon sales.',
+  });
+  section.setAttribute('aria-labelledby', 'admin-signin-title');
+  section.querySelector('h2')?.setAttribute('id', 'admin-signin-title');
+  return { destroy() {} };
+}
+
+function notAdminScreen(): Screen {
+  document.title = 'Not an admin — Coupon admin';
+  setChildren(
+    view,
+    h(
+      'section',
+      { class: 'card', role: 'alert' },
+      h('h1', {}, 'This account is not an administrator'),
+      h('p', {}, 'Sign out and sign in with an admin account. Customers use the ', h('a', { href: '/' }, 'sale page'), '.'),
+    ),
+  );
+  return { destroy() {} };
+}
+
+// --- event list ------------------------------------------------------------------
+
+function listScreen(): Screen {
+  document.title = 'Events — Coupon admin';
+  const tbody = h('tbody');
+  const status = h('p', { class: 'muted', role: 'status' }, 'Loading…');
+  const updated = h('p', { class: 'muted', 'data-testid': 'updated' });
+  setChildren(
+    view,
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'events-title' },
+      h('div', { class: 'row spread' }, h('h1', { id: 'events-title' }, 'Events'), h('a', { class: 'button', href: '#/new', 'data-testid': 'new-event' }, 'New event')),
+      h('p', { class: 'muted' }, 'Issued, remaining, redeemed and status update by themselves.'),
+      status,
+      h(
+        'div',
+        { class: 'table-wrap', role: 'region', 'aria-labelledby': 'events-title', tabindex: 0 },
+        h(
+          'table',
+          { 'data-testid': 'events-table' },
+          h('caption', { class: 'visually-hidden' }, 'Events with live statistics'),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'col' }, 'Title'),
+              h('th', { scope: 'col' }, 'Status'),
+              h('th', { scope: 'col', class: 'num' }, 'Issued'),
+              h('th', { scope: 'col', class: 'num' }, 'Remaining'),
+              h('th', { scope: 'col', class: 'num' }, 'Redeemed'),
+              h('th', { scope: 'col', class: 'num' }, 'Stock'),
+              h('th', { scope: 'col' }, 'Starts'),
+              h('th', { scope: 'col' }, 'Ends'),
+            ),
+          ),
+          tbody,
+        ),
+      ),
+      updated,
+    ),
+  );
+  let events: AdminEvent[] = [];
+  const watching = new Set<number>();
+  let timer: ReturnType<typeof setInterval> | undefined;
+
+  async function load(): Promise<void> {
+    try {
+      events = await api.adminEvents();
+      status.hidden = events.length > 0;
+      setText(status, events.length ? '' : 'No events yet. Create the first one.');
+      render();
+      setText(updated, `Updated ${new Date().toLocaleTimeString()}`);
+      for (const e of events.filter((x) => x.status !== 'ended').slice(0, 30)) {
+        if (!watching.has(e.id)) {
+          watching.add(e.id);
+          push.watch(e.id);
+        }
+      }
+    } catch (e) {
+      status.hidden = false;
+      setText(status, `Could not load events: ${describeError(e)}`);
+    }
+  }
+
+  function render(): void {
+    setChildren(
+      tbody,
+      events.map((e) =>
+        h(
+          'tr',
+          { 'data-event-id': e.id },
+          h('th', { scope: 'row' }, h('a', { href: `#/events/${e.id}` }, e.title)),
+          h('td', {}, badge(e.status)),
+          h('td', { class: 'num', 'data-col': 'issued' }, e.issued_count.toLocaleString()),
+          h('td', { class: 'num', 'data-col': 'remaining' }, e.remaining.toLocaleString()),
+          h('td', { class: 'num', 'data-col': 'redeemed' }, e.redeemed_count.toLocaleString()),
+          h('td', { class: 'num', 'data-col': 'total' }, e.total_count.toLocaleString()),
+          h('td', {}, formatLocal(e.start_time)),
+          h('td', {}, formatLocal(e.end_time)),
+        ),
+      ),
+    );
+  }
+
+  function poll(): void {
+    clearInterval(timer);
+    // Issued/redeemed come from the database: a light poll; remaining and
+    // status also arrive over the socket the moment they change.
+    timer = setInterval(() => void load(), live ? 5_000 : 3_000);
+  }
+
+  void load();
+  poll();
+  return {
+    destroy() {
+      clearInterval(timer);
+      for (const id of watching) push.unwatch(id);
+    },
+    liveChanged: poll,
+    resync: () => void load(),
+    stock(id, remaining) {
+      const e = events.find((x) => x.id === id);
+      if (!e) return;
+      e.remaining = remaining;
+      e.issued_count = Math.max(e.issued_count, e.total_count - remaining);
+      e.status = statusAfter(e, remaining);
+      render();
+    },
+    snapshot(id, remaining, st) {
+      const e = events.find((x) => x.id === id);
+      if (!e) return;
+      e.remaining = remaining;
+      e.status = st;
+      render();
+    },
+  };
+}
+
+// --- the event form --------------------------------------------------------------
+
+const EVENT_FIELDS: FieldSpec[] = [
+  { name: 'title', label: 'Title', required: true, wide: true, attrs: { maxlength: 200 } },
+  { name: 'description', label: 'Description', multiline: true, wide: true, hint: 'Shown on the sale page. Up to 2000 characters.' },
+  { name: 'total_count', label: 'Total coupons', type: 'number', required: true, attrs: { min: 1, step: 1, inputmode: 'numeric' } },
+  { name: 'max_per_user', label: 'Limit per person', type: 'number', required: true, attrs: { min: 1, step: 1, inputmode: 'numeric' } },
+  { name: 'start_time', label: 'Starts', type: 'datetime-local', required: true, hint: `Your local time, ${zone}.`, attrs: { step: 1 } },
+  { name: 'end_time', label: 'Ends', type: 'datetime-local', required: true, hint: `Your local time, ${zone}.`, attrs: { step: 1 } },
+  { name: 'discount_type', label: 'Discount type', required: true, options: [['percentage', 'Percentage'], ['fixed', 'Fixed amount']] },
+  { name: 'discount_value', label: 'Discount', type: 'number', required: true, hint: '1–100 for a percentage; an amount in the currency’s minor unit for a fixed discount.', attrs: { min: 1, step: 1, inputmode: 'numeric' } },
+  { name: 'min_purchase_amount', label: 'Minimum purchase', type: 'number', hint: '0 for none.', attrs: { min: 0, step: 1, inputmode: 'numeric' } },
+  { name: 'valid_days', label: 'Valid for (days)', type: 'number', hint: 'How long a coupon can be used after it is issued.', attrs: { min: 1, step: 1, inputmode: 'numeric' } },
+  { name: 'code_prefix', label: 'Code prefix', required: true, hint: '1–12 characters A–Z and 0–9; codes look like PREFIX-7KQ2M9XD.', attrs: { autocapitalize: 'characters', spellcheck: 'false', maxlength: 32 } },
+];
+
+const NUMBER_FIELDS = ['total_count', 'max_per_user', 'discount_value', 'min_purchase_amount', 'valid_days'] as const;
+const TIME_FIELDS = ['start_time', 'end_time'] as const;
+
+/** Form values → API body. Empty optional fields are left out; what the browser could not parse goes as typed (the server names it). */
+function bodyFrom(values: Record<string, string>): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries(values)) {
+    const v = raw.trim();
+    if ((NUMBER_FIELDS as readonly string[]).includes(name)) {
+      if (v === '') continue;
+      const n = Number(v);
+      body[name] = Number.isFinite(n) ? n : v;
+    } else if ((TIME_FIELDS as readonly string[]).includes(name)) {
+      if (v === '') continue;
+      body[name] = localInputToUtc(v) ?? v;
+    } else if (name === 'description') {
+      body[name] = raw;
+    } else {
+      body[name] = v;
+    }
+  }
+  return body;
+}
+
+function fill(form: FormHandle, e: Partial<AdminEvent> & EventFields): void {
+  for (const [name, input] of form.inputs) {
+    const v = (e as Record<string, unknown>)[name];
+    if (v === undefined || v === null) continue;
+    input.value = (TIME_FIELDS as readonly string[]).includes(name) ? utcToLocalInput(String(v)) : String(v);
+  }
+}
+
+/** 409s of PATCH belong to a field; show them there. */
+const CONFLICT_FIELD: Record<string, string> = {
+  stock_below_issued: 'total_count',
+  limit_below_held: 'max_per_user',
+  event_started: 'start_time',
+};
+
+function showSaveError(form: FormHandle, e: unknown): void {
+  if (e instanceof ApiError && e.status === 422 && Object.keys(e.fields).length) {
+    form.showErrors(e.fields);
+  } else if (e instanceof ApiError && e.status === 409 && CONFLICT_FIELD[e.code]) {
+    const sentence = e.message.charAt(0).toUpperCase() + e.message.slice(1);
+    form.showErrors({ [CONFLICT_FIELD[e.code]]: sentence }, 'This change is not allowed now.');
+  } else {
+    form.showMessage(describeError(e));
+  }
+}
+
+function createScreen(): Screen {
+  document.title = 'New event — Coupon admin';
+  const form = buildForm({
+    id: 'event-form',
+    fields: EVENT_FIELDS,
+    submitLabel: 'Create event',
+    grid: true,
+    async onSubmit(f) {
+      f.clearErrors();
+      f.setBusy(true, 'Creating…');
+      try {
+        const created = await api.createEvent(bodyFrom(f.values()) as EventFields);
+        flash = `Event “${created.title}” created.`;
+        go(`#/events/${created.id}`);
+      } catch (e) {
+        showSaveError(f, e);
+      } finally {
+        f.setBusy(false);
+      }
+    },
+  });
+  const start = new Date(Date.now() + 60 * 60 * 1000);
+  start.setSeconds(0, 0);
+  start.setMinutes(0);
+  fill(form, {
+    max_per_user: 1,
+    discount_type: 'percentage',
+    min_purchase_amount: 0,
+    valid_days: 30,
+    start_time: start.toISOString(),
+    end_time: new Date(start.getTime() + 24 * 3600 * 1000).toISOString(),
+  });
+  setChildren(
+    view,
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'new-title' },
+      h('p', {}, h('a', { href: '#/' }, '← All events')),
+      h('h1', { id: 'new-title' }, 'New event'),
+      form.form,
+    ),
+  );
+  form.inputs.get('title')?.focus();
+  return { destroy() {} };
+}
+
+/** A message shown once on the next screen ("Event created"). */
+let flash = '';
+
+// --- one event ---------------------------------------------------------------------
+
+function detailScreen(id: number): Screen {
+  let ev: AdminEvent | null = null;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const title = h('h1', { id: 'event-title' }, 'Loading…');
+  const statusEl = h('span');
+  const stat = (name: string, label: string): [HTMLElement, HTMLElement] => {
+    const dd = h('dd', { 'data-stat': name });
+    return [h('div', {}, h('dt', {}, label), dd), dd];
+  };
+  const [issuedBox, issued] = stat('issued', 'Issued');
+  const [remainingBox, remaining] = stat('remaining', 'Remaining');
+  const [redeemedBox, redeemed] = stat('redeemed', 'Redeemed');
+  const [totalBox, total] = stat('total', 'Total');
+  const facts = h('p', { class: 'muted', 'data-testid': 'event-facts' });
+  const message = h('p', { class: 'form-ok', role: 'status', hidden: true });
+
+  const editForm = buildForm({
+    id: 'edit-form',
+    fields: EVENT_FIELDS,
+    submitLabel: 'Save changes',
+    grid: true,
+    async onSubmit(f) {
+      if (!ev) return;
+      f.clearErrors();
+      // Only what changed: a PATCH of untouched fields could hit rules that
+      // do not concern the change (e.g. the start of a running sale).
+      const before = bodyFrom(valuesOf(ev));
+      const after = bodyFrom(f.values());
+      const change: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(after)) if (before[k] !== v) change[k] = v;
+      if (Object.keys(change).length === 0) {
+        f.showMessage('Nothing to save — no field was changed.', 'ok');
+        return;
+      }
+      f.setBusy(true, 'Saving…');
+      try {
+        ev = await api.updateEvent(id, change as EventFields);
+        render(true);
+        f.showMessage(`Saved: ${Object.keys(change).join(', ')}.`, 'ok');
+      } catch (e) {
+        showSaveError(f, e);
+      } finally {
+        f.setBusy(false);
+      }
+    },
+  });
+
+  const closeArea = h('div', { class: 'row' });
+  const closeMsg = h('p', { role: 'status', class: 'muted' });
+  function renderClose(confirming: boolean): void {
+    if (ev && (ev.closed_at || ev.status === 'ended')) {
+      setChildren(closeArea, h('p', { 'data-testid': 'closed-note' }, ev.closed_at ? `Closed ${formatLocal(ev.closed_at)}.` : 'This sale has ended.'));
+      return;
+    }
+    if (!confirming) {
+      const b = h('button', { type: 'button', class: 'danger', 'data-testid': 'close-event' }, 'Close sale now');
+      b.addEventListener('click', () => {
+        renderClose(true);
+        closeArea.querySelector<HTMLButtonElement>('[data-testid="confirm-close"]')?.focus();
+      });
+      setChildren(closeArea, b);
+      return;
+    }
+    const yes = h('button', { type: 'button', class: 'danger', 'data-testid': 'confirm-close' }, 'Yes, close it now');
+    const no = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      no.disabled = true;
+      try {
+        ev = await api.closeEvent(id);
+        setText(closeMsg, 'The sale is closed; issuing stopped everywhere.');
+        render(false);
+      } catch (e) {
+        setText(closeMsg, `Could not close: ${describeError(e)}`);
+        renderClose(false);
+      }
+    });
+    no.addEventListener('click', () => {
+      renderClose(false);
+      closeArea.querySelector<HTMLButtonElement>('button')?.focus();
+    });
+    setChildren(closeArea, h('p', {}, 'Close this sale? Nobody can get a coupon after this.'), yes, no);
+  }
+
+  const coupons = couponBrowser(id);
+
+  setChildren(
+    view,
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'event-title' },
+      h('p', {}, h('a', { href: '#/' }, '← All events')),
+      message,
+      h('div', { class: 'row spread' }, title, statusEl),
+      h('dl', { class: 'stats', 'aria-live': 'off', 'data-testid': 'event-stats' }, issuedBox, remainingBox, redeemedBox, totalBox),
+      facts,
+    ),
+    h('section', { class: 'card', 'aria-labelledby': 'edit-title' }, h('h2', { id: 'edit-title' }, 'Edit'), h('p', { class: 'muted' }, 'Raise the stock, move the end, change the texts. Only the fields you change are sent.'), editForm.form),
+    h('section', { class: 'card', 'aria-labelledby': 'close-title' }, h('h2', { id: 'close-title' }, 'Close the sale'), closeArea, closeMsg),
+    coupons.section,
+  );
+  if (flash) {
+    setText(message, flash);
+    message.hidden = false;
+    flash = '';
+  }
+
+  function valuesOf(e: AdminEvent): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const f of EVENT_FIELDS) {
+      const v = (e as unknown as Record<string, unknown>)[f.name];
+      out[f.name] = (TIME_FIELDS as readonly string[]).includes(f.name) ? utcToLocalInput(String(v)) : String(v ?? '');
+    }
+    return out;
+  }
+
+  function render(refill: boolean): void {
+    if (!ev) return;
+    document.title = `${ev.title} — Coupon admin`;
+    setText(title, ev.title);
+    setChildren(statusEl, badge(ev.status));
+    setText(issued, ev.issued_count.toLocaleString());
+    setText(remaining, ev.remaining.toLocaleString());
+    setText(redeemed, ev.redeemed_count.toLocaleString());
+    setText(total, ev.total_count.toLocaleString());
+    setText(
+      facts,
+      `${describeDiscount(ev.discount_type, ev.discount_value)} · limit ${ev.max_per_user} per person · codes ${ev.code_prefix}-… · ` +
+        `${formatLocal(ev.start_time)} → ${formatLocal(ev.end_time)}`,
+    );
+    if (refill) fill(editForm, ev);
+    renderClose(false);
+  }
+
+  async function load(refill: boolean): Promise<void> {
+    try {
+      const first = ev === null;
+      ev = await api.adminEvent(id);
+      render(refill);
+      // A live snapshot that came before the event was dropped: ask again.
+      if (first) push.watch(id);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) {
+        setChildren(view, h('section', { class: 'card' }, h('h1', {}, 'Event not found'), h('p', {}, h('a', { href: '#/' }, 'Back to all events'))));
+        clearInterval(timer);
+      }
+    }
+  }
+
+  function poll(): void {
+    clearInterval(timer);
+    timer = setInterval(() => void load(false), live ? 5_000 : 3_000);
+  }
+
+  void load(true);
+  poll();
+  push.watch(id);
+  return {
+    destroy() {
+      clearInterval(timer);
+      push.unwatch(id);
+    },
+    liveChanged: poll,
+    resync: () => void load(false),
+    stock(eventId, left) {
+      if (eventId !== id || !ev) return;
+      ev.remaining = left;
+      ev.issued_count = Math.max(ev.issued_count, ev.total_count - left);
+      ev.status = statusAfter(ev, left);
+      render(false);
+    },
+    snapshot(eventId, left, st) {
+      if (eventId !== id || !ev) return;
+      ev.remaining = left;
+      ev.status = st;
+      render(false);
+    },
+  };
+}
+
+// --- issued coupons ------------------------------------------------------------------
+
+function couponBrowser(eventId: number): { section: HTMLElement } {
+  const size = 20;
+  let page = 1;
+  let code = '';
+  const tbody = h('tbody');
+  const info = h('p', { class: 'muted', role: 'status', 'data-testid': 'coupons-info' });
+  const prev = h('button', { type: 'button', class: 'secondary' }, 'Previous');
+  const next = h('button', { type: 'button', class: 'secondary' }, 'Next');
+  const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh');
+  const searchId = 'coupon-search';
+  const search = h('input', { id: searchId, type: 'search', name: 'code', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'coupon-search-hint' });
+  const form = h(
+    'form',
+    { role: 'search', 'aria-label': 'Search coupons by code' },
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: searchId }, 'Code starts with'),
+      h('div', { class: 'row' }, h('div', { class: 'grow' }, search), h('button', { type: 'submit' }, 'Search')),
+      h('p', { class: 'hint', id: 'coupon-search-hint' }, 'Case does not matter, e.g. SPRING-7K.'),
+    ),
+  );
+
+  async function load(): Promise<void> {
+    info.setAttribute('aria-busy', 'true');
+    try {
+      const res = await api.eventCoupons(eventId, page, size, code);
+      const pages = Math.max(1, Math.ceil(res.total / size));
+      setChildren(
+        tbody,
+        res.items.length
+          ? res.items.map((c) =>
+              h(
+                'tr',
+                { 'data-code': c.code },
+                h('td', { class: 'code' }, c.code),
+                h('td', { class: 'num' }, c.user_id),
+                h('td', {}, c.status),
+                h('td', {}, formatLocal(c.issued_at)),
+                h('td', {}, formatLocal(c.expires_at)),
+                h('td', {}, formatLocal(c.used_at)),
+              ),
+            )
+          : [h('tr', {}, h('td', { colspan: 6 }, code ? `No coupon code starts with “${code}”.` : 'No coupons issued yet.'))],
+      );
+      const first = res.total ? (res.page - 1) * size + 1 : 0;
+      const last = (res.page - 1) * size + res.items.length;
+      setText(info, `${res.total.toLocaleString()} coupon${res.total === 1 ? '' : 's'}${code ? ` matching “${code}”` : ''} · showing ${first}–${last} · page ${res.page} of ${pages}`);
+      prev.disabled = res.page <= 1;
+      next.disabled = res.page >= pages;
+    } catch (e) {
+      setText(info, `Could not load coupons: ${describeError(e)}`);
+    } finally {
+      info.removeAttribute('aria-busy');
+    }
+  }
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    code = search.value.trim();
+    page = 1;
+    void load();
+  });
+  prev.addEventListener('click', () => {
+    page = Math.max(1, page - 1);
+    void load();
+  });
+  next.addEventListener('click', () => {
+    page += 1;
+    void load();
+  });
+  refresh.addEventListener('click', () => void load());
+  void load();
+
+  const section = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'coupons-title' },
+    h('div', { class: 'row spread' }, h('h2', { id: 'coupons-title' }, 'Issued coupons'), refresh),
+    form,
+    info,
+    h(
+      'div',
+      { class: 'table-wrap', role: 'region', 'aria-labelledby': 'coupons-title', tabindex: 0 },
+      h(
+        'table',
+        { 'data-testid': 'coupons-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col' }, 'Code'),
+            h('th', { scope: 'col', class: 'num' }, 'User'),
+            h('th', { scope: 'col' }, 'Status'),
+            h('th', { scope: 'col' }, 'Issued'),
+            h('th', { scope: 'col' }, 'Expires'),
+            h('th', { scope: 'col' }, 'Used'),
+          ),
+        ),
+        tbody,
+      ),
+    ),
+    h('div', { class: 'row' }, prev, next),
+  );
+  return { section };
+}
+
+// --- session ------------------------------------------------------------------------
+
+session.onChange((why) => {
+  if (why === 'refreshed') return;
+  renderAccount(accountEl, api, session.role === 'ADMIN' ? 'Admin' : undefined);
+  route();
+});
+renderAccount(accountEl, api, session.role === 'ADMIN' ? 'Admin' : undefined);
+route();
+push.start();

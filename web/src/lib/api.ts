@@ -1,0 +1,277 @@
+// The public HTTP API (DESIGN §4), same origin through nginx at /api.
+// Every error is {"error":{"code","message","fields"?}}; a 401 on an
+// authenticated call triggers one refresh of the token pair and one retry.
+
+import type { Session, TokenPair } from './session';
+import { observeServerDate } from './time';
+
+export type EventStatus = 'scheduled' | 'active' | 'sold_out' | 'ended';
+
+export interface SaleEvent {
+  id: number;
+  title: string;
+  description: string;
+  status: EventStatus;
+  total_count: number;
+  remaining: number;
+  start_time: string;
+  end_time: string;
+  max_per_user: number;
+  discount_type: 'percentage' | 'fixed' | string;
+  discount_value: number;
+  min_purchase_amount: number;
+  valid_days: number;
+}
+
+export interface AdminEvent extends SaleEvent {
+  code_prefix: string;
+  issued_count: number;
+  redeemed_count: number;
+  closed_at: string | null;
+  sold_out_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Coupon {
+  id: number;
+  code: string;
+  event_id: number;
+  status: 'issued' | 'used' | 'expired' | string;
+  discount_type: string;
+  discount_value: number;
+  min_purchase_amount: number;
+  issued_at: string;
+  expires_at: string;
+  used_at?: string;
+}
+
+export interface IssuedCoupon {
+  id: number;
+  code: string;
+  user_id: number;
+  status: string;
+  issued_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  page: number;
+  size: number;
+  total: number;
+}
+
+export interface Issued {
+  coupon: Coupon;
+  remaining: number;
+}
+
+/** The editable fields of an event (create takes all, PATCH any subset). */
+export interface EventFields {
+  title?: string;
+  description?: string;
+  total_count?: number;
+  max_per_user?: number;
+  start_time?: string;
+  end_time?: string;
+  discount_type?: string;
+  discount_value?: number;
+  min_purchase_amount?: number;
+  valid_days?: number;
+  code_prefix?: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields: Record<string, string> = {},
+    readonly retryAfterSecs: number | null = null,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** No answer at all (offline, gateway down, aborted). */
+  get isNetwork(): boolean {
+    return this.status === 0;
+  }
+}
+
+interface Options {
+  body?: unknown;
+  auth?: boolean;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+type Fetch = typeof fetch;
+
+export class Api {
+  constructor(
+    readonly session: Session,
+    private readonly fetchImpl: Fetch = (...args) => fetch(...args),
+  ) {}
+
+  async request<T>(method: string, path: string, opts: Options = {}): Promise<T> {
+    const first = await this.send(method, path, opts);
+    if (first.status !== 401 || !opts.auth) return this.parse<T>(first);
+    if (this.session.hasRefreshToken) {
+      let refreshed: boolean;
+      try {
+        refreshed = await this.session.refresh();
+      } catch {
+        // No answer, 429 or 503 from the refresh: the refresh token may be
+        // fine; keep the session and let this one request fail.
+        throw await this.toError(first);
+      }
+      if (refreshed) return this.parse<T>(await this.send(method, path, opts));
+    }
+    // A refused or missing token: the session is over.
+    const err = await this.toError(first);
+    if (this.session.signedIn) this.session.clear();
+    throw err;
+  }
+
+  private async send(method: string, path: string, opts: Options): Promise<Response> {
+    const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
+    if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (opts.auth) {
+      const token = this.session.accessToken;
+      if (!token) throw new ApiError(401, 'unauthorized', 'Please sign in first.');
+      headers.Authorization = `Bearer ${token}`;
+    }
+    const sentAt = Date.now();
+    try {
+      const res = await this.fetchImpl(path, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: opts.signal,
+        cache: 'no-store',
+      });
+      observeServerDate(res.headers.get('Date'), sentAt, Date.now());
+      return res;
+    } catch (e) {
+      if (e instanceof DOMException && e.name === 'AbortError') throw e;
+      throw new ApiError(0, 'network_error', 'Cannot reach the server. Check your connection.');
+    }
+  }
+
+  private async parse<T>(res: Response): Promise<T> {
+    if (!res.ok) throw await this.toError(res);
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+
+  private async toError(res: Response): Promise<ApiError> {
+    const retry = Number(res.headers.get('Retry-After'));
+    const retryAfter = Number.isFinite(retry) && retry > 0 ? retry : null;
+    try {
+      const body = (await res.json()) as {
+        error?: { code?: string; message?: string; fields?: Record<string, string> };
+      };
+      const e = body.error ?? {};
+      return new ApiError(
+        res.status,
+        e.code ?? `http_${res.status}`,
+        e.message ?? res.statusText,
+        e.fields ?? {},
+        retryAfter,
+      );
+    } catch {
+      return new ApiError(res.status, `http_${res.status}`, `The server answered ${res.status}.`, {}, retryAfter);
+    }
+  }
+
+  // --- auth ------------------------------------------------------------------
+
+  signup(email: string, password: string, name: string): Promise<{ id: number; email: string; name: string }> {
+    return this.request('POST', '/api/auth/signup', { body: { email, password, name } });
+  }
+
+  async login(email: string, password: string): Promise<void> {
+    const pair = await this.request<TokenPair>('POST', '/api/auth/login', { body: { email, password } });
+    this.session.signIn(pair, email.trim());
+  }
+
+  async logout(): Promise<void> {
+    const refresh = this.session.currentRefreshToken;
+    if (refresh && this.session.accessToken) {
+      try {
+        await this.request<void>('POST', '/api/auth/logout', { auth: true, body: { refresh_token: refresh } });
+      } catch {
+        // signed out locally anyway; the refresh token expires by itself
+      }
+    }
+    this.session.clear();
+  }
+
+  // --- sale ------------------------------------------------------------------
+
+  events(): Promise<SaleEvent[]> {
+    return this.request('GET', '/api/coupons/events');
+  }
+
+  event(id: number): Promise<SaleEvent> {
+    return this.request('GET', `/api/coupons/events/${id}`);
+  }
+
+  issue(eventId: number, idempotencyKey: string): Promise<Issued> {
+    return this.request('POST', '/api/coupons/issue', {
+      auth: true,
+      body: { event_id: eventId },
+      headers: { 'Idempotency-Key': idempotencyKey },
+    });
+  }
+
+  myCoupons(page = 1, size = 50): Promise<Page<Coupon>> {
+    return this.request('GET', `/api/coupons/my?page=${page}&size=${size}`, { auth: true });
+  }
+
+  // --- admin -----------------------------------------------------------------
+
+  adminEvents(): Promise<AdminEvent[]> {
+    return this.request('GET', '/api/admin/events', { auth: true });
+  }
+
+  adminEvent(id: number): Promise<AdminEvent> {
+    return this.request('GET', `/api/admin/events/${id}`, { auth: true });
+  }
+
+  createEvent(fields: EventFields): Promise<AdminEvent> {
+    return this.request('POST', '/api/admin/events', { auth: true, body: fields });
+  }
+
+  updateEvent(id: number, fields: EventFields): Promise<AdminEvent> {
+    return this.request('PATCH', `/api/admin/events/${id}`, { auth: true, body: fields });
+  }
+
+  closeEvent(id: number): Promise<AdminEvent> {
+    return this.request('POST', `/api/admin/events/${id}/close`, { auth: true });
+  }
+
+  eventCoupons(id: number, page: number, size: number, code: string): Promise<Page<IssuedCoupon>> {
+    const q = new URLSearchParams({ page: String(page), size: String(size) });
+    if (code) q.set('code', code);
+    return this.request('GET', `/api/admin/events/${id}/coupons?${q.toString()}`, { auth: true });
+  }
+}
+
+/** A fresh Idempotency-Key (one per button press; reused only to retry that press). */
+export function newIdempotencyKey(): string {
+  if (typeof crypto !== 'undefined' && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** "10% off" / "5,000 off" (amounts are integers in the currency's minor unit). */
+export function describeDiscount(type: string, value: number): string {
+  return type === 'percentage' ? `${value}% off` : `${value.toLocaleString()} off`;
+}

@@ -1,0 +1,392 @@
+// The WebSocket push client (docs/websocket-protocol.md): authenticates with
+// a first `auth` frame, resumes personal messages after a reconnect, re-sends
+// every `subscribe` (each answer is the current snapshot), reconnects with
+// exponential backoff and jitter, and extends the session with a fresh token
+// before the old one expires.
+
+import type { Session } from './session';
+
+export type ConnectionState = 'signed-out' | 'connecting' | 'live' | 'reconnecting' | 'offline';
+
+export interface CouponIssuedFrame {
+  type: 'coupon.issued';
+  seq: string;
+  id: string;
+  timestamp: string;
+  data: { userId: number; couponId: number; eventId: number; couponCode: string; discountValue: number };
+}
+
+export interface StockData {
+  eventId: number;
+  remaining: number;
+  total: number;
+}
+
+export interface SoldOutData {
+  eventId: number;
+  eventTitle: string;
+}
+
+export interface SubscribedFrame {
+  type: 'subscribed';
+  event_id: number;
+  remaining: number;
+  status: 'scheduled' | 'active' | 'sold_out' | 'ended';
+}
+
+export interface PushHandlers {
+  state?(state: ConnectionState, detail: string): void;
+  issued?(frame: CouponIssuedFrame): void;
+  stock?(data: StockData): void;
+  soldOut?(data: SoldOutData): void;
+  subscribed?(frame: SubscribedFrame): void;
+  /**
+   * Personal messages may have been missed (a reconnect with nothing to
+   * resume from, or history no longer covering it): refetch "my coupons".
+   */
+  resync?(): void;
+}
+
+/** Reconnect delay: 0.5 s doubling to 30 s, with full jitter in [d/2, d]. */
+export function backoffMs(attempt: number, random: () => number = Math.random): number {
+  const d = Math.min(30_000, 500 * 2 ** Math.max(0, attempt));
+  return Math.round(d / 2 + random() * (d / 2));
+}
+
+/** Close codes after which reconnecting without a new token is pointless. */
+const AUTH_CLOSE = 4001;
+const TOKEN_EXPIRED_CLOSE = 4002;
+const TOO_MANY_CONNECTIONS_CLOSE = 4029;
+
+/** How often we ping, and how long without any frame before the socket is presumed dead. */
+const PING_EVERY_MS = 15_000;
+const DEAD_AFTER_MS = 40_000;
+const AUTH_WAIT_MS = 10_000;
+
+export interface PushOptions {
+  url?: string;
+  /** Where the last personal `seq` is kept across reloads (per user). */
+  seqStore?: Pick<Storage, 'getItem' | 'setItem'> | null;
+}
+
+export class PushClient {
+  private ws: WebSocket | null = null;
+  private watched = new Set<number>();
+  private seen = new Set<string>();
+  private attempt = 0;
+  private everConnected = false;
+  private authed = false;
+  private stopped = true;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private authTimer: ReturnType<typeof setTimeout> | undefined;
+  private extendTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastFrameAt = 0;
+  private currentState: ConnectionState = 'signed-out';
+  private readonly url: string;
+  private readonly seqStore: PushOptions['seqStore'];
+
+  constructor(
+    private readonly session: Session,
+    private readonly handlers: PushHandlers,
+    opts: PushOptions = {},
+  ) {
+    this.url = opts.url ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+    this.seqStore = opts.seqStore === undefined ? safeSessionStorage() : opts.seqStore;
+    session.onChange((why) => {
+      if (why === 'signed-out') {
+        this.disconnect('signed-out', 'Signed out');
+      } else if (why === 'signed-in') {
+        this.everConnected = false;
+        this.reconnectNow();
+      } else if (why === 'refreshed') {
+        // Extend the live session with the fresh token (same user).
+        if (this.ws && this.authed) this.send({ type: 'auth', token: session.accessToken });
+        else if (!this.ws && !this.stopped) this.reconnectNow();
+      }
+    });
+    window.addEventListener('online', () => {
+      if (!this.stopped) this.reconnectNow();
+    });
+    window.addEventListener('offline', () => {
+      if (this.stopped || !this.session.signedIn) return;
+      // The socket is as good as dead; say so now rather than after the timeout.
+      this.dropSocket();
+      this.setState('offline', 'No network — will reconnect when it is back');
+    });
+  }
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.reconnectNow();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.disconnect('signed-out', 'Stopped');
+  }
+
+  /** Watch an event's stock and sell-out; kept across reconnects. */
+  watch(eventId: number): void {
+    this.watched.add(eventId);
+    if (this.authed) this.send({ type: 'subscribe', event_id: eventId });
+  }
+
+  unwatch(eventId: number): void {
+    if (this.watched.delete(eventId) && this.authed) this.send({ type: 'unsubscribe', event_id: eventId });
+  }
+
+  /** Drop the current socket and reconnect (used by tests and after errors). */
+  reconnectNow(): void {
+    clearTimeout(this.retryTimer);
+    this.dropSocket();
+    if (this.stopped) return;
+    if (!this.session.signedIn) {
+      this.setState('signed-out', 'Sign in for live updates');
+      return;
+    }
+    if (typeof navigator !== 'undefined' && navigator.onLine === false) {
+      this.setState('offline', 'No network — will reconnect when it is back');
+      return;
+    }
+    this.connect();
+  }
+
+  private connect(): void {
+    this.setState(this.everConnected ? 'reconnecting' : 'connecting', 'Connecting…');
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url);
+    } catch {
+      this.scheduleReconnect('Cannot open a connection');
+      return;
+    }
+    this.ws = ws;
+    this.authed = false;
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      this.lastFrameAt = Date.now();
+      this.send({ type: 'auth', token: this.session.accessToken });
+      this.authTimer = setTimeout(() => {
+        if (this.ws === ws && !this.authed) this.reconnectAfterFailure('No welcome from the server');
+      }, AUTH_WAIT_MS);
+    };
+    ws.onmessage = (e: MessageEvent) => {
+      if (this.ws !== ws) return;
+      this.lastFrameAt = Date.now();
+      if (typeof e.data !== 'string') return;
+      let frame: { type?: string; [k: string]: unknown };
+      try {
+        frame = JSON.parse(e.data) as typeof frame;
+      } catch {
+        return;
+      }
+      this.onFrame(frame);
+    };
+    ws.onclose = (e: CloseEvent) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.authed = false;
+      this.clearTimers();
+      void this.onClose(e.code, e.reason);
+    };
+    // onerror is always followed by onclose.
+  }
+
+  private onFrame(frame: { type?: string; [k: string]: unknown }): void {
+    switch (frame.type) {
+      case 'welcome': {
+        clearTimeout(this.authTimer);
+        const wasAuthed = this.authed;
+        this.authed = true;
+        this.scheduleExtension(Number(frame.expires_at));
+        if (wasAuthed) return; // a token extension answered
+        this.everConnected = true;
+        this.attempt = 0;
+        const since = this.lastSeq();
+        // `resume` first: personal messages are held back until our first frame.
+        if (since) this.send({ type: 'resume', since });
+        for (const id of this.watched) this.send({ type: 'subscribe', event_id: id });
+        if (!since && this.watched.size === 0) this.send({ type: 'ping' });
+        // Nothing to resume from: whatever happened before this socket is
+        // only in "my coupons".
+        if (!since) this.handlers.resync?.();
+        this.startPinging();
+        this.setState('live', 'Live');
+        break;
+      }
+      case 'coupon.issued': {
+        const f = frame as unknown as CouponIssuedFrame;
+        if (f.seq) this.saveSeq(f.seq);
+        if (f.id && this.seen.has(f.id)) return;
+        if (f.id) {
+          this.seen.add(f.id);
+          if (this.seen.size > 500) this.seen.delete(this.seen.values().next().value as string);
+        }
+        this.handlers.issued?.(f);
+        break;
+      }
+      case 'event.stock':
+        this.handlers.stock?.((frame as unknown as { data: StockData }).data);
+        break;
+      case 'coupon.soldout':
+        this.handlers.soldOut?.((frame as unknown as { data: SoldOutData }).data);
+        break;
+      case 'subscribed':
+        this.handlers.subscribed?.(frame as unknown as SubscribedFrame);
+        break;
+      case 'resumed':
+        if (frame.recovered === false) this.handlers.resync?.();
+        break;
+      case 'error':
+        if (frame.code === 'unavailable') {
+          // A snapshot or the history could not be read; ask again shortly.
+          setTimeout(() => {
+            if (!this.authed) return;
+            for (const id of this.watched) this.send({ type: 'subscribe', event_id: id });
+          }, 1000);
+        } else if (frame.code === 'invalid_since') {
+          this.saveSeq('');
+          this.handlers.resync?.();
+        }
+        break;
+      default:
+        break; // pong, unsubscribed, anything newer
+    }
+  }
+
+  private async onClose(code: number, reason: string): Promise<void> {
+    if (this.stopped || !this.session.signedIn) {
+      this.setState('signed-out', 'Sign in for live updates');
+      return;
+    }
+    if (code === TOKEN_EXPIRED_CLOSE || code === AUTH_CLOSE) {
+      // Get a valid token first; never retry blindly with the same one.
+      let ok = false;
+      try {
+        ok = await this.session.refresh();
+      } catch {
+        ok = true; // network trouble: the token may still be fine, back off and retry
+      }
+      if (!ok) {
+        this.setState('signed-out', 'Signed out — please sign in again');
+        return;
+      }
+      // The refresh itself ("refreshed") may already have reconnected us.
+      if (this.ws || this.stopped) return;
+      this.scheduleReconnect('Reconnecting with a fresh token…');
+      return;
+    }
+    if (code === TOO_MANY_CONNECTIONS_CLOSE) {
+      this.attempt = Math.max(this.attempt, 6); // ~30 s
+      this.scheduleReconnect('Too many open tabs for this account');
+      return;
+    }
+    this.scheduleReconnect(reason ? `Connection lost (${reason})` : 'Connection lost');
+  }
+
+  private reconnectAfterFailure(why: string): void {
+    this.dropSocket();
+    this.scheduleReconnect(why);
+  }
+
+  private scheduleReconnect(why: string): void {
+    clearTimeout(this.retryTimer);
+    if (this.stopped) return;
+    if (typeof navigator !== 'undefined' && navigator.onLine === false) {
+      this.setState('offline', 'No network — will reconnect when it is back');
+      return;
+    }
+    const delay = backoffMs(this.attempt++);
+    this.setState(this.everConnected ? 'reconnecting' : 'connecting', `${why}; retrying in ${Math.ceil(delay / 1000)} s`);
+    this.retryTimer = setTimeout(() => this.reconnectNow(), delay);
+  }
+
+  /** Ask for a fresh token a minute before this one expires, then send it as `auth`. */
+  private scheduleExtension(expiresAt: number): void {
+    clearTimeout(this.extendTimer);
+    if (!Number.isFinite(expiresAt) || expiresAt <= 0) return;
+    const due = expiresAt * 1000 - Date.now() - 60_000;
+    this.extendTimer = setTimeout(
+      () => {
+        void this.session.refresh().catch(() => undefined);
+      },
+      Math.max(5_000, due),
+    );
+  }
+
+  private startPinging(): void {
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => {
+      if (Date.now() - this.lastFrameAt > DEAD_AFTER_MS) {
+        this.reconnectAfterFailure('No answer from the server');
+        return;
+      }
+      this.send({ type: 'ping' });
+    }, PING_EVERY_MS);
+  }
+
+  private send(frame: object): void {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
+  private dropSocket(): void {
+    const ws = this.ws;
+    this.ws = null;
+    this.authed = false;
+    this.clearTimers();
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      try {
+        ws.close(1000);
+      } catch {
+        // already closing
+      }
+    }
+  }
+
+  private disconnect(state: ConnectionState, detail: string): void {
+    clearTimeout(this.retryTimer);
+    this.dropSocket();
+    this.setState(state, detail);
+  }
+
+  private clearTimers(): void {
+    clearInterval(this.pingTimer);
+    clearTimeout(this.authTimer);
+    clearTimeout(this.extendTimer);
+  }
+
+  private seqKey(): string {
+    return `push.seq.${this.session.userId ?? 'anon'}`;
+  }
+
+  private lastSeq(): string {
+    return this.seqStore?.getItem(this.seqKey()) ?? '';
+  }
+
+  private saveSeq(seq: string): void {
+    try {
+      this.seqStore?.setItem(this.seqKey(), seq);
+    } catch {
+      // storage full or disabled
+    }
+  }
+
+  private setState(state: ConnectionState, detail: string): void {
+    this.currentState = state;
+    this.handlers.state?.(state, detail);
+  }
+}
+
+function safeSessionStorage(): Storage | null {
+  try {
+    return typeof sessionStorage === 'undefined' ? null : sessionStorage;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,657 @@
+// The live sale page: / lists the events, /events/{id} is one sale with its
+// countdown, live stock, the "get coupon" button and its outcome; "my
+// coupons" below. Live data comes over the WebSocket (signed-in users); a
+// visitor who is not signed in, or a page whose socket is down, polls.
+
+import '../styles.css';
+import {
+  Api,
+  ApiError,
+  type Coupon,
+  type EventStatus,
+  type SaleEvent,
+  describeDiscount,
+  newIdempotencyKey,
+} from '../lib/api';
+import { describeError, renderAccount, renderAuthPanel } from '../lib/auth-forms';
+import { $, h, renderConnection, setChildren, setText } from '../lib/dom';
+import { type ConnectionState, PushClient } from '../lib/push';
+import { Session } from '../lib/session';
+import { describeCountdown, formatCountdown, formatLocal, localZoneLabel, serverNow } from '../lib/time';
+
+const api = new Api(new Session('coupon.sale.session'));
+const session = api.session;
+
+const view = $('#view');
+const authSection = $('#auth-section');
+const myCouponsSection = $('#my-coupons');
+const myCouponsList = $('#my-coupons-list');
+const myCouponsEmpty = $('#my-coupons-empty');
+const connEl = $('#conn');
+const accountEl = $('#account');
+setText($('#zone'), localZoneLabel());
+
+/** Titles of events we know about, for "my coupons". */
+const eventTitles = new Map<number, string>();
+let myCoupons: Coupon[] = [];
+const freshCoupons = new Set<number>();
+let pushState: ConnectionState = 'signed-out';
+
+// --- push --------------------------------------------------------------------
+
+const push = new PushClient(session, {
+  state(state, detail) {
+    pushState = state;
+    if (state === 'signed-out') {
+      renderConnection(connEl, 'polling', 'Updating every few seconds; sign in for live updates');
+    } else {
+      renderConnection(connEl, state, detail);
+    }
+    page?.connectionChanged(state === 'live');
+  },
+  issued(frame) {
+    const d = frame.data;
+    page?.won({ id: d.couponId, code: d.couponCode, eventId: d.eventId }, 'push');
+    // Full details (expiry, discount type) come from the API.
+    void loadMyCoupons();
+  },
+  stock(data) {
+    page?.stock(data.eventId, data.remaining, data.total);
+  },
+  soldOut(data) {
+    page?.soldOut(data.eventId);
+  },
+  subscribed(frame) {
+    page?.snapshot(frame.event_id, frame.remaining, frame.status);
+  },
+  resync() {
+    void loadMyCoupons();
+    page?.refresh();
+  },
+});
+
+// --- pages -------------------------------------------------------------------
+
+interface PageView {
+  destroy(): void;
+  connectionChanged(live: boolean): void;
+  won(c: { id: number; code: string; eventId: number }, source: 'click' | 'push'): void;
+  stock(eventId: number, remaining: number, total: number): void;
+  soldOut(eventId: number): void;
+  snapshot(eventId: number, remaining: number, status: EventStatus): void;
+  refresh(): void;
+  couponsChanged(): void;
+}
+
+let page: PageView | null = null;
+
+function route(): void {
+  page?.destroy();
+  const m = /^\/events\/(\d+)\/?$/.exec(location.pathname);
+  page = m ? eventPage(Number(m[1])) : homePage();
+}
+
+// Same-origin links inside the app change the view without a reload (the
+// socket and the session stay as they are).
+document.addEventListener('click', (e) => {
+  const a = (e.target as Element | null)?.closest?.('a[data-nav]');
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  e.preventDefault();
+  history.pushState(null, '', (a as HTMLAnchorElement).href);
+  route();
+  $('#main').focus();
+});
+window.addEventListener('popstate', route);
+
+function statusLabel(s: EventStatus): string {
+  return { scheduled: 'Coming up', active: 'On sale', sold_out: 'Sold out', ended: 'Ended' }[s];
+}
+
+function badge(status: EventStatus): HTMLElement {
+  return h('span', { class: 'badge', 'data-status': status, 'data-testid': 'status' }, statusLabel(status));
+}
+
+/** The status by the server's rules, from what we know now. */
+function liveStatus(ev: SaleEvent, remaining: number, now: number): EventStatus {
+  if (ev.status === 'ended' || now >= Date.parse(ev.end_time)) return 'ended';
+  if (now < Date.parse(ev.start_time)) return 'scheduled';
+  return remaining <= 0 ? 'sold_out' : 'active';
+}
+
+// --- home: the list of events ---------------------------------------------------
+
+function homePage(): PageView {
+  document.title = 'Flash sale';
+  const list = h('ul', { class: 'event-list', 'aria-live': 'off' });
+  const status = h('p', { class: 'muted', role: 'status' }, 'Loading events…');
+  setChildren(view, h('section', { class: 'card', 'aria-labelledby': 'events-title' }, h('h1', { id: 'events-title' }, 'Coupon sales'), status, list));
+  let events: SaleEvent[] = [];
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const watching = new Set<number>();
+
+  async function load(): Promise<void> {
+    try {
+      const all = await api.events();
+      for (const e of all) eventTitles.set(e.id, e.title);
+      // Finished sales are of no use to a customer; their coupons stay in "my coupons".
+      events = all.filter((e) => liveStatus(e, e.remaining, serverNow()) !== 'ended');
+      render();
+      setText(status, events.length ? '' : 'No sales right now. Come back soon.');
+      status.hidden = events.length > 0;
+      for (const e of events.filter((x) => x.status !== 'ended').slice(0, 20)) {
+        if (!watching.has(e.id)) {
+          watching.add(e.id);
+          push.watch(e.id);
+        }
+      }
+      pageApi.couponsChanged();
+    } catch (e) {
+      setText(status, `Could not load the sales: ${describeError(e)}`);
+      status.hidden = false;
+    }
+  }
+
+  function render(): void {
+    const now = serverNow();
+    const order: Record<EventStatus, number> = { active: 0, scheduled: 1, sold_out: 2, ended: 3 };
+    const sorted = [...events].sort(
+      (a, b) => order[a.status] - order[b.status] || Date.parse(a.start_time) - Date.parse(b.start_time),
+    );
+    setChildren(
+      list,
+      sorted.map((e) => {
+        const st = liveStatus(e, e.remaining, now);
+        return h(
+          'li',
+          { class: 'card', 'data-event-id': e.id },
+          h('div', { class: 'row spread' }, h('a', { href: `/events/${e.id}`, 'data-nav': true }, e.title), badge(st)),
+          h('p', { class: 'discount-line' }, describeDiscount(e.discount_type, e.discount_value), ' · ', `${e.remaining.toLocaleString()} of ${e.total_count.toLocaleString()} left`),
+          h('p', { class: 'muted' }, st === 'scheduled' ? `Starts ${formatLocal(e.start_time)}` : `Ends ${formatLocal(e.end_time)}`),
+        );
+      }),
+    );
+  }
+
+  function poll(): void {
+    clearInterval(timer);
+    timer = setInterval(() => void load(), pushState === 'live' ? 30_000 : 8_000 + Math.random() * 4_000);
+  }
+
+  const pageApi: PageView = {
+    destroy() {
+      clearInterval(timer);
+      for (const id of watching) push.unwatch(id);
+    },
+    connectionChanged() {
+      poll();
+    },
+    won() {},
+    stock(eventId, remaining) {
+      const e = events.find((x) => x.id === eventId);
+      if (e) {
+        e.remaining = remaining;
+        render();
+      }
+    },
+    soldOut(eventId) {
+      const e = events.find((x) => x.id === eventId);
+      if (e) {
+        e.remaining = 0;
+        render();
+      }
+    },
+    snapshot(eventId, remaining, st) {
+      const e = events.find((x) => x.id === eventId);
+      if (e) {
+        e.remaining = remaining;
+        e.status = st;
+        render();
+      }
+    },
+    refresh() {
+      void load();
+    },
+    couponsChanged() {},
+  };
+  void load();
+  poll();
+  return pageApi;
+}
+
+// --- one sale -------------------------------------------------------------------
+
+type OutcomeKind = 'won' | 'sold_out' | 'limit' | 'rate_limited' | 'info' | 'error';
+
+function eventPage(id: number): PageView {
+  let ev: SaleEvent | null = null;
+  let remaining = 0;
+  let inFlight = false;
+  /** Kept until the server gives a definite answer, so a retry can never issue twice. */
+  let pendingKey: string | null = null;
+  let rateLimitedUntil = 0;
+  let lastPhase: EventStatus | null = null;
+  let lastAnnounced = 0;
+  let pollTimer: ReturnType<typeof setInterval> | undefined;
+
+  const title = h('h1', { id: 'event-title' }, 'Loading…');
+  const statusBadge = h('span');
+  const discount = h('p', { class: 'discount' });
+  const description = h('p', {});
+  const terms = h('p', { class: 'muted' });
+  const times = h('dl', { class: 'times' });
+  const countdownLabel = h('p', { id: 'countdown-label', class: 'muted' });
+  const countdown = h('p', { class: 'countdown', role: 'timer', 'aria-labelledby': 'countdown-label', 'data-testid': 'countdown' });
+  const countdownSr = h('span', { class: 'visually-hidden' });
+  const soldOutBanner = h('div', { 'aria-live': 'assertive', 'aria-atomic': 'true', 'data-testid': 'soldout-area' });
+  const stockFill = h('div', { class: 'stock-fill' });
+  const stockBar = h(
+    'div',
+    { class: 'stock-bar', role: 'progressbar', 'aria-labelledby': 'stock-label', 'aria-valuemin': 0, 'data-testid': 'stock-bar' },
+    stockFill,
+  );
+  const stockText = h('p', { class: 'stock-text', 'data-testid': 'stock-text' });
+  const stockAnnounce = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
+  const hint = h('p', { id: 'get-hint', class: 'muted' });
+  const button = h('button', { type: 'button', class: 'get-button', 'aria-describedby': 'get-hint', 'data-testid': 'get-coupon' }, 'Get coupon');
+  const outcome = h('div', { class: 'outcome', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true', 'data-testid': 'outcome' });
+  const article = h(
+    'article',
+    { class: 'card sale', 'aria-labelledby': 'event-title', 'data-event-id': id },
+    h('p', {}, h('a', { href: '/', 'data-nav': true }, '← All sales')),
+    h('div', { class: 'row spread' }, title, statusBadge),
+    discount,
+    description,
+    terms,
+    times,
+    countdownLabel,
+    h('div', {}, countdown, countdownSr),
+    soldOutBanner,
+    h('div', { class: 'stock' }, h('p', { id: 'stock-label', class: 'visually-hidden' }, 'Coupons left'), stockBar, stockText, stockAnnounce),
+    button,
+    hint,
+    outcome,
+  );
+  setChildren(view, article);
+  button.addEventListener('click', () => void getCoupon());
+
+  function held(): Coupon[] {
+    return myCoupons.filter((c) => c.event_id === id);
+  }
+
+  function showOutcome(kind: OutcomeKind, ...content: (Node | string)[]): void {
+    setChildren(outcome, h('p', { 'data-kind': kind, 'data-testid': `outcome-${kind}` }, ...content));
+  }
+
+  function showWon(code: string): void {
+    showOutcome('won', 'You got it! Your coupon code: ', h('strong', { class: 'code', 'data-testid': 'won-code' }, code));
+  }
+
+  async function load(): Promise<void> {
+    try {
+      const e = await api.event(id);
+      const first = ev === null;
+      ev = e;
+      remaining = e.remaining;
+      eventTitles.set(e.id, e.title);
+      // A snapshot that arrived before the event did was dropped: ask for a
+      // fresh one (the socket's numbers are the authoritative live ones).
+      if (first) push.watch(id);
+      // Texts, times and stock may have been edited by an admin meanwhile.
+      renderStatic();
+      tick();
+      pageApi.couponsChanged();
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'event_not_found') {
+        setText(title, 'Sale not found');
+        setChildren(view, h('section', { class: 'card' }, h('h1', {}, 'Sale not found'), h('p', {}, 'This sale does not exist. ', h('a', { href: '/', 'data-nav': true }, 'See all sales'), '.')));
+      } else if (ev === null) {
+        setText(title, 'Could not load this sale');
+        showOutcome('error', describeError(e));
+      }
+    }
+  }
+
+  function renderStatic(): void {
+    if (!ev) return;
+    document.title = `${ev.title} — Flash sale`;
+    setText(title, ev.title);
+    setText(discount, describeDiscount(ev.discount_type, ev.discount_value));
+    setText(description, ev.description);
+    description.hidden = !ev.description;
+    const parts = [
+      ev.min_purchase_amount > 0 ? `On orders of ${ev.min_purchase_amount.toLocaleString()} or more.` : 'No minimum purchase.',
+      `Limit ${ev.max_per_user} per person.`,
+      `Valid ${ev.valid_days} days after issue.`,
+    ];
+    setText(terms, parts.join(' '));
+    const when = `${ev.start_time}|${ev.end_time}`;
+    if (times.dataset.when !== when) {
+      times.dataset.when = when;
+      setChildren(
+        times,
+        h('dt', {}, 'Starts'),
+        h('dd', { 'data-testid': 'starts-at' }, formatLocal(ev.start_time)),
+        h('dt', {}, 'Ends'),
+        h('dd', {}, formatLocal(ev.end_time)),
+      );
+    }
+    stockBar.setAttribute('aria-valuemax', String(ev.total_count));
+  }
+
+  /** Everything that depends on the clock or on live numbers; cheap, runs 4×/s. */
+  function tick(): void {
+    if (!ev) return;
+    const now = serverNow();
+    const phase = liveStatus(ev, remaining, now);
+    if (phase !== lastPhase) {
+      const previous = lastPhase;
+      lastPhase = phase;
+      setChildren(statusBadge, badge(phase));
+      if (phase === 'sold_out') {
+        setChildren(soldOutBanner, h('p', { class: 'soldout-banner', 'data-testid': 'soldout-banner' }, 'Sold out — every coupon has been taken.'));
+      } else {
+        setChildren(soldOutBanner);
+      }
+      // Opening time reached: ask for the authoritative numbers.
+      if (previous === 'scheduled' && phase === 'active') void load();
+    }
+    // Countdown
+    if (phase === 'scheduled') {
+      const ms = Date.parse(ev.start_time) - now;
+      setText(countdownLabel, 'Opens in');
+      setText(countdown, formatCountdown(ms));
+      const words = describeCountdown(Math.ceil(ms / 10_000) * 10_000);
+      setText(countdownSr, ` (about ${words})`);
+      countdown.hidden = false;
+    } else if (phase === 'active') {
+      setText(countdownLabel, 'On sale now — ends in');
+      setText(countdown, formatCountdown(Date.parse(ev.end_time) - now));
+      setText(countdownSr, '');
+      countdown.hidden = false;
+    } else {
+      setText(countdownLabel, phase === 'sold_out' ? 'Sold out' : 'This sale has ended');
+      setText(countdown, '');
+      countdown.hidden = true;
+    }
+    // Stock
+    const total = Math.max(1, ev.total_count);
+    const left = Math.max(0, Math.min(remaining, ev.total_count));
+    stockFill.style.width = `${(left / total) * 100}%`;
+    stockBar.setAttribute('aria-valuenow', String(left));
+    const words = `${left.toLocaleString()} of ${ev.total_count.toLocaleString()} left`;
+    stockBar.setAttribute('aria-valuetext', words);
+    setText(stockText, words);
+    if (phase === 'active' && now - lastAnnounced > 5000) {
+      lastAnnounced = now;
+      setText(stockAnnounce, words);
+    }
+    // Button
+    const mine = held().length;
+    let label = 'Get coupon';
+    let enabled = false;
+    let why = '';
+    if (!session.signedIn) {
+      why = 'Sign in or create an account below to take part.';
+      label = phase === 'scheduled' ? `Opens in ${formatCountdown(Date.parse(ev.start_time) - now)}` : 'Sign in to get a coupon';
+    } else if (inFlight) {
+      label = 'Getting your coupon…';
+    } else if (phase === 'scheduled') {
+      label = `Opens in ${formatCountdown(Date.parse(ev.start_time) - now)}`;
+      why = `The button opens at ${formatLocal(ev.start_time)}.`;
+    } else if (phase === 'ended') {
+      label = 'Sale ended';
+    } else if (mine >= ev.max_per_user) {
+      label = mine === 1 ? 'You have your coupon' : `You have your ${mine} coupons`;
+      why = 'See "My coupons" below.';
+    } else if (phase === 'sold_out') {
+      label = 'Sold out';
+    } else if (rateLimitedUntil > Date.now()) {
+      label = `Try again in ${Math.ceil((rateLimitedUntil - Date.now()) / 1000)} s`;
+    } else {
+      enabled = true;
+      why = pendingKey ? 'Your last try got no answer; pressing again is safe — you will never get two coupons by accident.' : '';
+    }
+    button.disabled = !enabled;
+    button.setAttribute('aria-busy', String(inFlight));
+    setText(button, label);
+    setText(hint, why);
+    hint.hidden = !why;
+  }
+
+  async function getCoupon(): Promise<void> {
+    if (!ev || inFlight || button.disabled) return;
+    inFlight = true;
+    pendingKey ??= newIdempotencyKey();
+    const key = pendingKey;
+    tick();
+    try {
+      let attempt = 0;
+      for (;;) {
+        try {
+          const res = await api.issue(id, key);
+          pendingKey = null;
+          remaining = res.remaining;
+          freshCoupons.add(res.coupon.id);
+          addCoupon(res.coupon);
+          pageApi.won({ id: res.coupon.id, code: res.coupon.code, eventId: res.coupon.event_id }, 'click');
+          break;
+        } catch (e) {
+          // No answer or 503: the same key is safe to send again; once.
+          const retryable = e instanceof ApiError && (e.isNetwork || e.status === 503 || e.status === 502);
+          if (retryable && attempt === 0) {
+            attempt += 1;
+            await new Promise((r) => setTimeout(r, 1000));
+            continue;
+          }
+          throw e;
+        }
+      }
+    } catch (e) {
+      handleIssueError(e);
+    } finally {
+      inFlight = false;
+      tick();
+    }
+  }
+
+  function handleIssueError(e: unknown): void {
+    if (!(e instanceof ApiError)) {
+      showOutcome('error', describeError(e));
+      return;
+    }
+    const definite = !(e.isNetwork || e.status >= 500);
+    if (definite) pendingKey = null;
+    switch (e.code) {
+      case 'sold_out':
+        remaining = 0;
+        showOutcome('sold_out', 'Sold out — sorry, every coupon has been taken.');
+        break;
+      case 'user_limit_reached':
+        showOutcome('limit', `You already have the most coupons allowed for this sale (${ev?.max_per_user ?? 1} per person).`);
+        void loadMyCoupons();
+        break;
+      case 'rate_limited': {
+        const secs = e.retryAfterSecs ?? 1;
+        rateLimitedUntil = Date.now() + secs * 1000;
+        showOutcome('rate_limited', `Too many tries — please wait ${secs} second${secs === 1 ? '' : 's'} and try again.`);
+        setTimeout(tick, secs * 1000 + 50);
+        break;
+      }
+      case 'event_not_started':
+        showOutcome('info', `Not open yet — the sale opens at ${ev ? formatLocal(ev.start_time) : 'its start time'}.`);
+        break;
+      case 'event_ended':
+        if (ev) ev.status = 'ended';
+        showOutcome('info', 'This sale has ended.');
+        break;
+      case 'unauthorized':
+      case 'invalid_token':
+      case 'token_expired':
+        showOutcome('error', 'Your session has ended. Please sign in again.');
+        break;
+      default:
+        showOutcome(
+          'error',
+          definite ? describeError(e) : 'We could not confirm your request. Press the button again — it is safe, you will not get a second coupon by accident.',
+        );
+    }
+  }
+
+  function startPolling(live: boolean): void {
+    clearInterval(pollTimer);
+    // With a live socket the numbers are pushed; poll only as a safety net.
+    // Without it, every 10 s with jitter (many watchers must not poll in step).
+    pollTimer = setInterval(() => void load(), live ? 30_000 : 8_000 + Math.random() * 4_000);
+  }
+
+  const clock = setInterval(tick, 250);
+  const pageApi: PageView = {
+    destroy() {
+      clearInterval(clock);
+      clearInterval(pollTimer);
+      push.unwatch(id);
+    },
+    connectionChanged(live) {
+      startPolling(live);
+    },
+    won(c, source) {
+      if (c.eventId !== id) return;
+      freshCoupons.add(c.id);
+      showWon(c.code);
+      if (source === 'push') {
+        const known = myCoupons.some((x) => x.id === c.id);
+        if (!known && ev) {
+          // Provisional entry until "my coupons" is refetched.
+          addCoupon({
+            id: c.id,
+            code: c.code,
+            event_id: c.eventId,
+            status: 'issued',
+            discount_type: ev.discount_type,
+            discount_value: ev.discount_value,
+            min_purchase_amount: ev.min_purchase_amount,
+            issued_at: new Date().toISOString(),
+            expires_at: '',
+          });
+        }
+      }
+      tick();
+    },
+    stock(eventId, left, total) {
+      if (eventId !== id || !ev) return;
+      remaining = left;
+      if (total > 0) ev.total_count = total;
+      stockBar.setAttribute('aria-valuemax', String(ev.total_count));
+      tick();
+    },
+    soldOut(eventId) {
+      if (eventId !== id) return;
+      remaining = 0;
+      tick();
+    },
+    snapshot(eventId, left, st) {
+      if (eventId !== id || !ev) return;
+      remaining = left;
+      if (st === 'ended') ev.status = 'ended';
+      // More left than the event we hold has in total: an admin raised the
+      // stock and our copy came from a cache that has not expired yet (each
+      // instance keeps events for about a second). Ask again shortly.
+      if (left > ev.total_count) setTimeout(() => void load(), 1500);
+      tick();
+    },
+    refresh() {
+      void load();
+    },
+    couponsChanged() {
+      const mine = held();
+      // After a reload: say so if this user already holds this sale's coupon.
+      if (mine.length && !outcome.hasChildNodes()) {
+        showOutcome('info', `You have ${mine.length === 1 ? 'a coupon' : `${mine.length} coupons`} from this sale: `, h('strong', { class: 'code' }, mine.map((c) => c.code).join(', ')));
+      }
+      tick();
+    },
+  };
+  push.watch(id);
+  startPolling(pushState === 'live');
+  void load();
+  return pageApi;
+}
+
+// --- my coupons -------------------------------------------------------------------
+
+function addCoupon(c: Coupon): void {
+  if (myCoupons.some((x) => x.id === c.id)) return;
+  myCoupons = [c, ...myCoupons];
+  renderMyCoupons();
+}
+
+async function loadMyCoupons(): Promise<void> {
+  if (!session.signedIn) return;
+  try {
+    const res = await api.myCoupons(1, 50);
+    myCoupons = res.items;
+    const unknown = myCoupons.some((c) => !eventTitles.has(c.event_id));
+    if (unknown) {
+      try {
+        for (const e of await api.events()) eventTitles.set(e.id, e.title);
+      } catch {
+        // titles are a nicety
+      }
+    }
+    renderMyCoupons();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return; // signed out meanwhile
+    setText(myCouponsEmpty, `Could not load your coupons: ${describeError(e)}`);
+    myCouponsEmpty.hidden = false;
+  }
+}
+
+function renderMyCoupons(): void {
+  myCouponsEmpty.hidden = myCoupons.length > 0;
+  if (!myCoupons.length) setText(myCouponsEmpty, 'No coupons yet.');
+  setChildren(
+    myCouponsList,
+    myCoupons.map((c) =>
+      h(
+        'li',
+        { class: freshCoupons.has(c.id) ? 'fresh' : undefined, 'data-testid': 'my-coupon', 'data-code': c.code },
+        h('div', { class: 'row spread' }, h('strong', { class: 'code' }, c.code), h('span', { class: 'badge' }, c.status)),
+        h('div', {}, eventTitles.get(c.event_id) ?? `Sale #${c.event_id}`, ' · ', describeDiscount(c.discount_type, c.discount_value)),
+        c.expires_at ? h('div', { class: 'muted' }, c.status === 'used' ? `Used ${formatLocal(c.used_at)}` : `Valid until ${formatLocal(c.expires_at)}`) : null,
+      ),
+    ),
+  );
+  page?.couponsChanged();
+}
+
+// --- session ------------------------------------------------------------------
+
+function sessionChanged(): void {
+  renderAccount(accountEl, api);
+  authSection.hidden = session.signedIn;
+  myCouponsSection.hidden = !session.signedIn;
+  if (session.signedIn) {
+    void loadMyCoupons();
+  } else {
+    myCoupons = [];
+    freshCoupons.clear();
+    renderMyCoupons();
+    renderAuthPanel(authSection, api, {
+      title: 'Sign in to take part',
+      allowSignup: true,
+      intro: 'You need an account to get a coupon. Signing in before the sale starts means you are ready the second it opens.',
+    });
+  }
+  page?.refresh();
+}
+
+session.onChange((why) => {
+  if (why === 'refreshed') return;
+  sessionChanged();
+  // Nothing of the previous user may stay on screen (outcome, held coupons).
+  if (why === 'signed-out') route();
+});
+
+sessionChanged();
+route();
+push.start();
