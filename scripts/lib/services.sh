@@ -120,6 +120,7 @@ pg_trust_works() {
 # Newest installed server major version (from the package, not the clusters).
 pg_installed_version() {
   local dir
+  [[ -d /usr/lib/postgresql ]] || return 0 # not installed: find would fail under pipefail
   dir=$(find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -path '*/bin/postgres' 2>/dev/null |
     sed 's|/usr/lib/postgresql/||; s|/bin/postgres||' | sort -V | tail -n 1)
   printf '%s' "$dir"
