@@ -103,6 +103,8 @@ pub struct IssuanceSettings {
     pub sweep_interval_ms: u64,
     pub preload_interval_ms: u64,
     pub idempotency_ttl_secs: u64,
+    /// How long a `sold_out` from Redis is repeated without asking (0 = off).
+    pub sold_out_memo_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -201,6 +203,9 @@ impl IssuanceSettings {
     }
     pub fn pending_timeout(&self) -> Duration {
         Duration::from_millis(self.pending_timeout_ms)
+    }
+    pub fn sold_out_memo(&self) -> Duration {
+        Duration::from_millis(self.sold_out_memo_ms)
     }
 }
 

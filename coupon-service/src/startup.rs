@@ -20,6 +20,7 @@ use crate::{
         self,
         batch_writer::{BatchWriter, WriterConfig},
         redis_state::RedisState,
+        sold_out::SoldOutMemo,
     },
     metrics::{self, Metrics},
     openapi,
@@ -98,6 +99,7 @@ impl Application {
             db,
             redis,
             writer,
+            sold_out: SoldOutMemo::new(settings.issuance.sold_out_memo()),
             relay: relay_status,
             limiters,
         });

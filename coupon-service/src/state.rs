@@ -8,7 +8,7 @@ use crate::{
     configuration::Settings,
     error::ApiError,
     events::{Event, cache::EventCache},
-    issuance::{batch_writer::BatchWriter, redis_state::RedisState},
+    issuance::{batch_writer::BatchWriter, redis_state::RedisState, sold_out::SoldOutMemo},
     outbox::relay::RelayStatus,
     rate_limit::Limiters,
 };
@@ -19,6 +19,7 @@ pub struct AppState {
     pub redis: RedisState,
     pub events: EventCache,
     pub writer: BatchWriter,
+    pub sold_out: SoldOutMemo,
     pub relay: Arc<RelayStatus>,
     pub limiters: Arc<Limiters>,
 }

@@ -59,6 +59,9 @@ async fn propagate(state: &AppState, event: &Event) -> Result<(), ApiError> {
     if let Err(e) = state.events.invalidate(event.id).await {
         tracing::warn!(error = %e, "event cache not invalidated (expires by itself)");
     }
+    // A raised stock is for sale at once here; other instances forget their
+    // sold-out memory within `issuance.sold_out_memo_ms`.
+    state.sold_out.forget(event.id);
     Ok(())
 }
 

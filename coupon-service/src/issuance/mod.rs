@@ -5,7 +5,8 @@
 //! - `batch_writer.rs`: group commit to PostgreSQL (coupons + outbox);
 //! - `release.lua` / `confirm.lua`: settling a reservation afterwards;
 //! - `rebuild.rs` + `load_event.lua`: Redis state from PostgreSQL;
-//! - `background.rs`: preloading events and sweeping stale reservations.
+//! - `background.rs`: preloading events and sweeping stale reservations;
+//! - `sold_out.rs`: a moment's memory of a sold-out event, for the losing crowd.
 
 pub mod background;
 pub mod batch_writer;
@@ -15,3 +16,4 @@ pub mod keys;
 pub mod rebuild;
 pub mod redis_state;
 pub mod routes;
+pub mod sold_out;

@@ -2,7 +2,8 @@
 //!
 //! 1. the token (extractor) and the event (process cache);
 //! 2. the idempotency key's binding to this body;
-//! 3. ONE Redis script decides: reserved, replay, or why not;
+//! 3. ONE Redis script decides: reserved, replay, or why not (a sold-out
+//!    answer is repeated for a moment without asking, see `sold_out.rs`);
 //! 4. the batch writer commits the coupon; 201 only after COMMIT.
 
 use std::{sync::Arc, time::Duration};
@@ -93,6 +94,10 @@ async fn issue_coupon(
         }
     }
 
+    if idem.is_empty() && state.sold_out.is_sold_out(event_id) {
+        return Err(sold_out());
+    }
+
     for _ in 0..ATTEMPTS {
         let outcome = state
             .redis
@@ -144,10 +149,8 @@ async fn issue_coupon(
                 return Err(ApiError::Gone("event_ended", "the event has ended".into()));
             }
             ReserveOutcome::SoldOut => {
-                return Err(ApiError::Gone(
-                    "sold_out",
-                    "all coupons of this event are gone".into(),
-                ));
+                state.sold_out.remember(event_id);
+                return Err(sold_out());
             }
             ReserveOutcome::LimitReached => {
                 return Err(ApiError::Conflict(
@@ -215,6 +218,10 @@ fn trace_id(req: &HttpRequest) -> String {
         .get::<crate::telemetry::RequestId>()
         .map(|id| id.0.clone())
         .unwrap_or_default()
+}
+
+fn sold_out() -> ApiError {
+    ApiError::Gone("sold_out", "all coupons of this event are gone".into())
 }
 
 fn redis_down(e: anyhow::Error) -> ApiError {

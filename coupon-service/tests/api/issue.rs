@@ -303,3 +303,56 @@ async fn the_window_and_stock_decide_the_error_codes() {
         assert_eq!(app.coupon_count(e).await, 0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_sold_out_the_losers_are_answered_without_redis_but_a_winners_retry_still_asks_it() {
+    let app = spawn_app_with(
+        Faults {
+            redis: true,
+            ..Faults::default()
+        },
+        |s| {
+            s.redis.timeout_ms = 500;
+            // Long enough that the memory cannot expire during the test.
+            s.issuance.sold_out_memo_ms = 60_000;
+        },
+    )
+    .await;
+    let proxy = app.redis_proxy.as_ref().unwrap();
+    let event = app.create_event(1, 1).await;
+    let users = app.create_users(2).await;
+    let (winner, loser) = (app.token(users[0]), app.token(users[1]));
+    let won = app.issue(&winner, event.id, Some("first")).await;
+    assert_eq!(won.status().as_u16(), 201);
+    let won: serde_json::Value = won.json().await.unwrap();
+    assert_eq!(
+        error_code(app.issue(&loser, event.id, None).await).await,
+        (410, "sold_out".into())
+    );
+
+    // Redis said sold_out once: the crowd is answered from memory now.
+    proxy.cut();
+    assert_eq!(
+        error_code(app.issue(&loser, event.id, None).await).await,
+        (410, "sold_out".into()),
+        "the memory answers while Redis is unreachable"
+    );
+    // A retry with an Idempotency-Key must get its coupon back, so it asks
+    // Redis (down here: 503, never a wrong sold_out).
+    assert_eq!(
+        error_code(app.issue(&winner, event.id, Some("first")).await).await,
+        (503, "unavailable".into())
+    );
+    proxy.restore();
+    eventually(
+        Duration::from_secs(10),
+        "the retry gets the first coupon",
+        || async {
+            let again = app.issue(&winner, event.id, Some("first")).await;
+            again.status().as_u16() == 201
+                && again.json::<serde_json::Value>().await.unwrap()["coupon"] == won["coupon"]
+        },
+    )
+    .await;
+    assert_eq!(app.coupon_count(event.id).await, 1);
+}
