@@ -42,7 +42,7 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RedisSettings {
     pub url: SecretString,
-    pub pool_size: usize,
+    pub connections: usize,
     pub key_prefix: String,
     pub timeout_ms: u64,
 }
@@ -142,8 +142,8 @@ impl Settings {
         let limits = &self.rate_limit;
         let checks: [(bool, &str); 10] = [
             (
-                self.redis.pool_size > 0,
-                "redis.pool_size must be at least 1",
+                self.redis.connections > 0,
+                "redis.connections must be at least 1",
             ),
             (
                 self.database.max_connections > 0,

@@ -4,8 +4,8 @@ use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
 use anyhow::Context;
-use deadpool_redis::{PoolConfig, Runtime, Timeouts};
 use secrecy::ExposeSecret;
+use service_kit::redis::RedisConnections;
 use sqlx::{PgPool, postgres::PgPoolOptions};
 use tokio::sync::Notify;
 use utoipa::OpenApi;
@@ -235,21 +235,13 @@ pub async fn connect_postgres(settings: &Settings, migrate: bool) -> anyhow::Res
 
 fn connect_redis(settings: &Settings) -> anyhow::Result<RedisState> {
     let timeout = Duration::from_millis(settings.redis.timeout_ms);
-    let mut config = deadpool_redis::Config::from_url(settings.redis.url.expose_secret());
-    config.pool = Some(PoolConfig {
-        max_size: settings.redis.pool_size,
-        timeouts: Timeouts {
-            wait: Some(timeout),
-            create: Some(timeout),
-            recycle: Some(timeout),
-        },
-        ..PoolConfig::default()
-    });
-    let pool = config
-        .create_pool(Some(Runtime::Tokio1))
-        .context("redis.url is not valid")?;
+    let connections = RedisConnections::lazy(
+        settings.redis.url.expose_secret(),
+        settings.redis.connections,
+        timeout,
+    )?;
     Ok(RedisState::new(
-        pool,
+        connections,
         settings.redis.key_prefix.clone(),
         timeout,
         settings.issuance.idempotency_ttl_secs,

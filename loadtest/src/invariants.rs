@@ -99,11 +99,11 @@ async fn settle_redis(
     let mut c = target.redis.get_multiplexed_async_connection().await?;
     let deadline = tokio::time::Instant::now() + SETTLE;
     loop {
-        let remaining: Option<i64> = deadpool_redis::redis::cmd("GET")
+        let remaining: Option<i64> = redis::cmd("GET")
             .arg(target.event_key(event_id, "stock"))
             .query_async(&mut c)
             .await?;
-        let fields: Vec<String> = deadpool_redis::redis::cmd("HKEYS")
+        let fields: Vec<String> = redis::cmd("HKEYS")
             .arg(target.event_key(event_id, "pending"))
             .query_async(&mut c)
             .await?;

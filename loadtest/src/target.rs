@@ -26,7 +26,7 @@ pub struct Target {
     pub config: TargetConfig,
     pub http: reqwest::Client,
     pub db: PgPool,
-    pub redis: deadpool_redis::redis::Client,
+    pub redis: redis::Client,
     signer: TokenSigner,
 }
 
@@ -49,7 +49,7 @@ impl Target {
             .connect(&config.database_url)
             .await
             .map_err(|e| anyhow::anyhow!("PostgreSQL at the database URL: {e}"))?;
-        let redis = deadpool_redis::redis::Client::open(config.redis_url.as_str())?;
+        let redis = redis::Client::open(config.redis_url.as_str())?;
         Ok(Self {
             config,
             http,

@@ -31,7 +31,7 @@ pub struct ApplicationSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RedisSettings {
     pub url: SecretString,
-    pub pool_size: usize,
+    pub connections: usize,
     pub key_prefix: String,
     pub timeout_ms: u64,
 }
@@ -121,8 +121,8 @@ impl Settings {
         let ws = &self.websocket;
         let checks: [(bool, &str); 12] = [
             (
-                self.redis.pool_size > 0,
-                "redis.pool_size must be at least 1",
+                self.redis.connections > 0,
+                "redis.connections must be at least 1",
             ),
             (
                 matches!(self.rabbitmq.queue_type.as_str(), "quorum" | "classic"),

@@ -10,8 +10,8 @@ use std::{
 use actix_web::{App, HttpServer, dev::Server, web};
 use anyhow::Context;
 use contract::jwt::TokenVerifier;
-use deadpool_redis::{PoolConfig, Runtime, Timeouts};
 use secrecy::ExposeSecret;
+use service_kit::redis::RedisConnections;
 use tokio::{net::TcpSocket, task::JoinHandle};
 
 use crate::{
@@ -54,12 +54,21 @@ impl Application {
             ws_settings.max_connections_per_user,
             ws_settings.max_subscriptions,
         ));
-        let pool = redis_pool(&settings)?;
+        let connections = RedisConnections::lazy(
+            settings.redis.url.expose_secret(),
+            settings.redis.connections,
+            settings.redis.timeout(),
+        )?;
         let timeout = settings.redis.timeout();
         let prefix = settings.redis.key_prefix.clone();
-        let fanout = FanoutStore::new(pool.clone(), &prefix, timeout, settings.fanout.clone());
+        let fanout = FanoutStore::new(
+            connections.clone(),
+            &prefix,
+            timeout,
+            settings.fanout.clone(),
+        );
         let snapshots = Snapshots::new(
-            pool,
+            connections,
             prefix,
             timeout,
             &settings.coupon_api.url,
@@ -69,7 +78,7 @@ impl Application {
 
         tokio::spawn(
             Subscriber {
-                client: deadpool_redis::redis::Client::open(settings.redis.url.expose_secret())
+                client: redis::Client::open(settings.redis.url.expose_secret())
                     .context("redis.url is not valid")?,
                 channel: fanout.channel(),
                 hub: hub.clone(),
@@ -217,23 +226,6 @@ fn bind(settings: &Settings) -> anyhow::Result<TcpListener> {
     }
     socket.bind(addr)?;
     Ok(socket.listen(2048)?.into_std()?)
-}
-
-fn redis_pool(settings: &Settings) -> anyhow::Result<deadpool_redis::Pool> {
-    let timeout = settings.redis.timeout();
-    let mut config = deadpool_redis::Config::from_url(settings.redis.url.expose_secret());
-    config.pool = Some(PoolConfig {
-        max_size: settings.redis.pool_size,
-        timeouts: Timeouts {
-            wait: Some(timeout),
-            create: Some(timeout),
-            recycle: Some(timeout),
-        },
-        ..PoolConfig::default()
-    });
-    config
-        .create_pool(Some(Runtime::Tokio1))
-        .context("redis.url is not valid")
 }
 
 fn load_verifier(settings: &Settings) -> anyhow::Result<TokenVerifier> {

@@ -2,4 +2,5 @@
 //! load settings and log the same way.
 
 pub mod config;
+pub mod redis;
 pub mod telemetry;

@@ -8,10 +8,8 @@
 use std::{sync::LazyLock, time::Duration};
 
 use anyhow::Context;
-use deadpool_redis::{
-    Pool,
-    redis::{RedisResult, Script, cmd},
-};
+use redis::{RedisResult, Script, aio::ConnectionManager, cmd};
+use service_kit::redis::RedisConnections;
 
 use super::keys::{EventKeys, idempotency_binding};
 
@@ -95,16 +93,21 @@ pub struct EventState {
 /// Handle on the Redis side of issuance for one deployment (key prefix).
 #[derive(Clone)]
 pub struct RedisState {
-    pool: Pool,
+    connections: RedisConnections,
     prefix: String,
     timeout: Duration,
     idem_ttl_secs: u64,
 }
 
 impl RedisState {
-    pub fn new(pool: Pool, prefix: String, timeout: Duration, idem_ttl_secs: u64) -> Self {
+    pub fn new(
+        connections: RedisConnections,
+        prefix: String,
+        timeout: Duration,
+        idem_ttl_secs: u64,
+    ) -> Self {
         Self {
-            pool,
+            connections,
             prefix,
             timeout,
             idem_ttl_secs,
@@ -115,17 +118,11 @@ impl RedisState {
         EventKeys::new(&self.prefix, event_id)
     }
 
-    pub fn pool(&self) -> &Pool {
-        &self.pool
-    }
-
-    /// A pooled connection, or an error within the deadline (a Redis that
-    /// is down must turn into a quick 503, not a stuck request).
-    async fn conn(&self) -> anyhow::Result<deadpool_redis::Connection> {
-        tokio::time::timeout(self.timeout, self.pool.get())
-            .await
-            .context("Redis connection timed out")?
-            .context("no Redis connection")
+    /// One of the shared multiplexed connections. Every call on it runs
+    /// under `deadline`: a Redis that is down must turn into a quick 503,
+    /// not a stuck request.
+    fn conn(&self) -> ConnectionManager {
+        self.connections.get()
     }
 
     /// Awaits one Redis call under the configured deadline.
@@ -150,7 +147,7 @@ impl RedisState {
         let k = self.keys(event_id);
         let idem_key = k.idempotency(user_id, idem);
         let (code, ticket, slot, remaining, reserved_ms): (i64, i32, i32, i64, i64) = {
-            let mut c = self.conn().await?;
+            let mut c = self.conn();
             self.deadline("reserve script", async {
                 let mut call = RESERVE.prepare_invoke();
                 for key in k.state() {
@@ -200,7 +197,7 @@ impl RedisState {
         let k = self.keys(r.event_id);
         let idem_key = k.idempotency(r.user_id, &r.idem);
         let settled: i64 = {
-            let mut c = self.conn().await?;
+            let mut c = self.conn();
             self.deadline("release script", async {
                 let mut call = RELEASE.prepare_invoke();
                 call.key(k.stock())
@@ -223,7 +220,7 @@ impl RedisState {
     pub async fn confirm(&self, event_id: i64, committed: &[&Reservation]) -> anyhow::Result<()> {
         let k = self.keys(event_id);
         let _: i64 = {
-            let mut c = self.conn().await?;
+            let mut c = self.conn();
             self.deadline("confirm script", async {
                 let mut call = CONFIRM.prepare_invoke();
                 call.key(k.pending());
@@ -241,7 +238,7 @@ impl RedisState {
     pub async fn load(&self, event_id: i64, s: &EventState) -> anyhow::Result<bool> {
         let k = self.keys(event_id);
         let loaded: i64 = {
-            let mut c = self.conn().await?;
+            let mut c = self.conn();
             self.deadline("load script", async {
                 let mut call = LOAD.prepare_invoke();
                 for key in k.state() {
@@ -273,7 +270,7 @@ impl RedisState {
     /// (update_event.lua); false when the event is not loaded.
     pub async fn update(&self, event_id: i64, s: &EventState) -> anyhow::Result<bool> {
         let k = self.keys(event_id);
-        let mut c = self.conn().await?;
+        let mut c = self.conn();
         let mut call = UPDATE.prepare_invoke();
         for key in k.state() {
             call.key(key);
@@ -294,7 +291,7 @@ impl RedisState {
     pub async fn is_loaded(&self, event_id: i64) -> anyhow::Result<bool> {
         let info = self.keys(event_id).info();
         {
-            let mut c = self.conn().await?;
+            let mut c = self.conn();
             self.deadline("EXISTS info", async {
                 cmd("EXISTS").arg(info).query_async(&mut c).await
             })
@@ -311,7 +308,7 @@ impl RedisState {
         let key = self.keys(event_id).rebuild_lock();
         let token = uuid::Uuid::new_v4().to_string();
         let taken: Option<String> = {
-            let mut c = self.conn().await?;
+            let mut c = self.conn();
             self.deadline("SET NX rebuild lock", async {
                 cmd("SET")
                     .arg(key)
@@ -338,10 +335,7 @@ impl RedisState {
         let _: i64 = self
             .deadline(
                 "rebuild unlock",
-                UNLOCK
-                    .key(key)
-                    .arg(token)
-                    .invoke_async(&mut self.conn().await?),
+                UNLOCK.key(key).arg(token).invoke_async(&mut self.conn()),
             )
             .await?;
         Ok(())
@@ -351,7 +345,7 @@ impl RedisState {
     /// sender per interval across instances).
     pub async fn claim_stock_tick(&self, event_id: i64, every: Duration) -> anyhow::Result<bool> {
         let key = self.keys(event_id).stock_tick();
-        let mut c = self.conn().await?;
+        let mut c = self.conn();
         let taken: Option<String> = self
             .deadline(
                 "SET NX stock tick",
@@ -378,7 +372,7 @@ impl RedisState {
         let key = idempotency_binding(&self.prefix, user_id, key_hash);
         let ttl = self.idem_ttl_secs;
         let previous: Option<String> = {
-            let mut c = self.conn().await?;
+            let mut c = self.conn();
             self.deadline("idempotency binding", async {
                 cmd("SET")
                     .arg(key)
@@ -399,7 +393,7 @@ impl RedisState {
     pub async fn pending(&self, event_id: i64) -> anyhow::Result<Vec<Reservation>> {
         let key = self.keys(event_id).pending();
         let entries: Vec<(String, String)> = {
-            let mut c = self.conn().await?;
+            let mut c = self.conn();
             self.deadline("HGETALL pending", async {
                 cmd("HGETALL").arg(key).query_async(&mut c).await
             })
@@ -415,7 +409,7 @@ impl RedisState {
     /// reservation time: a replayed request does not know it).
     pub async fn is_pending_for(&self, r: &Reservation) -> anyhow::Result<bool> {
         let key = self.keys(r.event_id).pending();
-        let mut c = self.conn().await?;
+        let mut c = self.conn();
         let value: Option<String> = self
             .deadline(
                 "HGET pending",
@@ -427,7 +421,7 @@ impl RedisState {
 
     pub async fn delete_view(&self, event_id: i64) -> anyhow::Result<()> {
         let key = self.keys(event_id).view();
-        let mut c = self.conn().await?;
+        let mut c = self.conn();
         self.deadline("DEL view", cmd("DEL").arg(key).query_async::<i64>(&mut c))
             .await?;
         Ok(())
@@ -440,11 +434,11 @@ impl RedisState {
         }
         // One pipelined GET per event (not MGET: on a cluster the stocks live
         // in different slots), one round trip for the whole list.
-        let mut pipe = deadpool_redis::redis::pipe();
+        let mut pipe = redis::pipe();
         for id in event_ids {
             pipe.cmd("GET").arg(self.keys(*id).stock());
         }
-        let mut c = self.conn().await?;
+        let mut c = self.conn();
         self.deadline("GET stocks", pipe.query_async(&mut c)).await
     }
 
@@ -461,7 +455,7 @@ impl RedisState {
     pub async fn get_view(&self, event_id: i64) -> anyhow::Result<Option<String>> {
         let key = self.keys(event_id).view();
         {
-            let mut c = self.conn().await?;
+            let mut c = self.conn();
             self.deadline("GET view", async {
                 cmd("GET").arg(key).query_async(&mut c).await
             })
@@ -472,7 +466,7 @@ impl RedisState {
     pub async fn put_view(&self, event_id: i64, json: &str, ttl: Duration) -> anyhow::Result<()> {
         let key = self.keys(event_id).view();
         {
-            let mut c = self.conn().await?;
+            let mut c = self.conn();
             self.deadline("SET view", async {
                 cmd("SET")
                     .arg(key)

@@ -208,7 +208,7 @@ async fn create_database(name: &str) {
 }
 
 async fn cleanup_stale_redis_keys() {
-    let Ok(client) = deadpool_redis::redis::Client::open(REDIS_URL) else {
+    let Ok(client) = redis::Client::open(REDIS_URL) else {
         return;
     };
     let Ok(mut c) = client.get_multiplexed_async_connection().await else {
@@ -218,7 +218,7 @@ async fn cleanup_stale_redis_keys() {
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    let keys: Vec<String> = deadpool_redis::redis::cmd("KEYS")
+    let keys: Vec<String> = redis::cmd("KEYS")
         .arg("t:*")
         .query_async(&mut c)
         .await
@@ -230,10 +230,7 @@ async fn cleanup_stale_redis_keys() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(now);
         if now.saturating_sub(born) > STALE_AFTER_SECS {
-            let _: Result<i64, _> = deadpool_redis::redis::cmd("DEL")
-                .arg(&key)
-                .query_async(&mut c)
-                .await;
+            let _: Result<i64, _> = redis::cmd("DEL").arg(&key).query_async(&mut c).await;
         }
     }
 }
@@ -413,8 +410,8 @@ impl TestApp {
         .expect("max per user")
     }
 
-    async fn redis(&self) -> deadpool_redis::redis::aio::MultiplexedConnection {
-        deadpool_redis::redis::Client::open(REDIS_URL)
+    async fn redis(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(REDIS_URL)
             .expect("redis url")
             .get_multiplexed_async_connection()
             .await
@@ -423,7 +420,7 @@ impl TestApp {
 
     pub async fn redis_remaining(&self, event_id: i64) -> Option<i64> {
         let key = self.state.redis.keys(event_id).stock();
-        deadpool_redis::redis::cmd("GET")
+        redis::cmd("GET")
             .arg(key)
             .query_async(&mut self.redis().await)
             .await
@@ -444,13 +441,13 @@ impl TestApp {
     pub async fn flush_event_keys(&self, event_id: i64) {
         let pattern = format!("{}event:{{{event_id}}}:*", self.redis_prefix);
         let mut c = self.redis().await;
-        let keys: Vec<String> = deadpool_redis::redis::cmd("KEYS")
+        let keys: Vec<String> = redis::cmd("KEYS")
             .arg(pattern)
             .query_async(&mut c)
             .await
             .expect("KEYS");
         if !keys.is_empty() {
-            let _: i64 = deadpool_redis::redis::cmd("DEL")
+            let _: i64 = redis::cmd("DEL")
                 .arg(keys)
                 .query_async(&mut c)
                 .await
@@ -550,19 +547,17 @@ impl Drop for TestApp {
                             )))
                             .await;
                     }
-                    if let Ok(client) = deadpool_redis::redis::Client::open(REDIS_URL)
+                    if let Ok(client) = redis::Client::open(REDIS_URL)
                         && let Ok(mut c) = client.get_multiplexed_async_connection().await
                     {
-                        let keys: Vec<String> = deadpool_redis::redis::cmd("KEYS")
+                        let keys: Vec<String> = redis::cmd("KEYS")
                             .arg(format!("{prefix}*"))
                             .query_async(&mut c)
                             .await
                             .unwrap_or_default();
                         if !keys.is_empty() {
-                            let _: Result<i64, _> = deadpool_redis::redis::cmd("DEL")
-                                .arg(keys)
-                                .query_async(&mut c)
-                                .await;
+                            let _: Result<i64, _> =
+                                redis::cmd("DEL").arg(keys).query_async(&mut c).await;
                         }
                     }
                     if let Ok(conn) =

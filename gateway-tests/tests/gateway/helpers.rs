@@ -483,8 +483,8 @@ impl Stack {
             .expect("wait for the instance");
     }
 
-    pub async fn redis(&self) -> deadpool_redis::redis::aio::MultiplexedConnection {
-        deadpool_redis::redis::Client::open(REDIS_URL)
+    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(REDIS_URL)
             .expect("redis url")
             .get_multiplexed_async_connection()
             .await
@@ -493,7 +493,7 @@ impl Stack {
 
     /// coupon-service's remaining stock of an event in Redis.
     pub async fn redis_remaining(&self, event_id: i64) -> Option<i64> {
-        deadpool_redis::redis::cmd("GET")
+        redis::cmd("GET")
             .arg(format!("{}event:{{{event_id}}}:stock", self.redis_prefix))
             .query_async(&mut self.redis().await)
             .await
@@ -758,7 +758,7 @@ async fn create_database(name: &str) {
 }
 
 async fn cleanup_stale_redis_keys() {
-    let Ok(client) = deadpool_redis::redis::Client::open(REDIS_URL) else {
+    let Ok(client) = redis::Client::open(REDIS_URL) else {
         return;
     };
     let Ok(mut c) = client.get_multiplexed_async_connection().await else {
@@ -768,7 +768,7 @@ async fn cleanup_stale_redis_keys() {
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_secs();
-    let keys: Vec<String> = deadpool_redis::redis::cmd("KEYS")
+    let keys: Vec<String> = redis::cmd("KEYS")
         .arg("t:*")
         .query_async(&mut c)
         .await
@@ -780,10 +780,7 @@ async fn cleanup_stale_redis_keys() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(now);
         if now.saturating_sub(born) > STALE_AFTER_SECS {
-            let _: Result<i64, _> = deadpool_redis::redis::cmd("DEL")
-                .arg(&key)
-                .query_async(&mut c)
-                .await;
+            let _: Result<i64, _> = redis::cmd("DEL").arg(&key).query_async(&mut c).await;
         }
     }
 }
@@ -845,19 +842,17 @@ impl Drop for Stack {
                             )))
                             .await;
                     }
-                    if let Ok(client) = deadpool_redis::redis::Client::open(REDIS_URL)
+                    if let Ok(client) = redis::Client::open(REDIS_URL)
                         && let Ok(mut c) = client.get_multiplexed_async_connection().await
                     {
-                        let keys: Vec<String> = deadpool_redis::redis::cmd("KEYS")
+                        let keys: Vec<String> = redis::cmd("KEYS")
                             .arg(format!("{prefix}*"))
                             .query_async(&mut c)
                             .await
                             .unwrap_or_default();
                         if !keys.is_empty() {
-                            let _: Result<i64, _> = deadpool_redis::redis::cmd("DEL")
-                                .arg(keys)
-                                .query_async(&mut c)
-                                .await;
+                            let _: Result<i64, _> =
+                                redis::cmd("DEL").arg(keys).query_async(&mut c).await;
                         }
                     }
                     if let Ok(conn) =

@@ -6,10 +6,8 @@ use std::{sync::LazyLock, time::Duration};
 
 use actix_web::web::Bytes;
 use anyhow::Context;
-use deadpool_redis::{
-    Pool,
-    redis::{self, FromRedisValue, RedisResult, Script, Value},
-};
+use redis::{FromRedisValue, RedisResult, Script, Value};
+use service_kit::redis::RedisConnections;
 
 use super::{keys::Keys, wire};
 use crate::{
@@ -42,16 +40,21 @@ pub enum Replay {
 
 #[derive(Clone)]
 pub struct FanoutStore {
-    pool: Pool,
+    connections: RedisConnections,
     keys: Keys,
     timeout: Duration,
     settings: FanoutSettings,
 }
 
 impl FanoutStore {
-    pub fn new(pool: Pool, prefix: &str, timeout: Duration, settings: FanoutSettings) -> Self {
+    pub fn new(
+        connections: RedisConnections,
+        prefix: &str,
+        timeout: Duration,
+        settings: FanoutSettings,
+    ) -> Self {
         Self {
-            pool,
+            connections,
             keys: Keys::new(prefix),
             timeout,
             settings,
@@ -68,7 +71,7 @@ impl FanoutStore {
         invocation: redis::ScriptInvocation<'_>,
     ) -> anyhow::Result<T> {
         tokio::time::timeout(self.timeout, async {
-            let mut c = self.pool.get().await.context("no Redis connection")?;
+            let mut c = self.connections.get();
             let result: RedisResult<T> = invocation.invoke_async(&mut c).await;
             result.context(what)
         })
@@ -139,10 +142,10 @@ impl FanoutStore {
         parse_replay(&reply)
     }
 
-    /// A pooled connection answers (readiness).
+    /// A shared connection answers (readiness).
     pub async fn ping(&self) -> anyhow::Result<()> {
         tokio::time::timeout(self.timeout, async {
-            let mut c = self.pool.get().await.context("no Redis connection")?;
+            let mut c = self.connections.get();
             let _: String = redis::cmd("PING")
                 .query_async(&mut c)
                 .await

@@ -8,7 +8,7 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
-use deadpool_redis::redis;
+
 use futures::StreamExt;
 use tokio::sync::watch;
 

@@ -9,8 +9,9 @@
 use std::{sync::LazyLock, time::Duration};
 
 use anyhow::Context;
-use deadpool_redis::{Pool, redis::Script};
+use redis::Script;
 use serde::{Deserialize, Serialize};
+use service_kit::redis::RedisConnections;
 
 static SNAPSHOT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("snapshot.lua")));
 
@@ -52,7 +53,7 @@ pub fn status(
 
 #[derive(Clone)]
 pub struct Snapshots {
-    pool: Pool,
+    connections: RedisConnections,
     prefix: String,
     timeout: Duration,
     http: reqwest::Client,
@@ -61,7 +62,7 @@ pub struct Snapshots {
 
 impl Snapshots {
     pub fn new(
-        pool: Pool,
+        connections: RedisConnections,
         prefix: String,
         timeout: Duration,
         coupon_api: &str,
@@ -73,7 +74,7 @@ impl Snapshots {
             .context("building the coupon-service client")?;
         let base = coupon_api.trim_end_matches('/');
         Ok(Self {
-            pool,
+            connections,
             prefix,
             timeout,
             http,
@@ -98,7 +99,7 @@ impl Snapshots {
     async fn read_redis(&self, event_id: i64) -> anyhow::Result<Option<Snapshot>> {
         let base = format!("{}event:{{{event_id}}}:", self.prefix);
         let reply: Vec<String> = tokio::time::timeout(self.timeout, async {
-            let mut c = self.pool.get().await.context("no Redis connection")?;
+            let mut c = self.connections.get();
             SNAPSHOT
                 .key(format!("{base}info"))
                 .key(format!("{base}stock"))

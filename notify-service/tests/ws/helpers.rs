@@ -13,7 +13,7 @@ use contract::{
     messages::{Envelope, Payload},
     topology::Topology,
 };
-use deadpool_redis::redis;
+
 use lapin::{
     BasicProperties, Channel, Connection, ConnectionProperties,
     options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions},

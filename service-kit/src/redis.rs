@@ -1,0 +1,74 @@
+//! Redis connections for the hot paths of both services.
+//!
+//! A few long-lived multiplexed connections (redis-rs `ConnectionManager`),
+//! shared by every request: concurrent commands are pipelined on them, and a
+//! connection that broke is re-established in the background. We moved off a
+//! checkout pool because every checkout of a pooled connection paid one extra
+//! round trip (an `UNWATCH` + `PING` health check): as many calls again as the
+//! real work (see docs/benchmarks.md).
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use anyhow::Context;
+use redis::{
+    IntoConnectionInfo, ProtocolVersion,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+
+#[derive(Clone)]
+pub struct RedisConnections {
+    connections: Arc<[ConnectionManager]>,
+    next: Arc<AtomicUsize>,
+}
+
+impl RedisConnections {
+    /// `count` connections to `url`, opened on first use (a Redis that is
+    /// down at start-up is reported by readiness, not a crash). `timeout`
+    /// bounds each connection attempt and each reply; callers put their own
+    /// deadline around a command too, since a command issued while Redis is
+    /// away waits for the reconnection. Must be called inside a Tokio
+    /// runtime: each connection's driver task lives on it.
+    pub fn lazy(url: &str, count: usize, timeout: Duration) -> anyhow::Result<Self> {
+        let info = url
+            .into_connection_info()
+            .context("redis.url is not valid")?;
+        // RESP3: the connection tells the manager the moment it drops, so a
+        // new one is being made before the next command needs it (with RESP2
+        // the first command after an outage would fail to notice).
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(ProtocolVersion::RESP3);
+        let client = redis::Client::open(info.set_redis_settings(settings))
+            .context("redis.url is not valid")?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            // While Redis is away, keep trying in the background (every
+            // 500 ms at most): callers get their own deadline's error (503)
+            // meanwhile, and the first command after Redis is back succeeds.
+            .set_number_of_retries(usize::MAX)
+            .set_max_delay(Duration::from_millis(500));
+        let connections = (0..count.max(1))
+            .map(|_| ConnectionManager::new_lazy_with_config(client.clone(), config.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .context("creating Redis connections")?;
+        Ok(Self {
+            connections: connections.into(),
+            next: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// One of the shared connections (round robin); cheap to clone and use
+    /// from any task.
+    pub fn get(&self) -> ConnectionManager {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
+        self.connections[i].clone()
+    }
+}
