@@ -181,9 +181,18 @@ impl Connection {
 
     async fn serve_member(&mut self, member: &mut Member) -> CloseReason {
         let heartbeat = self.state.settings.websocket.heartbeat();
-        let mut next_ping = Instant::now() + heartbeat;
         let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+        // Timers made once and reset, not made anew on every frame: a
+        // sold-out fan-out runs this loop on every socket at once, and
+        // registering fresh timers each time showed in the profile.
+        let ping = sleep_until(Instant::now() + heartbeat);
+        let expiry = sleep_until(member.expires_at);
+        tokio::pin!(ping, expiry);
         loop {
+            if expiry.deadline() != member.expires_at {
+                // The client renewed its token (an `auth` frame).
+                expiry.as_mut().reset(member.expires_at);
+            }
             let hold = member.order.hold_deadline();
             let step = tokio::select! {
                 biased;
@@ -191,7 +200,7 @@ impl Connection {
                 () = shutdown::reached(&mut self.shutdown, Phase::CloseSockets) => {
                     Err(CloseReason::Shutdown)
                 }
-                () = sleep_until(member.expires_at) => Err(CloseReason::TokenExpired),
+                () = &mut expiry => Err(CloseReason::TokenExpired),
                 message = self.stream.recv() => {
                     self.last_heard = Instant::now();
                     self.on_client(member, message).await
@@ -201,8 +210,9 @@ impl Connection {
                     // The hub let go of this connection (the kick follows).
                     None => Err(CloseReason::SlowConsumer),
                 },
-                () = sleep_until(next_ping) => {
-                    next_ping += heartbeat;
+                () = &mut ping => {
+                    let next_ping = ping.deadline() + heartbeat;
+                    ping.as_mut().reset(next_ping);
                     if self.last_heard.elapsed() > heartbeat * 2 {
                         Err(CloseReason::HeartbeatTimeout)
                     } else {
