@@ -38,6 +38,11 @@ struct Args {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 1_000)]
     concurrency: usize,
+    /// Offered load of sustained / rejections in requests per second, spread
+    /// over the clients (open loop: latency at a rate below capacity). By
+    /// default each client fires again as soon as it has its answer.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Length of the timed scenarios (sustained, rejections).
     #[arg(long, default_value_t = 20)]
     duration_secs: u64,
@@ -117,12 +122,14 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted(Scenario::Sustained) {
         reports.push(
-            scenarios::sustained::run(&target, args.users, args.concurrency, duration).await?,
+            scenarios::sustained::run(&target, args.users, args.concurrency, duration, args.rate)
+                .await?,
         );
     }
     if wanted(Scenario::Rejections) {
         reports.push(
-            scenarios::rejections::run(&target, args.users, args.concurrency, duration).await?,
+            scenarios::rejections::run(&target, args.users, args.concurrency, duration, args.rate)
+                .await?,
         );
     }
     if wanted(Scenario::Watchers) {

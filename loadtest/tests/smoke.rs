@@ -130,10 +130,10 @@ async fn every_scenario_at_a_small_size_keeps_every_invariant() {
         scenarios::sellout::run(t, 300, 100, 100)
             .await
             .expect("sellout"),
-        scenarios::sustained::run(t, 50, 20, Duration::from_secs(2))
+        scenarios::sustained::run(t, 50, 20, Duration::from_secs(2), None)
             .await
             .expect("sustained"),
-        scenarios::rejections::run(t, 50, 20, Duration::from_secs(1))
+        scenarios::rejections::run(t, 50, 20, Duration::from_secs(1), None)
             .await
             .expect("rejections"),
         scenarios::watchers::run(t, 100, 5).await.expect("watchers"),
@@ -142,6 +142,17 @@ async fn every_scenario_at_a_small_size_keeps_every_invariant() {
             .await
             .expect("idle"),
     ];
+    // Paced: 100 requests/s offered for 2 s is about 200 requests, not as
+    // many as the stack would answer back to back.
+    let paced = scenarios::sustained::run(t, 50, 20, Duration::from_secs(2), Some(100.0))
+        .await
+        .expect("paced sustained");
+    assert!(
+        (150..=230).contains(&paced.requests),
+        "paced at 100/s for 2 s, sent {}",
+        paced.requests
+    );
+    let reports: Vec<_> = reports.into_iter().chain([paced]).collect();
     loadtest::report::print_table(&reports);
     for r in &reports {
         assert!(

@@ -13,6 +13,7 @@ pub async fn run(
     users: usize,
     concurrency: usize,
     duration: Duration,
+    rate: Option<f64>,
 ) -> anyhow::Result<ScenarioReport> {
     let admin = setup::admin_token(target).await?;
     let people = setup::users(target, users.max(2)).await?;
@@ -24,8 +25,15 @@ pub async fn run(
         "the first request did not win: {}",
         first.outcome
     );
-    let (recorder, issued, elapsed) =
-        hammer(target, &people.tokens[1..], event, concurrency, duration).await;
+    let (recorder, issued, elapsed) = hammer(
+        target,
+        &people.tokens[1..],
+        event,
+        concurrency,
+        duration,
+        rate,
+    )
+    .await;
     let mut all_issued = issued.clone();
     all_issued.extend(first.coupon_id);
     let mut violations = invariants::check(
@@ -46,7 +54,7 @@ pub async fn run(
     let rejected = recorder.count("410") + recorder.count("409");
     Ok(ScenarioReport {
         scenario: "rejections".into(),
-        parameters: json!({"users": users, "concurrency": concurrency, "duration_secs": duration.as_secs(), "event_id": event}),
+        parameters: json!({"users": users, "concurrency": concurrency, "duration_secs": duration.as_secs(), "rate": rate, "event_id": event}),
         duration_secs: elapsed.as_secs_f64(),
         requests: recorder.latency.len(),
         throughput_per_sec: per_sec(recorder.latency.len(), elapsed),

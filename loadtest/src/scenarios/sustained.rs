@@ -19,13 +19,14 @@ pub async fn run(
     users: usize,
     concurrency: usize,
     duration: Duration,
+    rate: Option<f64>,
 ) -> anyhow::Result<ScenarioReport> {
     let admin = setup::admin_token(target).await?;
     let people = Arc::new(setup::users(target, users).await?);
     let stock = i64::try_from(users)? * PER_USER;
     let event = setup::event(target, &admin, stock.min(100_000_000), PER_USER).await?;
     let (recorder, issued, elapsed) =
-        hammer(target, &people.tokens, event, concurrency, duration).await;
+        hammer(target, &people.tokens, event, concurrency, duration, rate).await;
     let violations = invariants::check(
         target,
         event,
@@ -37,7 +38,7 @@ pub async fn run(
     .await?;
     Ok(ScenarioReport {
         scenario: "sustained".into(),
-        parameters: json!({"users": users, "concurrency": concurrency, "duration_secs": duration.as_secs(), "event_id": event}),
+        parameters: json!({"users": users, "concurrency": concurrency, "duration_secs": duration.as_secs(), "rate": rate, "event_id": event}),
         duration_secs: elapsed.as_secs_f64(),
         requests: recorder.latency.len(),
         throughput_per_sec: per_sec(recorder.latency.len(), elapsed),
@@ -51,15 +52,23 @@ pub async fn run(
 }
 
 /// C workers issuing for `duration`, worker i cycling through users
-/// i, i + C, i + 2C, … Returns what they saw, the 201 coupon ids and the
-/// measured window.
+/// i, i + C, i + 2C, … With a `rate`, each worker fires on its own schedule
+/// (rate / C per second, workers staggered) instead of back to back, and a
+/// late answer does not postpone the next request more than it must.
+/// Returns what they saw, the 201 coupon ids and the measured window.
 pub async fn hammer(
     target: &Arc<Target>,
     tokens: &[String],
     event: i64,
     concurrency: usize,
     duration: Duration,
+    rate: Option<f64>,
 ) -> (Recorder, Vec<i64>, Duration) {
+    let concurrency = concurrency.max(1);
+    // Time between two requests of one worker, when paced.
+    let interval = rate
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(concurrency as f64 / r));
     let tokens: Arc<Vec<String>> = Arc::new(tokens.to_vec());
     let bar = super::progress(duration.as_secs(), "seconds");
     let started = Instant::now();
@@ -73,16 +82,24 @@ pub async fn hammer(
             }
         })
     };
-    let workers: Vec<_> = (0..concurrency.max(1))
+    let workers: Vec<_> = (0..concurrency)
         .map(|w| {
             let (target, tokens) = (target.clone(), tokens.clone());
             tokio::spawn(async move {
                 let mut recorder = Recorder::default();
                 let mut issued = Vec::new();
                 let mut next = w;
+                let mut due = interval.map(|i| started + i.mul_f64(w as f64 / concurrency as f64));
                 while Instant::now() < deadline {
+                    if let (Some(at), Some(interval)) = (due.as_mut(), interval) {
+                        tokio::time::sleep_until((*at).into()).await;
+                        *at += interval;
+                        if Instant::now() >= deadline {
+                            break;
+                        }
+                    }
                     let token = &tokens[next % tokens.len()];
-                    next += concurrency.max(1);
+                    next += concurrency;
                     let r = http::issue(&target, token, event).await;
                     recorder.record(&r.outcome, r.latency);
                     issued.extend(r.coupon_id);
