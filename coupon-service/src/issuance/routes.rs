@@ -79,6 +79,11 @@ async fn issue_coupon(
     }
     crate::rate_limit::check(&state.limiters.issue, &user.id())?;
     let idem = idempotency::key_hash(req)?;
+    // Only an event Redis has answered for is remembered, so it exists:
+    // the losing crowd skips the event lookup too.
+    if idem.is_empty() && state.sold_out.is_sold_out(event_id) {
+        return Err(sold_out());
+    }
     let event = state.event(event_id).await?;
     if !idem.is_empty() {
         let earlier = state
@@ -92,10 +97,6 @@ async fn issue_coupon(
                 "this Idempotency-Key was already used with a different request".into(),
             ));
         }
-    }
-
-    if idem.is_empty() && state.sold_out.is_sold_out(event_id) {
-        return Err(sold_out());
     }
 
     for _ in 0..ATTEMPTS {
