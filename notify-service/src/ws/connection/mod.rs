@@ -9,7 +9,7 @@
 
 mod requests;
 
-use std::{sync::Arc, time::Duration};
+use std::{pin::Pin, sync::Arc, time::Duration};
 
 use actix_web::web::Bytes;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, Message, ProtocolError, Session};
@@ -17,7 +17,7 @@ use contract::jwt::{Principal, TokenError, now_unix};
 use futures::SinkExt;
 use tokio::{
     sync::{mpsc, watch},
-    time::{Instant, sleep_until},
+    time::{Instant, Sleep, sleep_until},
 };
 
 use super::{
@@ -55,7 +55,9 @@ pub struct Connection {
 /// State of an authenticated connection.
 struct Member {
     user_id: i64,
-    expires_at: Instant,
+    /// Fires when the token runs out; a renewal (`auth` frame) resets it.
+    /// Kept for the connection's life, not made anew per frame.
+    expiry: Pin<Box<Sleep>>,
     registration: Registration,
     rx: mpsc::Receiver<SharedFrame>,
     order: PersonalOrder,
@@ -109,7 +111,7 @@ impl Connection {
         let hold = (ws.resume_window_ms > 0).then(|| Instant::now() + ws.resume_window());
         let mut member = Member {
             user_id: principal.user_id,
-            expires_at: self.expiry(&principal),
+            expiry: Box::pin(sleep_until(self.expiry(&principal))),
             registration,
             rx,
             order: PersonalOrder::new(hold, ws.outgoing_queue),
@@ -182,17 +184,11 @@ impl Connection {
     async fn serve_member(&mut self, member: &mut Member) -> CloseReason {
         let heartbeat = self.state.settings.websocket.heartbeat();
         let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
-        // Timers made once and reset, not made anew on every frame: a
-        // sold-out fan-out runs this loop on every socket at once, and
-        // registering fresh timers each time showed in the profile.
+        // Made once and reset, not made anew per frame: a sold-out fan-out
+        // runs this loop on every socket at once.
         let ping = sleep_until(Instant::now() + heartbeat);
-        let expiry = sleep_until(member.expires_at);
-        tokio::pin!(ping, expiry);
+        tokio::pin!(ping);
         loop {
-            if expiry.deadline() != member.expires_at {
-                // The client renewed its token (an `auth` frame).
-                expiry.as_mut().reset(member.expires_at);
-            }
             let hold = member.order.hold_deadline();
             let step = tokio::select! {
                 biased;
@@ -200,7 +196,7 @@ impl Connection {
                 () = shutdown::reached(&mut self.shutdown, Phase::CloseSockets) => {
                     Err(CloseReason::Shutdown)
                 }
-                () = &mut expiry => Err(CloseReason::TokenExpired),
+                () = member.expiry.as_mut() => Err(CloseReason::TokenExpired),
                 message = self.stream.recv() => {
                     self.last_heard = Instant::now();
                     self.on_client(member, message).await

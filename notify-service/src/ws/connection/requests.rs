@@ -42,7 +42,7 @@ impl Connection {
         let kick = Some(&*kick);
         match self.state.verifier.verify(token) {
             Ok(p) if p.user_id == member.user_id => {
-                member.expires_at = self.expiry(&p);
+                member.expiry.as_mut().reset(self.expiry(&p));
                 let ws = &self.state.settings.websocket;
                 let welcome = server::welcome(p.user_id, ws.heartbeat_ms, p.expires_at);
                 self.send(kick, welcome).await
