@@ -54,12 +54,12 @@ impl Application {
             ws_settings.max_connections_per_user,
             ws_settings.max_subscriptions,
         ));
+        let timeout = settings.redis.timeout();
         let connections = RedisConnections::lazy(
             settings.redis.url.expose_secret(),
             settings.redis.connections,
-            settings.redis.timeout(),
+            timeout,
         )?;
-        let timeout = settings.redis.timeout();
         let prefix = settings.redis.key_prefix.clone();
         let fanout = FanoutStore::new(
             connections.clone(),

@@ -53,8 +53,8 @@ pub async fn run(
 
 /// C workers issuing for `duration`, worker i cycling through users
 /// i, i + C, i + 2C, … With a `rate`, each worker fires on its own schedule
-/// (rate / C per second, workers staggered) instead of back to back, and a
-/// late answer does not postpone the next request more than it must.
+/// (rate / C per second, workers staggered) instead of back to back; a
+/// worker behind schedule fires at once until it has caught up.
 /// Returns what they saw, the 201 coupon ids and the measured window.
 pub async fn hammer(
     target: &Arc<Target>,
@@ -89,11 +89,13 @@ pub async fn hammer(
                 let mut recorder = Recorder::default();
                 let mut issued = Vec::new();
                 let mut next = w;
-                let mut due = interval.map(|i| started + i.mul_f64(w as f64 / concurrency as f64));
+                // (next send time, interval) when paced.
+                let mut pace =
+                    interval.map(|i| (started + i.mul_f64(w as f64 / concurrency as f64), i));
                 while Instant::now() < deadline {
-                    if let (Some(at), Some(interval)) = (due.as_mut(), interval) {
+                    if let Some((at, every)) = pace.as_mut() {
                         tokio::time::sleep_until((*at).into()).await;
-                        *at += interval;
+                        *at += *every;
                         if Instant::now() >= deadline {
                             break;
                         }

@@ -8,7 +8,6 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
-
 use futures::StreamExt;
 use tokio::sync::watch;
 

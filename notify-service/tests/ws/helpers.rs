@@ -13,7 +13,6 @@ use contract::{
     messages::{Envelope, Payload},
     topology::Topology,
 };
-
 use lapin::{
     BasicProperties, Channel, Connection, ConnectionProperties,
     options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions},
