@@ -4,8 +4,8 @@
 
 use actix_web::{HttpResponse, web};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -23,6 +23,9 @@ pub struct Metrics {
     /// Consumed RabbitMQ messages by type and outcome
     /// (`published`, `duplicate`, `dead_lettered`).
     pub consumed: IntCounterVec,
+    /// `basic.ack` frames sent; each settles every delivery handled since
+    /// the previous one (compare with `amqp_consumed_total`).
+    pub amqp_ack_frames: IntCounter,
     /// Ready messages waiting in each queue (consumer lag).
     pub queue_depth: IntGaugeVec,
     pub amqp_consumer_up: IntGauge,
@@ -70,6 +73,10 @@ impl Metrics {
             ),
             &["type", "outcome"],
         )?;
+        let amqp_ack_frames = IntCounter::new(
+            "amqp_ack_frames_total",
+            "basic.ack frames sent (each acks every delivery handled since the last)",
+        )?;
         let queue_depth = IntGaugeVec::new(
             Opts::new(
                 "amqp_queue_messages",
@@ -92,6 +99,7 @@ impl Metrics {
         registry.register(Box::new(messages_delivered.clone()))?;
         registry.register(Box::new(fanout_latency.clone()))?;
         registry.register(Box::new(consumed.clone()))?;
+        registry.register(Box::new(amqp_ack_frames.clone()))?;
         registry.register(Box::new(queue_depth.clone()))?;
         registry.register(Box::new(amqp_consumer_up.clone()))?;
         registry.register(Box::new(redis_subscriber_up.clone()))?;
@@ -103,6 +111,7 @@ impl Metrics {
             messages_delivered,
             fanout_latency,
             consumed,
+            amqp_ack_frames,
             queue_depth,
             amqp_consumer_up,
             redis_subscriber_up,

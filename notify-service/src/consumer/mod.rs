@@ -6,6 +6,7 @@
 //! with backoff; whatever was unacked is redelivered (to any instance), and
 //! the message-id dedupe in Redis drops the second fan-out.
 
+pub mod acks;
 pub mod lag;
 pub mod message;
 
@@ -16,18 +17,20 @@ use contract::{
     messages::TRACE_ID_HEADER,
     topology::{ROUTED_KINDS, Topology},
 };
-use futures::{StreamExt, TryStreamExt, stream::select_all};
+use futures::{
+    StreamExt, TryStreamExt, future::select_all as select_all_futures, stream::select_all,
+};
 use lapin::{
     Channel, Connection, ConnectionProperties,
     message::Delivery,
-    options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions},
+    options::{BasicConsumeOptions, BasicQosOptions, BasicRejectOptions},
     types::{AMQPValue, FieldTable},
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use self::message::Notification;
+use self::{acks::AckWindow, message::Notification};
 use crate::{
     fanout::store::{Fanned, FanoutStore},
     health::Liveness,
@@ -102,16 +105,19 @@ impl Consumer {
         connection: &Connection,
         backoff: &mut Duration,
     ) -> anyhow::Result<()> {
-        let channel = connection.create_channel().await?;
-        self.topology
-            .declare(&channel)
-            .await
-            .context("declaring the topology")?;
-        channel
-            .basic_qos(self.prefetch, BasicQosOptions::default())
-            .await?;
-        let mut consumers = Vec::with_capacity(ROUTED_KINDS.len());
+        // One channel per queue: delivery tags are per channel, and an
+        // `AckWindow` needs its channel's deliveries in the order the broker
+        // sent them, which only a single consumer's stream guarantees.
+        let mut attached = Vec::with_capacity(ROUTED_KINDS.len());
         for kind in ROUTED_KINDS {
+            let channel = connection.create_channel().await?;
+            self.topology
+                .declare(&channel)
+                .await
+                .context("declaring the topology")?;
+            channel
+                .basic_qos(self.prefetch, BasicQosOptions::default())
+                .await?;
             let queue = self.topology.queue(kind);
             let consumer = channel
                 .basic_consume(
@@ -122,7 +128,7 @@ impl Consumer {
                 )
                 .await
                 .with_context(|| format!("consuming {queue}"))?;
-            consumers.push(consumer);
+            attached.push((channel, consumer, AckWindow::default()));
         }
         *backoff = Duration::from_millis(100);
         self.set_up(true);
@@ -136,31 +142,51 @@ impl Consumer {
         let handler = Handler {
             store: &self.store,
             metrics: &self.metrics,
-            channel: &channel,
             shutdown: self.shutdown.clone(),
             lanes: &lanes,
         };
-        let deliveries = select_all(consumers)
+        let streams = attached.iter().map(|(channel, consumer, window)| {
+            consumer.clone().map_ok(move |delivery| {
+                // Recorded as the stream yields, i.e. in delivery-tag order.
+                window.received(delivery.delivery_tag);
+                (delivery, channel, window)
+            })
+        });
+        let deliveries = select_all(streams)
             .take_until(stopping)
             .map_err(anyhow::Error::from)
-            .try_for_each_concurrent(usize::from(self.prefetch), |delivery| {
-                let handler = &handler;
-                async move {
-                    handler.handle(delivery).await;
-                    Ok(())
-                }
-            });
+            .try_for_each_concurrent(
+                usize::from(self.prefetch) * ROUTED_KINDS.len(),
+                |(delivery, channel, window)| {
+                    let handler = &handler;
+                    async move {
+                        handler.handle(delivery, channel, window).await;
+                        Ok(())
+                    }
+                },
+            );
+        let acking = select_all_futures(attached.iter().map(|(channel, _, window)| {
+            Box::pin(window.run(channel, ACK_GATHER, || self.metrics.amqp_ack_frames.inc()))
+        }));
         tokio::select! {
             result = deliveries => {
                 result?;
                 if *self.shutdown.borrow() >= Phase::StopConsuming {
-                    // Everything taken was acked; the rest goes back to the
-                    // queue when the channel closes.
-                    let _ = channel.close(200, "notify-service stopping".into()).await;
+                    // Ack what was handled; the rest goes back to the queue
+                    // when the channel closes.
+                    for (channel, _, window) in &attached {
+                        if window.flush(channel).await.unwrap_or(0) > 0 {
+                            self.metrics.amqp_ack_frames.inc();
+                        }
+                        let _ = channel.close(200, "notify-service stopping".into()).await;
+                    }
                     Ok(())
                 } else {
                     anyhow::bail!("the consumers were cancelled by the broker")
                 }
+            }
+            (error, _, _) = acking => {
+                Err(anyhow::Error::from(error).context("acknowledging"))
             }
             () = lag::poll_queue_depth(connection, &self.topology, &self.metrics) => {
                 anyhow::bail!("the queue depth poller stopped")
@@ -168,6 +194,11 @@ impl Consumer {
         }
     }
 }
+
+/// How long the ack window waits after a delivery is handled for others to
+/// finish, so that one ack frame settles them all. Only the broker's
+/// bookkeeping waits: the push to the sockets has happened already.
+const ACK_GATHER: Duration = Duration::from_millis(5);
 
 /// Deliveries are handled concurrently (up to the prefetch window), but one
 /// user's personal messages share a lane and go one at a time: a user's two
@@ -178,13 +209,12 @@ const ORDERING_LANES: u64 = 64;
 struct Handler<'a> {
     store: &'a FanoutStore,
     metrics: &'a Metrics,
-    channel: &'a Channel,
     shutdown: watch::Receiver<Phase>,
     lanes: &'a [tokio::sync::Mutex<()>],
 }
 
 impl Handler<'_> {
-    async fn handle(&self, delivery: Delivery) {
+    async fn handle(&self, delivery: Delivery, channel: &Channel, window: &AckWindow) {
         let consumed_ms = chrono::Utc::now().timestamp_millis();
         let routing_key = delivery.routing_key.as_str().to_owned();
         let span = tracing::info_span!(
@@ -204,6 +234,7 @@ impl Handler<'_> {
                     if let Err(e) = rejected {
                         tracing::debug!(error = %e, "reject failed; the broker redelivers");
                     }
+                    window.settled_alone(delivery.delivery_tag);
                     return;
                 }
             };
@@ -217,8 +248,12 @@ impl Handler<'_> {
                 }
                 None => None,
             };
-            let Some(fanned) = self.fan_out_with_retry(&notification, consumed_ms).await else {
-                // Left unacked: the broker redelivers it after reconnecting.
+            let Some(fanned) = self
+                .fan_out_with_retry(&notification, consumed_ms, channel)
+                .await
+            else {
+                // Left unacked (and so is every later delivery of this
+                // channel): the broker redelivers them after reconnecting.
                 return;
             };
             let outcome = match fanned {
@@ -226,9 +261,7 @@ impl Handler<'_> {
                 Fanned::Duplicate => "duplicate",
             };
             self.count(notification.kind(), outcome);
-            if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
-                tracing::debug!(error = %e, "ack failed; the redelivery will be deduplicated");
-            }
+            window.handled(delivery.delivery_tag);
         }
         .instrument(span)
         .await;
@@ -241,6 +274,7 @@ impl Handler<'_> {
         &self,
         notification: &Notification,
         consumed_ms: i64,
+        channel: &Channel,
     ) -> Option<Fanned> {
         let mut backoff = Duration::from_millis(50);
         loop {
@@ -250,8 +284,7 @@ impl Handler<'_> {
                     tracing::warn!(error = %format!("{e:#}"), "fan-out failed; retrying");
                 }
             }
-            if *self.shutdown.borrow() >= Phase::StopConsuming || !self.channel.status().connected()
-            {
+            if *self.shutdown.borrow() >= Phase::StopConsuming || !channel.status().connected() {
                 return None;
             }
             tokio::time::sleep(backoff).await;

@@ -155,3 +155,65 @@ async fn a_soldout_published_twice_with_one_id_reaches_watchers_once() {
     .await;
     watcher.ping_pong().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_is_acked_in_few_frames_and_nothing_handled_comes_back() {
+    let d = Deployment::new().await;
+    let a = d
+        .spawn_with(
+            Faults {
+                rabbitmq: true,
+                ..Faults::default()
+            },
+            |_| {},
+        )
+        .await;
+    // One user, so every delivery shares an ordering lane: anything left
+    // unacked would come back, and be handled, ahead of the marker below.
+    // Unparsable messages in between are rejected on their own; a batched
+    // ack that named one of their tags would make the broker close the
+    // channel, and the redeliveries would show up as duplicates.
+    let burst: Vec<(Vec<u8>, String)> = (1..=300)
+        .map(|n| {
+            if n % 50 == 0 {
+                (b"{not json".to_vec(), format!("bad-{n}"))
+            } else {
+                let message = issued(50, n);
+                (
+                    serde_json::to_vec(&message).unwrap(),
+                    message.id.to_string(),
+                )
+            }
+        })
+        .collect();
+    d.publish_many("coupon.issued", burst).await;
+    eventually(WITHIN, "A handled the burst", || async {
+        a.consumed("coupon.issued", "published") == 294.0
+            && a.consumed("coupon.issued", "dead_lettered") == 6.0
+    })
+    .await;
+    eventually(WITHIN, "A sent its acks", || async {
+        a.metric("notify_amqp_ack_frames_total") > 0.0
+    })
+    .await;
+    // Longer than the ack window's gathering pause: the last ack is out.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let frames = a.metric("notify_amqp_ack_frames_total");
+    assert!(
+        frames < 294.0,
+        "{frames} ack frames for 294 deliveries: not batched"
+    );
+    assert_eq!(a.consumed("coupon.issued", "duplicate"), 0.0);
+
+    // A goes away; whatever it had not acked is redelivered to B.
+    a.amqp_proxy.as_ref().unwrap().cut();
+    let b = d.spawn().await;
+    let marker = issued(50, 1000);
+    d.publish(&marker).await;
+    eventually(WITHIN, "B handled the marker", || async {
+        b.consumed("coupon.issued", "published") == 1.0
+    })
+    .await;
+    assert_eq!(b.consumed("coupon.issued", "duplicate"), 0.0);
+    assert_eq!(b.consumed("coupon.issued", "dead_lettered"), 0.0);
+}
