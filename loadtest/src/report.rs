@@ -28,6 +28,12 @@ pub fn print_table(reports: &[ScenarioReport]) {
         for (outcome, n) in &r.outcomes {
             println!("{:<11}   {outcome}: {n}", "");
         }
+        // Scenario-specific numbers that fit on a line (nested ones: JSON only).
+        if let Some(extra) = r.extra.as_object() {
+            for (name, value) in extra.iter().filter(|(_, v)| v.is_number()) {
+                println!("{:<11}   {name}: {value}", "");
+            }
+        }
         for v in &r.violations {
             println!("{:<11}   VIOLATION {v}", "");
         }

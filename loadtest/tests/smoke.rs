@@ -152,6 +152,14 @@ async fn every_scenario_at_a_small_size_keeps_every_invariant() {
         "paced at 100/s for 2 s, sent {}",
         paced.requests
     );
+    // The canary of `sustained` got its push (the run fails otherwise) and
+    // the backlog is reported.
+    assert!(
+        reports[1].extra["push_after_run_secs"].is_number()
+            && reports[1].extra["outbox_unpublished_at_end"].is_number(),
+        "{}",
+        reports[1].extra
+    );
     let reports: Vec<_> = reports.into_iter().chain([paced]).collect();
     loadtest::report::print_table(&reports);
     for r in &reports {

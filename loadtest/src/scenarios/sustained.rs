@@ -1,5 +1,12 @@
 //! `sustained`: a large stock, C clients issuing back to back for T seconds.
 //! The headline is durable issuances per second.
+//!
+//! Committed is not delivered: the relay, RabbitMQ and notify-service may
+//! fall behind while the clients keep winning. So one more user, not among
+//! the C clients, keeps a socket open through the run and takes one coupon
+//! right after it; how long that coupon's push takes is the backlog the run
+//! left behind (messages go out in commit order, so it arrives after the
+//! others). Alongside: the outbox rows still unpublished when the run ended.
 
 use std::{
     sync::Arc,
@@ -8,11 +15,18 @@ use std::{
 
 use serde_json::json;
 
-use super::{ScenarioReport, per_sec};
-use crate::{http, invariants, setup, stats::Recorder, target::Target};
+use super::{ScenarioReport, per_sec, watchers::open_sockets};
+use crate::{http, invariants, setup, stats::Recorder, target::Target, ws::Socket};
 
 /// `max_per_user` of the event: high, so users are not the limit.
 const PER_USER: i64 = 1_000;
+
+/// Longer than notify-service's resume window, during which a fresh socket
+/// holds personal messages back (see the `push` scenario).
+const RESUME_WINDOW: Duration = Duration::from_millis(1_200);
+
+/// How long the canary's push may take before the run counts as stuck.
+const BACKLOG_LIMIT: Duration = Duration::from_secs(120);
 
 pub async fn run(
     target: &Arc<Target>,
@@ -22,20 +36,43 @@ pub async fn run(
     rate: Option<f64>,
 ) -> anyhow::Result<ScenarioReport> {
     let admin = setup::admin_token(target).await?;
-    let people = Arc::new(setup::users(target, users).await?);
-    let stock = i64::try_from(users)? * PER_USER;
+    let people = setup::users(target, users + 1).await?;
+    let canary = (people.ids[users], people.tokens[users].clone());
+    let stock = i64::try_from(users)? * PER_USER + 1;
     let event = setup::event(target, &admin, stock.min(100_000_000), PER_USER).await?;
-    let (recorder, issued, elapsed) =
-        hammer(target, &people.tokens, event, concurrency, duration, rate).await;
+    let canary_socket = open_sockets(target, std::slice::from_ref(&canary), &[]).await?;
+    tokio::time::sleep(RESUME_WINDOW).await;
+
+    let (recorder, mut issued, elapsed) = hammer(
+        target,
+        &people.tokens[..users],
+        event,
+        concurrency,
+        duration,
+        rate,
+    )
+    .await;
+    let unpublished: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&target.db)
+            .await?;
+    let backlog = push_delay(target, &canary.1, event, &canary_socket[0]).await?;
+    issued.push(backlog.coupon_id);
+
     let violations = invariants::check(
         target,
         event,
         &invariants::Observed {
             issued: issued.clone(),
+            devices: &canary_socket,
             ..Default::default()
         },
     )
     .await?;
+    for socket in canary_socket {
+        socket.close();
+    }
+    issued.pop();
     Ok(ScenarioReport {
         scenario: "sustained".into(),
         parameters: json!({"users": users, "concurrency": concurrency, "duration_secs": duration.as_secs(), "rate": rate, "event_id": event}),
@@ -46,9 +83,49 @@ pub async fn run(
         rate_per_sec: per_sec(issued.len() as u64, elapsed),
         latency: recorder.summary(),
         outcomes: recorder.outcomes,
-        extra: json!({}),
+        extra: json!({
+            "outbox_unpublished_at_end": unpublished,
+            "push_after_run_secs": backlog.delay.as_secs_f64(),
+        }),
         violations,
     })
+}
+
+struct Canary {
+    coupon_id: i64,
+    /// From its 201 to its `coupon.issued` on the socket.
+    delay: Duration,
+}
+
+/// Issues one coupon for the canary and waits for its push.
+async fn push_delay(
+    target: &Target,
+    token: &str,
+    event: i64,
+    socket: &Socket,
+) -> anyhow::Result<Canary> {
+    let answer = http::issue(target, token, event).await;
+    let coupon_id = answer
+        .coupon_id
+        .ok_or_else(|| anyhow::anyhow!("the canary's issue failed: {}", answer.outcome))?;
+    let deadline = Instant::now() + BACKLOG_LIMIT;
+    loop {
+        let pushed = socket
+            .of_type("coupon.issued")
+            .into_iter()
+            .find(|r| r.frame["data"]["couponId"].as_i64() == Some(coupon_id));
+        if let Some(frame) = pushed {
+            return Ok(Canary {
+                coupon_id,
+                delay: frame.at.saturating_duration_since(answer.finished),
+            });
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the canary's coupon was not pushed within {BACKLOG_LIMIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// C workers issuing for `duration`, worker i cycling through users
