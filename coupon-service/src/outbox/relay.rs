@@ -14,14 +14,14 @@ use std::{
 
 use anyhow::Context;
 use contract::{messages::TRACE_ID_HEADER, topology::Topology};
-use futures::future::join_all;
+use futures::{StreamExt, future::join_all, stream::FuturesOrdered};
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection, ConnectionProperties,
     options::{BasicPublishOptions, ConfirmSelectOptions},
     types::{AMQPValue, FieldTable, LongString, ShortString},
 };
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::Notify;
 
 use super::store::{self, OutboxRow};
@@ -52,6 +52,17 @@ pub struct Relay {
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Published batches waiting for their confirms at once. Each holds a
+/// PostgreSQL connection (its claim's transaction) until settled.
+const PIPELINE_DEPTH: usize = 3;
+
+/// A claimed batch, sent, its confirms not yet in.
+struct Published {
+    tx: Transaction<'static, Postgres>,
+    rows: Vec<OutboxRow>,
+    confirms: Vec<lapin::PublisherConfirm>,
+}
 
 impl Relay {
     /// Runs forever: connect, publish until the connection breaks, back off,
@@ -106,7 +117,14 @@ impl Relay {
 
     /// Drains the outbox whenever woken or every poll interval; returns the
     /// error that ended the connection.
+    ///
+    /// Batches are pipelined: while the broker confirms one batch (a quorum
+    /// queue confirms after its log write), the next is claimed and
+    /// published. `FOR UPDATE SKIP LOCKED` hands the next claim the rows
+    /// after those still held by unsettled batches, and one channel carries
+    /// them all, so messages still leave in outbox order.
     async fn publish_until_broken(&self, channel: &Channel) -> anyhow::Error {
+        let mut unsettled = FuturesOrdered::new();
         loop {
             // An idle relay publishes nothing, so look at the channel itself
             // to notice a broker that went away (and report it in /readyz).
@@ -114,10 +132,25 @@ impl Relay {
                 return anyhow::anyhow!("the AMQP channel is closed");
             }
             loop {
-                match self.publish_batch(channel).await {
-                    Ok(n) if n as i64 == self.batch_size => continue,
-                    Ok(_) => break,
+                let batch = match self.publish_batch(channel).await {
+                    Ok(Some(batch)) => batch,
+                    Ok(None) => break,
                     Err(e) => return e,
+                };
+                let full = batch.rows.len() as i64 == self.batch_size;
+                unsettled.push_back(self.settle(batch));
+                if unsettled.len() >= PIPELINE_DEPTH {
+                    if let Some(Err(e)) = unsettled.next().await {
+                        return e;
+                    }
+                }
+                if !full {
+                    break;
+                }
+            }
+            while let Some(settled) = unsettled.next().await {
+                if let Err(e) = settled {
+                    return e;
                 }
             }
             tokio::select! {
@@ -127,30 +160,43 @@ impl Relay {
         }
     }
 
-    /// Publishes one batch with pipelined confirms; returns rows handled.
-    async fn publish_batch(&self, channel: &Channel) -> anyhow::Result<usize> {
+    /// Claims one batch and publishes it (confirms pending); `None` when
+    /// nothing is waiting or PostgreSQL cannot be read.
+    async fn publish_batch(&self, channel: &Channel) -> anyhow::Result<Option<Published>> {
         let mut tx = match self.db.begin().await {
             Ok(tx) => tx,
             Err(e) => {
                 // PostgreSQL trouble is not a broker problem: keep the connection.
                 tracing::debug!(error = %e, "outbox unreadable");
-                return Ok(0);
+                return Ok(None);
             }
         };
         let rows = match store::claim(&mut tx, self.batch_size).await {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::debug!(error = %e, "outbox unreadable");
-                return Ok(0);
+                return Ok(None);
             }
         };
         if rows.is_empty() {
-            return Ok(0);
+            return Ok(None);
         }
         let mut confirms = Vec::with_capacity(rows.len());
         for row in &rows {
             confirms.push(self.publish(channel, row).await?);
         }
+        Ok(Some(Published { tx, rows, confirms }))
+    }
+
+    /// Waits for a batch's confirms and marks the confirmed rows published
+    /// (the claim's locks go with that commit). An error means the channel
+    /// failed: the batch's transaction rolls back and its rows go out again.
+    async fn settle(&self, batch: Published) -> anyhow::Result<()> {
+        let Published {
+            mut tx,
+            rows,
+            confirms,
+        } = batch;
         let mut acked = Vec::with_capacity(rows.len());
         for (row, confirmation) in rows.iter().zip(join_all(confirms).await) {
             match confirmation? {
@@ -181,7 +227,7 @@ impl Relay {
             // Published but not marked: they go out again later (same ids).
             tracing::warn!(error = %e, "could not mark published rows");
         }
-        Ok(rows.len())
+        Ok(())
     }
 
     async fn publish(
