@@ -139,10 +139,10 @@ impl Relay {
                 };
                 let full = batch.rows.len() as i64 == self.batch_size;
                 unsettled.push_back(self.settle(batch));
-                if unsettled.len() >= PIPELINE_DEPTH {
-                    if let Some(Err(e)) = unsettled.next().await {
-                        return e;
-                    }
+                if unsettled.len() >= PIPELINE_DEPTH
+                    && let Some(Err(e)) = unsettled.next().await
+                {
+                    return e;
                 }
                 if !full {
                     break;
