@@ -43,7 +43,7 @@ pub async fn run(
     let canary_socket = open_sockets(target, std::slice::from_ref(&canary), &[]).await?;
     tokio::time::sleep(RESUME_WINDOW).await;
 
-    let (recorder, mut issued, elapsed) = hammer(
+    let (recorder, issued, elapsed) = hammer(
         target,
         &people.tokens[..users],
         event,
@@ -57,13 +57,12 @@ pub async fn run(
             .fetch_one(&target.db)
             .await?;
     let backlog = push_delay(target, &canary.1, event, &canary_socket[0]).await?;
-    issued.push(backlog.coupon_id);
 
     let violations = invariants::check(
         target,
         event,
         &invariants::Observed {
-            issued: issued.clone(),
+            issued: issued.iter().copied().chain([backlog.coupon_id]).collect(),
             devices: &canary_socket,
             ..Default::default()
         },
@@ -72,7 +71,6 @@ pub async fn run(
     for socket in canary_socket {
         socket.close();
     }
-    issued.pop();
     Ok(ScenarioReport {
         scenario: "sustained".into(),
         parameters: json!({"users": users, "concurrency": concurrency, "duration_secs": duration.as_secs(), "rate": rate, "event_id": event}),

@@ -109,12 +109,16 @@ impl Consumer {
         // `AckWindow` needs its channel's deliveries in the order the broker
         // sent them, which only a single consumer's stream guarantees.
         let mut attached = Vec::with_capacity(ROUTED_KINDS.len());
+        let mut consumers = Vec::with_capacity(ROUTED_KINDS.len());
         for kind in ROUTED_KINDS {
             let channel = connection.create_channel().await?;
-            self.topology
-                .declare(&channel)
-                .await
-                .context("declaring the topology")?;
+            if attached.is_empty() {
+                // Once per connection: the declarations cover every queue.
+                self.topology
+                    .declare(&channel)
+                    .await
+                    .context("declaring the topology")?;
+            }
             channel
                 .basic_qos(self.prefetch, BasicQosOptions::default())
                 .await?;
@@ -128,7 +132,8 @@ impl Consumer {
                 )
                 .await
                 .with_context(|| format!("consuming {queue}"))?;
-            attached.push((channel, consumer, AckWindow::default()));
+            attached.push((channel, AckWindow::default()));
+            consumers.push(consumer);
         }
         *backoff = Duration::from_millis(100);
         self.set_up(true);
@@ -145,13 +150,16 @@ impl Consumer {
             shutdown: self.shutdown.clone(),
             lanes: &lanes,
         };
-        let streams = attached.iter().map(|(channel, consumer, window)| {
-            consumer.clone().map_ok(move |delivery| {
-                // Recorded as the stream yields, i.e. in delivery-tag order.
-                window.received(delivery.delivery_tag);
-                (delivery, channel, window)
-            })
-        });
+        let streams = consumers
+            .into_iter()
+            .zip(&attached)
+            .map(|(consumer, (channel, window))| {
+                consumer.map_ok(move |delivery| {
+                    // Recorded as the stream yields, i.e. in delivery-tag order.
+                    window.received(delivery.delivery_tag);
+                    (delivery, channel, window)
+                })
+            });
         let deliveries = select_all(streams)
             .take_until(stopping)
             .map_err(anyhow::Error::from)
@@ -165,7 +173,7 @@ impl Consumer {
                     }
                 },
             );
-        let acking = select_all_futures(attached.iter().map(|(channel, _, window)| {
+        let acking = select_all_futures(attached.iter().map(|(channel, window)| {
             Box::pin(window.run(channel, ACK_GATHER, || self.metrics.amqp_ack_frames.inc()))
         }));
         tokio::select! {
@@ -174,7 +182,7 @@ impl Consumer {
                 if *self.shutdown.borrow() >= Phase::StopConsuming {
                     // Ack what was handled; the rest goes back to the queue
                     // when the channel closes.
-                    for (channel, _, window) in &attached {
+                    for (channel, window) in &attached {
                         if window.flush(channel).await.unwrap_or(0) > 0 {
                             self.metrics.amqp_ack_frames.inc();
                         }

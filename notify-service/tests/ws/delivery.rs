@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::{Deployment, Faults, WITHIN, eventually, issued, soldout};
+use crate::helpers::{Deployment, WITHIN, eventually, issued, soldout};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_connection_of_a_user_gets_coupon_issued_once_with_a_seq() {
@@ -36,15 +36,7 @@ async fn every_connection_of_a_user_gets_coupon_issued_once_with_a_seq() {
 async fn a_message_consumed_by_one_instance_reaches_a_user_connected_to_another() {
     let d = Deployment::new().await;
     let a = d.spawn().await;
-    let b = d
-        .spawn_with(
-            Faults {
-                rabbitmq: true,
-                ..Faults::default()
-            },
-            |_| {},
-        )
-        .await;
+    let b = d.spawn_behind_amqp_proxy().await;
     // B loses the broker: only A consumes from now on.
     b.amqp_proxy.as_ref().unwrap().cut();
     eventually(WITHIN, "B's consumer is down", || async {
@@ -71,15 +63,7 @@ async fn a_message_consumed_by_one_instance_reaches_a_user_connected_to_another(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivery_after_the_consumer_died_before_acking_reaches_the_client_once() {
     let d = Deployment::with_quorum_queues().await;
-    let a = d
-        .spawn_with(
-            Faults {
-                rabbitmq: true,
-                ..Faults::default()
-            },
-            |_| {},
-        )
-        .await;
+    let a = d.spawn_behind_amqp_proxy().await;
     let mut client = d.connect(&a, 30).await;
     let proxy = a.amqp_proxy.as_ref().unwrap();
     // A's acks never reach the broker from now on.
@@ -159,15 +143,7 @@ async fn a_soldout_published_twice_with_one_id_reaches_watchers_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_is_acked_in_few_frames_and_nothing_handled_comes_back() {
     let d = Deployment::new().await;
-    let a = d
-        .spawn_with(
-            Faults {
-                rabbitmq: true,
-                ..Faults::default()
-            },
-            |_| {},
-        )
-        .await;
+    let a = d.spawn_behind_amqp_proxy().await;
     // One user, so every delivery shares an ordering lane: anything left
     // unacked would come back, and be handled, ahead of the marker below.
     // Unparsable messages in between are rejected on their own; a batched

@@ -185,6 +185,19 @@ impl Deployment {
 
     /// Starts an instance and waits until it is ready (consumer attached,
     /// fan-out subscription live).
+    /// An instance whose RabbitMQ connection runs through a fault proxy
+    /// (`amqp_proxy`), to cut or freeze it.
+    pub async fn spawn_behind_amqp_proxy(&self) -> NotifyApp {
+        self.spawn_with(
+            Faults {
+                rabbitmq: true,
+                ..Faults::default()
+            },
+            |_| {},
+        )
+        .await
+    }
+
     pub async fn spawn_with(&self, faults: Faults, tweak: impl FnOnce(&mut Settings)) -> NotifyApp {
         let redis_proxy = proxy_if(faults.redis, REDIS_ADDR).await;
         let amqp_proxy = proxy_if(faults.rabbitmq, AMQP_ADDR).await;

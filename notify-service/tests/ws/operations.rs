@@ -51,15 +51,7 @@ async fn health_readiness_and_metrics_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_consumer_reconnects_after_the_broker_went_away_and_nothing_is_lost() {
     let d = Deployment::new().await;
-    let app = d
-        .spawn_with(
-            Faults {
-                rabbitmq: true,
-                ..Faults::default()
-            },
-            |_| {},
-        )
-        .await;
+    let app = d.spawn_behind_amqp_proxy().await;
     let mut client = d.connect(&app, 7).await;
     let proxy = app.amqp_proxy.as_ref().unwrap();
     proxy.cut();
