@@ -110,6 +110,8 @@ pub struct IssuanceSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct OutboxSettings {
     pub poll_interval_ms: u64,
+    /// Unpublished rows this old are taken by any instance's relay poll.
+    pub recover_after_ms: u64,
     pub batch_size: i64,
     pub retention_secs: u64,
 }

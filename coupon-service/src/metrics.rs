@@ -30,6 +30,8 @@ pub struct Metrics {
     pub outbox_published: IntCounterVec,
     pub outbox_pending: IntGauge,
     pub outbox_oldest_age_seconds: prometheus::Gauge,
+    /// Committed rows the handoff could not pass (left to the relay's poll).
+    pub outbox_handoff_dropped: IntCounter,
     pub amqp_connected: IntGauge,
 }
 
@@ -99,6 +101,10 @@ impl Metrics {
             "outbox_oldest_age_seconds",
             "Age of the oldest unpublished outbox row (outbox lag)",
         )?;
+        let outbox_handoff_dropped = IntCounter::new(
+            "outbox_handoff_dropped_total",
+            "Committed outbox rows not handed to the relay (published by its poll instead)",
+        )?;
         let amqp_connected = IntGauge::new(
             "amqp_connected",
             "1 while the outbox relay holds a broker connection",
@@ -115,6 +121,7 @@ impl Metrics {
         registry.register(Box::new(outbox_published.clone()))?;
         registry.register(Box::new(outbox_pending.clone()))?;
         registry.register(Box::new(outbox_oldest_age_seconds.clone()))?;
+        registry.register(Box::new(outbox_handoff_dropped.clone()))?;
         registry.register(Box::new(amqp_connected.clone()))?;
         Ok(Self {
             registry,
@@ -129,6 +136,7 @@ impl Metrics {
             outbox_published,
             outbox_pending,
             outbox_oldest_age_seconds,
+            outbox_handoff_dropped,
             amqp_connected,
         })
     }

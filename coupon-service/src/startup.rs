@@ -7,7 +7,6 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use service_kit::redis::RedisConnections;
 use sqlx::{PgPool, postgres::PgPoolOptions};
-use tokio::sync::Notify;
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
 
@@ -25,6 +24,7 @@ use crate::{
     metrics::{self, Metrics},
     openapi,
     outbox::{
+        handoff::{self, Handed},
         relay::{self, Relay, RelayStatus},
         stock_ticker::{self, StockChanges},
     },
@@ -57,13 +57,13 @@ impl Application {
                 .context("serialising the OpenAPI document")?,
         ));
 
-        let outbox_wake = Arc::new(Notify::new());
+        let (handoff, handed) = handoff::channel(metrics.clone());
         let stock_changes = StockChanges::default();
         let writer = BatchWriter::spawn(
             db.clone(),
             redis.clone(),
             metrics.clone(),
-            outbox_wake.clone(),
+            handoff.clone(),
             stock_changes.clone(),
             WriterConfig {
                 batch_max: settings.issuance.batch_max,
@@ -77,20 +77,13 @@ impl Application {
             redis.clone(),
             Duration::from_millis(settings.events.cache_ttl_ms),
         );
-        spawn_background(
-            &settings,
-            &db,
-            &redis,
-            &metrics,
-            &relay_status,
-            outbox_wake.clone(),
-        );
+        spawn_background(&settings, &db, &redis, &metrics, &relay_status, handed);
         tokio::spawn(stock_ticker::stock_loop(
             stock_changes,
             db.clone(),
             redis.clone(),
             event_cache.clone(),
-            outbox_wake,
+            handoff,
         ));
 
         let state = web::Data::new(AppState {
@@ -254,7 +247,7 @@ fn spawn_background(
     redis: &RedisState,
     metrics: &Arc<Metrics>,
     relay_status: &Arc<RelayStatus>,
-    outbox_wake: Arc<Notify>,
+    handed: Handed,
 ) {
     let issuance_settings = &settings.issuance;
     tokio::spawn(issuance::background::preload_loop(
@@ -277,11 +270,11 @@ fn spawn_background(
             topology: settings.rabbitmq.topology(),
             metrics: metrics.clone(),
             status: relay_status.clone(),
-            wake: outbox_wake,
             poll_interval: Duration::from_millis(settings.outbox.poll_interval_ms),
+            recover_after: Duration::from_millis(settings.outbox.recover_after_ms),
             batch_size: settings.outbox.batch_size,
         }
-        .run(),
+        .run(handed),
     );
     tokio::spawn(relay::housekeeping_loop(
         db.clone(),

@@ -22,7 +22,7 @@ use std::{
 use chrono::Utc;
 use contract::messages::{COUPON_ISSUED, COUPON_SOLDOUT, CouponIssued, CouponSoldout, Envelope};
 use sqlx::{PgPool, Postgres, Transaction};
-use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{
     code::new_code,
@@ -33,7 +33,11 @@ use crate::{
     coupons::Coupon,
     events::Event,
     metrics::Metrics,
-    outbox::{stock_ticker::StockChanges, store::NewMessages},
+    outbox::{
+        handoff::Handoff,
+        stock_ticker::StockChanges,
+        store::{NewMessages, OutboxRow},
+    },
 };
 
 /// Why a reservation did not become a coupon. Nothing was issued.
@@ -80,7 +84,7 @@ struct Writer {
     db: PgPool,
     redis: RedisState,
     metrics: Arc<Metrics>,
-    outbox_wake: Arc<Notify>,
+    handoff: Handoff,
     stock_changes: StockChanges,
     config: WriterConfig,
 }
@@ -101,7 +105,7 @@ impl BatchWriter {
         db: PgPool,
         redis: RedisState,
         metrics: Arc<Metrics>,
-        outbox_wake: Arc<Notify>,
+        handoff: Handoff,
         stock_changes: StockChanges,
         config: WriterConfig,
     ) -> Self {
@@ -111,7 +115,7 @@ impl BatchWriter {
             db,
             redis,
             metrics,
-            outbox_wake,
+            handoff,
             stock_changes,
             config,
         });
@@ -174,7 +178,7 @@ impl Writer {
             .batch_commit_seconds
             .observe(started.elapsed().as_secs_f64());
         match outcome {
-            Ok(coupons) => self.succeed(jobs, coupons).await,
+            Ok((coupons, messages)) => self.succeed(jobs, coupons, messages).await,
             Err(BatchError::BeforeCommit(e)) if is_integrity(&e) => {
                 // One bad row spoils the batch; write each alone to find it.
                 for job in jobs {
@@ -196,7 +200,9 @@ impl Writer {
     async fn commit_alone(&self, mut job: Job) {
         for _ in 0..CODE_COLLISION_RETRIES {
             match self.insert_in_time(std::slice::from_ref(&job)).await {
-                Ok(coupons) => return self.succeed(vec![job], coupons).await,
+                Ok((coupons, messages)) => {
+                    return self.succeed(vec![job], coupons, messages).await;
+                }
                 Err(BatchError::BeforeCommit(e))
                     if constraint(&e) == Some("user_coupons_code_unique") =>
                 {
@@ -215,7 +221,7 @@ impl Writer {
         self.give_back_all(vec![job], WriteError::Unavailable).await;
     }
 
-    async fn insert_in_time(&self, jobs: &[Job]) -> Result<Vec<Coupon>, BatchError> {
+    async fn insert_in_time(&self, jobs: &[Job]) -> Result<Written, BatchError> {
         match tokio::time::timeout(self.config.write_timeout, self.insert(jobs)).await {
             Ok(result) => result,
             Err(_) => Err(BatchError::Ambiguous("write deadline passed".into())),
@@ -223,19 +229,21 @@ impl Writer {
     }
 
     /// The transaction of one batch.
-    async fn insert(&self, jobs: &[Job]) -> Result<Vec<Coupon>, BatchError> {
+    async fn insert(&self, jobs: &[Job]) -> Result<Written, BatchError> {
         let mut tx = self.db.begin().await.map_err(BatchError::BeforeCommit)?;
-        let coupons = insert_rows(&mut tx, jobs)
+        let written = insert_rows(&mut tx, jobs)
             .await
             .map_err(BatchError::BeforeCommit)?;
         tx.commit()
             .await
             .map_err(|e| BatchError::Ambiguous(e.to_string()))?;
-        Ok(coupons)
+        Ok(written)
     }
 
-    async fn succeed(&self, jobs: Vec<Job>, coupons: Vec<Coupon>) {
-        self.outbox_wake.notify_one();
+    /// Answers the requests of committed reservations; `messages` are their
+    /// committed outbox rows, if known (else the relay's poll finds them).
+    async fn succeed(&self, jobs: Vec<Job>, coupons: Vec<Coupon>, messages: Vec<OutboxRow>) {
+        self.handoff.pass(messages);
         self.stock_changes
             .mark(jobs.iter().map(|j| j.reservation.event_id));
         let mut by_ticket: HashMap<(i64, i32), Coupon> = coupons
@@ -296,7 +304,7 @@ impl Writer {
             })
         });
         if !done.is_empty() {
-            self.succeed(done, found).await;
+            self.succeed(done, found, Vec::new()).await;
         }
         self.give_back_all(lost, WriteError::Unavailable).await;
     }
@@ -335,11 +343,11 @@ impl Writer {
     }
 }
 
+/// What one batch wrote: its coupons and its outbox rows.
+type Written = (Vec<Coupon>, Vec<OutboxRow>);
+
 /// The statements of one batch, inside its transaction.
-async fn insert_rows(
-    tx: &mut Transaction<'_, Postgres>,
-    jobs: &[Job],
-) -> sqlx::Result<Vec<Coupon>> {
+async fn insert_rows(tx: &mut Transaction<'_, Postgres>, jobs: &[Job]) -> sqlx::Result<Written> {
     let event_ids: Vec<i64> = jobs.iter().map(|j| j.reservation.event_id).collect();
     let user_ids: Vec<i64> = jobs.iter().map(|j| j.reservation.user_id).collect();
     let tickets: Vec<i32> = jobs.iter().map(|j| j.reservation.ticket).collect();
@@ -441,8 +449,8 @@ async fn insert_rows(
             None,
         )?;
     }
-    outbox.insert(&mut **tx).await?;
-    Ok(coupons)
+    let messages = outbox.insert(&mut **tx).await?;
+    Ok((coupons, messages))
 }
 
 /// Which of these reservations have a committed coupon.

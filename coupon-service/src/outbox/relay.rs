@@ -3,6 +3,10 @@
 //! published only after the broker's ack; a crash in between republishes it
 //! (same message id, consumers dedupe). When the broker is away, rows wait
 //! and the relay reconnects with backoff; issuance does not notice.
+//!
+//! Rows this instance commits arrive through the handoff and are published
+//! without reading them back; the outbox table is searched only at connect
+//! and, every poll interval, for rows the handoff did not bring.
 
 use std::{
     sync::{
@@ -12,6 +16,11 @@ use std::{
     time::Duration,
 };
 
+use super::{
+    handoff::Handed,
+    store::{self, OutboxRow},
+};
+use crate::metrics::Metrics;
 use anyhow::Context;
 use contract::{messages::TRACE_ID_HEADER, topology::Topology};
 use futures::{StreamExt, future::join_all, stream::FuturesOrdered};
@@ -22,10 +31,6 @@ use lapin::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{PgPool, Postgres, Transaction};
-use tokio::sync::Notify;
-
-use super::store::{self, OutboxRow};
-use crate::metrics::Metrics;
 
 /// Whether the relay holds a broker connection (reported by /readyz).
 #[derive(Default)]
@@ -45,21 +50,27 @@ pub struct Relay {
     pub topology: Topology,
     pub metrics: Arc<Metrics>,
     pub status: Arc<RelayStatus>,
-    /// Rung by the batch writer after each commit, so messages leave at once.
-    pub wake: Arc<Notify>,
+    /// How often the outbox is searched for rows the handoff did not bring.
     pub poll_interval: Duration,
+    /// Unpublished rows this old are anyone's: their writer's handoff
+    /// dropped them, or the writer is gone.
+    pub recover_after: Duration,
     pub batch_size: i64,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Published batches waiting for their confirms at once. Each holds a
-/// PostgreSQL connection (its claim's transaction) until settled.
+/// Published batches waiting for their confirms at once.
 const PIPELINE_DEPTH: usize = 3;
 
-/// A claimed batch, sent, its confirms not yet in.
+/// Handed batches gathered into one publish.
+const HANDED_PER_PUBLISH: usize = 64;
+
+/// A batch sent, its confirms not yet in.
 struct Published {
-    tx: Transaction<'static, Postgres>,
+    /// The claim's transaction, holding the rows' locks until settled;
+    /// `None` for handed rows, which nobody else takes while they are young.
+    claim: Option<Transaction<'static, Postgres>>,
     rows: Vec<OutboxRow>,
     confirms: Vec<lapin::PublisherConfirm>,
 }
@@ -67,7 +78,7 @@ struct Published {
 impl Relay {
     /// Runs forever: connect, publish until the connection breaks, back off,
     /// reconnect.
-    pub async fn run(self) {
+    pub async fn run(self, mut handed: Handed) {
         let mut backoff = Duration::from_millis(100);
         loop {
             match self.connect().await {
@@ -75,7 +86,7 @@ impl Relay {
                     backoff = Duration::from_millis(100);
                     self.set_connected(true);
                     tracing::info!("outbox relay connected to RabbitMQ");
-                    let error = self.publish_until_broken(&channel).await;
+                    let error = self.publish_until_broken(&channel, &mut handed).await;
                     self.set_connected(false);
                     tracing::warn!(error = %error, "outbox relay lost RabbitMQ; reconnecting");
                     let _ = connection.close(0, "relay reconnecting".into()).await;
@@ -115,54 +126,96 @@ impl Relay {
         Ok((connection, channel))
     }
 
-    /// Drains the outbox whenever woken or every poll interval; returns the
-    /// error that ended the connection.
+    /// Publishes until the connection breaks and returns the error.
     ///
-    /// Batches are pipelined: while the broker confirms one batch (a quorum
-    /// queue confirms after its log write), the next is claimed and
-    /// published. `FOR UPDATE SKIP LOCKED` hands the next claim the rows
-    /// after those still held by unsettled batches, and one channel carries
-    /// them all, so messages still leave in outbox order.
-    async fn publish_until_broken(&self, channel: &Channel) -> anyhow::Error {
+    /// First the whole backlog, oldest first, from PostgreSQL; rows handed
+    /// meanwhile are part of it, so they are dropped. Then the rows this
+    /// instance commits, as they are handed over, and every poll interval
+    /// the rows older than `recover_after` (another writer's leftovers).
+    /// Up to `PIPELINE_DEPTH` batches await their confirms (a quorum queue
+    /// confirms after its log write) while the next ones go out; one channel
+    /// carries them all, so messages leave in the order they came.
+    async fn publish_until_broken(&self, channel: &Channel, handed: &mut Handed) -> anyhow::Error {
+        if let Err(e) = self.drain(channel, Duration::ZERO).await {
+            return e;
+        }
+        while handed.try_recv().is_ok() {}
+
         let mut unsettled = FuturesOrdered::new();
+        let mut poll = tokio::time::interval(self.poll_interval);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut batches = Vec::with_capacity(HANDED_PER_PUBLISH);
+        let mut handoff_open = true;
         loop {
-            // An idle relay publishes nothing, so look at the channel itself
-            // to notice a broker that went away (and report it in /readyz).
-            if !channel.status().connected() {
-                return anyhow::anyhow!("the AMQP channel is closed");
-            }
-            loop {
-                let batch = match self.publish_batch(channel).await {
-                    Ok(Some(batch)) => batch,
-                    Ok(None) => break,
-                    Err(e) => return e,
-                };
-                let full = batch.rows.len() as i64 == self.batch_size;
-                unsettled.push_back(self.settle(batch));
-                if unsettled.len() >= PIPELINE_DEPTH
-                    && let Some(Err(e)) = unsettled.next().await
-                {
-                    return e;
-                }
-                if !full {
-                    break;
-                }
-            }
-            while let Some(settled) = unsettled.next().await {
-                if let Err(e) = settled {
-                    return e;
-                }
-            }
             tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(self.poll_interval) => {}
+                received = handed.recv_many(&mut batches, HANDED_PER_PUBLISH),
+                    if handoff_open && unsettled.len() < PIPELINE_DEPTH =>
+                {
+                    // Closed: the instance is stopping; polls still run.
+                    handoff_open = received > 0;
+                    let rows: Vec<OutboxRow> = batches.drain(..).flatten().collect();
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    match self.publish_rows(channel, rows, None).await {
+                        Ok(batch) => unsettled.push_back(self.settle(batch)),
+                        Err(e) => return e,
+                    }
+                }
+                Some(settled) = unsettled.next() => {
+                    if let Err(e) = settled {
+                        return e;
+                    }
+                }
+                _ = poll.tick() => {
+                    // An idle relay publishes nothing, so look at the channel
+                    // itself to notice a broker that went away (and report it
+                    // in /readyz).
+                    if !channel.status().connected() {
+                        return anyhow::anyhow!("the AMQP channel is closed");
+                    }
+                    if let Err(e) = self.drain(channel, self.recover_after).await {
+                        return e;
+                    }
+                }
             }
         }
     }
 
+    /// Claims and publishes unpublished rows at least `min_age` old until
+    /// none are left, pipelined; `FOR UPDATE SKIP LOCKED` hands each claim
+    /// the rows after those still held by unsettled batches.
+    async fn drain(&self, channel: &Channel, min_age: Duration) -> anyhow::Result<()> {
+        let mut unsettled = FuturesOrdered::new();
+        loop {
+            let batch = match self.claim_and_publish(channel, min_age).await? {
+                Some(batch) => batch,
+                None => break,
+            };
+            let full = batch.rows.len() as i64 == self.batch_size;
+            unsettled.push_back(self.settle(batch));
+            if unsettled.len() >= PIPELINE_DEPTH
+                && let Some(settled) = unsettled.next().await
+            {
+                settled?;
+            }
+            if !full {
+                break;
+            }
+        }
+        while let Some(settled) = unsettled.next().await {
+            settled?;
+        }
+        Ok(())
+    }
+
     /// Claims one batch and publishes it (confirms pending); `None` when
     /// nothing is waiting or PostgreSQL cannot be read.
-    async fn publish_batch(&self, channel: &Channel) -> anyhow::Result<Option<Published>> {
+    async fn claim_and_publish(
+        &self,
+        channel: &Channel,
+        min_age: Duration,
+    ) -> anyhow::Result<Option<Published>> {
         let mut tx = match self.db.begin().await {
             Ok(tx) => tx,
             Err(e) => {
@@ -171,7 +224,7 @@ impl Relay {
                 return Ok(None);
             }
         };
-        let rows = match store::claim(&mut tx, self.batch_size).await {
+        let rows = match store::claim(&mut tx, self.batch_size, min_age).await {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::debug!(error = %e, "outbox unreadable");
@@ -181,19 +234,32 @@ impl Relay {
         if rows.is_empty() {
             return Ok(None);
         }
+        self.publish_rows(channel, rows, Some(tx)).await.map(Some)
+    }
+
+    async fn publish_rows(
+        &self,
+        channel: &Channel,
+        rows: Vec<OutboxRow>,
+        claim: Option<Transaction<'static, Postgres>>,
+    ) -> anyhow::Result<Published> {
         let mut confirms = Vec::with_capacity(rows.len());
         for row in &rows {
             confirms.push(self.publish(channel, row).await?);
         }
-        Ok(Some(Published { tx, rows, confirms }))
+        Ok(Published {
+            claim,
+            rows,
+            confirms,
+        })
     }
 
     /// Waits for a batch's confirms and marks the confirmed rows published
-    /// (the claim's locks go with that commit). An error means the channel
-    /// failed: the batch's transaction rolls back and its rows go out again.
+    /// (a claim's locks go with that commit). An error means the channel
+    /// failed: nothing of the batch is marked and its rows go out again.
     async fn settle(&self, batch: Published) -> anyhow::Result<()> {
         let Published {
-            mut tx,
+            claim,
             rows,
             confirms,
         } = batch;
@@ -219,6 +285,10 @@ impl Relay {
             }
         }
         if let Err(e) = async {
+            let mut tx = match claim {
+                Some(tx) => tx,
+                None => self.db.begin().await?,
+            };
             store::mark_published(&mut tx, &acked).await?;
             tx.commit().await
         }

@@ -13,13 +13,14 @@ use std::{
     time::Duration,
 };
 
+use super::{
+    handoff::Handoff,
+    store::{NewMessages, OutboxRow},
+};
+use crate::{events::cache::EventCache, issuance::redis_state::RedisState};
 use chrono::Utc;
 use contract::messages::{EVENT_STOCK, Envelope, EventStock};
 use sqlx::PgPool;
-use tokio::sync::Notify;
-
-use super::store::NewMessages;
-use crate::{events::cache::EventCache, issuance::redis_state::RedisState};
 
 /// Minimum spacing of two stock messages of one event.
 pub const STOCK_INTERVAL: Duration = Duration::from_millis(100);
@@ -48,7 +49,7 @@ pub async fn stock_loop(
     db: PgPool,
     redis: RedisState,
     events: EventCache,
-    wake: Arc<Notify>,
+    handoff: Handoff,
 ) {
     let mut tick = tokio::time::interval(STOCK_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -59,10 +60,8 @@ pub async fn stock_loop(
             continue;
         }
         match queue_messages(&changed, &db, &redis, &events).await {
-            Ok(Sent { queued, throttled }) => {
-                if queued {
-                    wake.notify_one();
-                }
+            Ok(Sent { rows, throttled }) => {
+                handoff.pass(rows);
                 // Sent by another instance moments ago: ours goes next tick,
                 // so the last change (e.g. remaining 0) is never dropped.
                 changes.mark(throttled);
@@ -76,7 +75,8 @@ pub async fn stock_loop(
 }
 
 struct Sent {
-    queued: bool,
+    /// The committed outbox rows.
+    rows: Vec<OutboxRow>,
     throttled: Vec<i64>,
 }
 
@@ -107,9 +107,6 @@ async fn queue_messages(
         };
         messages.push(EVENT_STOCK, &Envelope::new(data, now), None)?;
     }
-    let queued = !messages.is_empty();
-    if queued {
-        messages.insert(db).await?;
-    }
-    Ok(Sent { queued, throttled })
+    let rows = messages.insert(db).await?;
+    Ok(Sent { rows, throttled })
 }

@@ -1,5 +1,7 @@
 //! Outbox rows in PostgreSQL.
 
+use std::{collections::HashMap, time::Duration};
+
 use contract::messages::Envelope;
 use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
@@ -12,14 +14,21 @@ pub struct OutboxRow {
     pub trace_id: Option<String>,
 }
 
-/// Locks up to `limit` unpublished rows, oldest first. SKIP LOCKED lets every
-/// instance run a relay: each takes rows the others are not holding.
-pub async fn claim(tx: &mut Transaction<'_, Postgres>, limit: i64) -> sqlx::Result<Vec<OutboxRow>> {
+/// Locks up to `limit` unpublished rows at least `min_age` old, oldest
+/// first. SKIP LOCKED lets every instance run a relay: each takes rows the
+/// others are not holding.
+pub async fn claim(
+    tx: &mut Transaction<'_, Postgres>,
+    limit: i64,
+    min_age: Duration,
+) -> sqlx::Result<Vec<OutboxRow>> {
     sqlx::query_as(
         "SELECT id, message_id, routing_key, payload::text AS payload, trace_id FROM outbox \
-         WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+         WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => $2) \
+         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(limit)
+    .bind(min_age.as_secs_f64())
     .fetch_all(&mut **tx)
     .await
 }
@@ -88,18 +97,45 @@ impl NewMessages {
     }
 
     /// One INSERT for all of them (inside the caller's transaction, if any).
-    pub async fn insert(&self, db: impl PgExecutor<'_>) -> sqlx::Result<()> {
-        sqlx::query(
+    /// Returns the rows as written, for the relay once they are committed.
+    pub async fn insert(self, db: impl PgExecutor<'_>) -> sqlx::Result<Vec<OutboxRow>> {
+        if self.is_empty() {
+            return Ok(Vec::new());
+        }
+        // ORDER BY n draws the ids in the order the messages were pushed.
+        let written: Vec<(uuid::Uuid, i64)> = sqlx::query_as(
             "INSERT INTO outbox (message_id, routing_key, payload, trace_id) \
              SELECT m, k, p::jsonb, t FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[]) \
-             AS u(m, k, p, t)",
+             WITH ORDINALITY AS u(m, k, p, t, n) ORDER BY n \
+             RETURNING message_id, id",
         )
         .bind(&self.ids)
         .bind(&self.keys)
         .bind(&self.payloads)
         .bind(&self.traces)
-        .execute(db)
+        .fetch_all(db)
         .await?;
-        Ok(())
+        // RETURNING promises no order: match the ids by message id.
+        let ids: HashMap<uuid::Uuid, i64> = written.into_iter().collect();
+        let mut rows = Vec::with_capacity(self.ids.len());
+        for (((message_id, routing_key), payload), trace_id) in self
+            .ids
+            .into_iter()
+            .zip(self.keys)
+            .zip(self.payloads)
+            .zip(self.traces)
+        {
+            let id = *ids.get(&message_id).ok_or_else(|| {
+                sqlx::Error::Protocol(format!("outbox row {message_id} not returned"))
+            })?;
+            rows.push(OutboxRow {
+                id,
+                message_id,
+                routing_key: routing_key.to_owned(),
+                payload,
+                trace_id,
+            });
+        }
+        Ok(rows)
     }
 }

@@ -13,6 +13,7 @@ mod model;
 mod my_coupons;
 mod openapi;
 mod operations;
+mod outbox;
 mod proxy;
 mod rate_limits;
 mod redeem;
