@@ -2,6 +2,11 @@ use anyhow::Context;
 use contract::jwt::Role;
 use coupon_service::{cli, configuration::Settings, startup, telemetry};
 
+/// mimalloc: glibc malloc's bookkeeping (consolidation, unlinking) was a
+/// visible share of the CPU under load; see docs/benchmarks.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load().context("loading configuration")?;

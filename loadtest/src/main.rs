@@ -10,6 +10,11 @@ use loadtest::{
     target::{Target, TargetConfig},
 };
 
+/// mimalloc: glibc malloc's bookkeeping (consolidation, unlinking) was a
+/// visible share of the CPU under load; see docs/benchmarks.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Scenario {
     Sellout,
