@@ -29,7 +29,13 @@ impl Recorder {
             .unwrap_or(u64::MAX)
             .max(1);
         let _ = self.latency.record(micros.min(60_000_000));
-        *self.outcomes.entry(outcome.to_owned()).or_default() += 1;
+        // Look up before inserting: no String allocated per request.
+        match self.outcomes.get_mut(outcome) {
+            Some(count) => *count += 1,
+            None => {
+                self.outcomes.insert(outcome.to_owned(), 1);
+            }
+        }
     }
 
     pub fn merge(&mut self, other: &Recorder) {
