@@ -43,9 +43,10 @@ struct Args {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 1_000)]
     concurrency: usize,
-    /// Offered load of sustained / rejections in requests per second, spread
-    /// over the clients (open loop: latency at a rate below capacity). By
-    /// default each client fires again as soon as it has its answer.
+    /// Offered load of sustained / rejections / push in requests per second,
+    /// spread over the clients (open loop: latency at a rate below
+    /// capacity). By default each client fires again as soon as it has its
+    /// answer (push: every buyer presses at once).
     #[arg(long)]
     rate: Option<f64>,
     /// Length of the timed scenarios (sustained, rejections).
@@ -103,6 +104,12 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(rate) = args.rate {
+        anyhow::ensure!(
+            rate.is_finite() && rate > 0.0,
+            "--rate must be a positive number of requests per second, not {rate}"
+        );
+    }
     let config = TargetConfig {
         api_url: args.api_url.clone(),
         ws_url: args.ws_url.clone(),
@@ -142,8 +149,13 @@ async fn main() -> anyhow::Result<()> {
     }
     if wanted(Scenario::Push) {
         reports.push(
-            scenarios::push::run(&target, args.users.min(args.concurrency), args.concurrency)
-                .await?,
+            scenarios::push::run(
+                &target,
+                args.users.min(args.concurrency),
+                args.concurrency,
+                args.rate,
+            )
+            .await?,
         );
     }
     if wanted(Scenario::Idle) {

@@ -60,8 +60,14 @@ pub struct Relay {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Published batches waiting for their confirms at once.
+/// Claimed batches waiting for their confirms at once. Each holds a
+/// PostgreSQL connection (its claim's transaction) until settled.
 const PIPELINE_DEPTH: usize = 3;
+
+/// Handed batches waiting for their confirms at once. They hold no
+/// connection, so more may wait: a publish then never queues behind a
+/// quorum queue's log write (which is what a confirm waits for).
+const HANDED_IN_FLIGHT: usize = 32;
 
 /// Handed batches gathered into one publish.
 const HANDED_PER_PUBLISH: usize = 64;
@@ -132,7 +138,7 @@ impl Relay {
     /// meanwhile are part of it, so they are dropped. Then the rows this
     /// instance commits, as they are handed over, and every poll interval
     /// the rows older than `recover_after` (another writer's leftovers).
-    /// Up to `PIPELINE_DEPTH` batches await their confirms (a quorum queue
+    /// Up to `HANDED_IN_FLIGHT` batches await their confirms (a quorum queue
     /// confirms after its log write) while the next ones go out; one channel
     /// carries them all, so messages leave in the order they came.
     async fn publish_until_broken(&self, channel: &Channel, handed: &mut Handed) -> anyhow::Error {
@@ -149,7 +155,7 @@ impl Relay {
         loop {
             tokio::select! {
                 received = handed.recv_many(&mut batches, HANDED_PER_PUBLISH),
-                    if handoff_open && unsettled.len() < PIPELINE_DEPTH =>
+                    if handoff_open && unsettled.len() < HANDED_IN_FLIGHT =>
                 {
                     // Closed: the instance is stopping; polls still run.
                     handoff_open = received > 0;

@@ -75,6 +75,34 @@ pub async fn fire_once(
     results
 }
 
+/// One issue request per token, the i-th sent at `i / rate` seconds after
+/// the start (open loop: a slow answer does not delay the next request).
+pub async fn fire_paced(
+    target: &Arc<Target>,
+    tokens: &[String],
+    event_id: i64,
+    rate: f64,
+) -> Vec<IssueResult> {
+    use futures::stream::{self, StreamExt};
+    let bar = progress(tokens.len() as u64, "requests");
+    let start = tokio::time::Instant::now();
+    let results = stream::iter(tokens.iter().cloned().enumerate())
+        .map(|(i, token)| {
+            let (target, bar) = (target.clone(), bar.clone());
+            async move {
+                tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate)).await;
+                let r = http::issue(&target, &token, event_id).await;
+                bar.inc(1);
+                r
+            }
+        })
+        .buffer_unordered(tokens.len().max(1))
+        .collect::<Vec<_>>()
+        .await;
+    bar.finish_and_clear();
+    results
+}
+
 /// Records a batch of results into one recorder.
 pub fn record(results: &[IssueResult]) -> Recorder {
     let mut recorder = Recorder::default();

@@ -1,12 +1,14 @@
 //! `push`: P users, each with a socket, each wins a coupon; the headline is
 //! the latency from the 201 reaching the buyer to `coupon.issued` arriving on
-//! the buyer's socket (0 when the push beat the response).
+//! the buyer's socket (0 when the push beat the response). With a rate, the
+//! buyers press one after another at that rate instead of all at once: the
+//! push latency of a sale running below the machine's capacity.
 
 use std::{sync::Arc, time::Instant};
 
 use serde_json::json;
 
-use super::{ScenarioReport, fire_once, per_sec, record, watchers::open_sockets};
+use super::{ScenarioReport, fire_once, fire_paced, per_sec, record, watchers::open_sockets};
 use crate::{invariants, setup, stats::Recorder, target::Target};
 
 /// Longer than notify-service's default resume window.
@@ -16,6 +18,7 @@ pub async fn run(
     target: &Arc<Target>,
     users: usize,
     concurrency: usize,
+    rate: Option<f64>,
 ) -> anyhow::Result<ScenarioReport> {
     let admin = setup::admin_token(target).await?;
     let people = setup::users(target, users).await?;
@@ -34,7 +37,10 @@ pub async fn run(
     tokio::time::sleep(RESUME_WINDOW).await;
 
     let started = Instant::now();
-    let results = fire_once(target, &people.tokens, event, concurrency).await;
+    let results = match rate {
+        Some(rate) => fire_paced(target, &people.tokens, event, rate).await,
+        None => fire_once(target, &people.tokens, event, concurrency).await,
+    };
     let issued: Vec<i64> = results.iter().filter_map(|r| r.coupon_id).collect();
     let violations = invariants::check(
         target,
@@ -70,7 +76,7 @@ pub async fn run(
     }
     Ok(ScenarioReport {
         scenario: "push".into(),
-        parameters: json!({"users": users, "concurrency": concurrency, "event_id": event}),
+        parameters: json!({"users": users, "concurrency": concurrency, "rate": rate, "event_id": event}),
         duration_secs: started.elapsed().as_secs_f64(),
         requests: results.len() as u64,
         throughput_per_sec: per_sec(results.len() as u64, started.elapsed()),
