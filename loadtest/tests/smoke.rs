@@ -137,7 +137,7 @@ async fn every_scenario_at_a_small_size_keeps_every_invariant() {
             .await
             .expect("rejections"),
         scenarios::watchers::run(t, 100, 5).await.expect("watchers"),
-        scenarios::push::run(t, 30, 30).await.expect("push"),
+        scenarios::push::run(t, 30, 30, None).await.expect("push"),
         scenarios::idle::run(t, 20, stack.notify_pid)
             .await
             .expect("idle"),
@@ -160,7 +160,21 @@ async fn every_scenario_at_a_small_size_keeps_every_invariant() {
         "{}",
         reports[1].extra
     );
-    let reports: Vec<_> = reports.into_iter().chain([paced]).collect();
+    // Paced push: 30 buyers one after another at 60/s take about half a
+    // second, and each still gets the push.
+    let paced_push = scenarios::push::run(t, 30, 30, Some(60.0))
+        .await
+        .expect("paced push");
+    assert!(
+        paced_push.duration_secs >= 0.45,
+        "30 buyers at 60/s took {} s",
+        paced_push.duration_secs
+    );
+    assert_eq!(
+        paced_push.latency.count, 30,
+        "every paced winner got the push"
+    );
+    let reports: Vec<_> = reports.into_iter().chain([paced, paced_push]).collect();
     loadtest::report::print_table(&reports);
     for r in &reports {
         assert!(

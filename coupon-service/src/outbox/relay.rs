@@ -135,17 +135,20 @@ impl Relay {
     /// Publishes until the connection breaks and returns the error.
     ///
     /// First the whole backlog, oldest first, from PostgreSQL; rows handed
-    /// meanwhile are part of it, so they are dropped. Then the rows this
+    /// before it starts are part of it, so they are dropped. Then the rows this
     /// instance commits, as they are handed over, and every poll interval
     /// the rows older than `recover_after` (another writer's leftovers).
     /// Up to `HANDED_IN_FLIGHT` batches await their confirms (a quorum queue
     /// confirms after its log write) while the next ones go out; one channel
     /// carries them all, so messages leave in the order they came.
     async fn publish_until_broken(&self, channel: &Channel, handed: &mut Handed) -> anyhow::Error {
+        // Rows handed so far were committed before the drain starts, so the
+        // drain publishes them; rows handed from now on may be published by
+        // both (consumers drop the copy), but none waits for the poll.
+        while handed.try_recv().is_ok() {}
         if let Err(e) = self.drain(channel, Duration::ZERO).await {
             return e;
         }
-        while handed.try_recv().is_ok() {}
 
         let mut unsettled = FuturesOrdered::new();
         let mut poll = tokio::time::interval(self.poll_interval);
