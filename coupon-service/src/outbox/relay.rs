@@ -31,6 +31,7 @@ use lapin::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{PgPool, Postgres, Transaction};
+use tokio::sync::mpsc;
 
 /// Whether the relay holds a broker connection (reported by /readyz).
 #[derive(Default)]
@@ -69,6 +70,11 @@ const PIPELINE_DEPTH: usize = 3;
 /// quorum queue's log write (which is what a confirm waits for).
 const HANDED_IN_FLIGHT: usize = 32;
 
+/// Confirmed handed batches waiting for their mark; beyond this the marks
+/// are dropped (the rows are republished by the poll, consumers drop the
+/// copies) rather than held in memory while PostgreSQL is stuck.
+const MARKS_QUEUED: usize = 1024;
+
 /// Handed batches gathered into one publish.
 const HANDED_PER_PUBLISH: usize = 64;
 
@@ -85,6 +91,8 @@ impl Relay {
     /// Runs forever: connect, publish until the connection breaks, back off,
     /// reconnect.
     pub async fn run(self, mut handed: Handed) {
+        let (marks, confirmed) = mpsc::channel(MARKS_QUEUED);
+        tokio::spawn(mark_loop(self.db.clone(), confirmed));
         let mut backoff = Duration::from_millis(100);
         loop {
             match self.connect().await {
@@ -92,7 +100,9 @@ impl Relay {
                     backoff = Duration::from_millis(100);
                     self.set_connected(true);
                     tracing::info!("outbox relay connected to RabbitMQ");
-                    let error = self.publish_until_broken(&channel, &mut handed).await;
+                    let error = self
+                        .publish_until_broken(&channel, &mut handed, &marks)
+                        .await;
                     self.set_connected(false);
                     tracing::warn!(error = %error, "outbox relay lost RabbitMQ; reconnecting");
                     let _ = connection.close(0, "relay reconnecting".into()).await;
@@ -141,12 +151,17 @@ impl Relay {
     /// Up to `HANDED_IN_FLIGHT` batches await their confirms (a quorum queue
     /// confirms after its log write) while the next ones go out; one channel
     /// carries them all, so messages leave in the order they came.
-    async fn publish_until_broken(&self, channel: &Channel, handed: &mut Handed) -> anyhow::Error {
+    async fn publish_until_broken(
+        &self,
+        channel: &Channel,
+        handed: &mut Handed,
+        marks: &Marks,
+    ) -> anyhow::Error {
         // Rows handed so far were committed before the drain starts, so the
         // drain publishes them; rows handed from now on may be published by
         // both (consumers drop the copy), but none waits for the poll.
         while handed.try_recv().is_ok() {}
-        if let Err(e) = self.drain(channel, Duration::ZERO).await {
+        if let Err(e) = self.drain(channel, Duration::ZERO, marks).await {
             return e;
         }
 
@@ -167,7 +182,7 @@ impl Relay {
                         continue;
                     }
                     match self.publish_rows(channel, rows, None).await {
-                        Ok(batch) => unsettled.push_back(self.settle(batch)),
+                        Ok(batch) => unsettled.push_back(self.settle(batch, marks)),
                         Err(e) => return e,
                     }
                 }
@@ -183,7 +198,7 @@ impl Relay {
                     if !channel.status().connected() {
                         return anyhow::anyhow!("the AMQP channel is closed");
                     }
-                    if let Err(e) = self.drain(channel, self.recover_after).await {
+                    if let Err(e) = self.drain(channel, self.recover_after, marks).await {
                         return e;
                     }
                 }
@@ -194,7 +209,12 @@ impl Relay {
     /// Claims and publishes unpublished rows at least `min_age` old until
     /// none are left, pipelined; `FOR UPDATE SKIP LOCKED` hands each claim
     /// the rows after those still held by unsettled batches.
-    async fn drain(&self, channel: &Channel, min_age: Duration) -> anyhow::Result<()> {
+    async fn drain(
+        &self,
+        channel: &Channel,
+        min_age: Duration,
+        marks: &Marks,
+    ) -> anyhow::Result<()> {
         let mut unsettled = FuturesOrdered::new();
         loop {
             let batch = match self.claim_and_publish(channel, min_age).await? {
@@ -202,7 +222,7 @@ impl Relay {
                 None => break,
             };
             let full = batch.rows.len() as i64 == self.batch_size;
-            unsettled.push_back(self.settle(batch));
+            unsettled.push_back(self.settle(batch, marks));
             if unsettled.len() >= PIPELINE_DEPTH
                 && let Some(settled) = unsettled.next().await
             {
@@ -263,10 +283,11 @@ impl Relay {
         })
     }
 
-    /// Waits for a batch's confirms and marks the confirmed rows published
-    /// (a claim's locks go with that commit). An error means the channel
+    /// Waits for a batch's confirms and marks the confirmed rows published:
+    /// a claim in its own transaction (its locks go with that commit),
+    /// handed rows through the mark loop. An error means the channel
     /// failed: nothing of the batch is marked and its rows go out again.
-    async fn settle(&self, batch: Published) -> anyhow::Result<()> {
+    async fn settle(&self, batch: Published, marks: &Marks) -> anyhow::Result<()> {
         let Published {
             claim,
             rows,
@@ -293,18 +314,13 @@ impl Relay {
                 }
             }
         }
-        if let Err(e) = async {
-            let mut tx = match claim {
-                Some(tx) => tx,
-                None => self.db.begin().await?,
-            };
-            store::mark_published(&mut tx, &acked).await?;
-            tx.commit().await
-        }
-        .await
-        {
-            // Published but not marked: they go out again later (same ids).
-            tracing::warn!(error = %e, "could not mark published rows");
+        match claim {
+            Some(tx) => marked(store::mark_published(tx, &acked).await),
+            None => {
+                if marks.try_send(acked).is_err() {
+                    tracing::warn!("marks queue full; these rows will be published again");
+                }
+            }
         }
         Ok(())
     }
@@ -340,6 +356,31 @@ impl Relay {
             )
             .await?;
         Ok(confirm)
+    }
+}
+
+/// Ids of confirmed handed rows, on their way to the mark loop.
+type Marks = mpsc::Sender<Vec<i64>>;
+
+/// Marks confirmed handed rows published, one transaction at a time, each
+/// covering whatever was confirmed meanwhile: however many batches are in
+/// flight, their marks take one PostgreSQL connection, never the pool the
+/// batch writer needs.
+async fn mark_loop(db: PgPool, mut confirmed: mpsc::Receiver<Vec<i64>>) {
+    let mut batches = Vec::new();
+    while confirmed.recv_many(&mut batches, MARKS_QUEUED).await > 0 {
+        let ids: Vec<i64> = batches.drain(..).flatten().collect();
+        marked(match db.begin().await {
+            Ok(tx) => store::mark_published(tx, &ids).await,
+            Err(e) => Err(e),
+        });
+    }
+}
+
+fn marked(result: sqlx::Result<()>) {
+    if let Err(e) = result {
+        // Published but not marked: they go out again later (same ids).
+        tracing::warn!(error = %e, "could not mark published rows");
     }
 }
 

@@ -33,19 +33,19 @@ pub async fn claim(
     .await
 }
 
-/// Marks rows the broker confirmed. The mark commits without waiting for
-/// its WAL flush: if PostgreSQL crashed and lost it, the rows would only be
-/// published again under the same message ids, which consumers drop — not
-/// worth an fsync per batch on the hot path.
-pub async fn mark_published(tx: &mut Transaction<'_, Postgres>, ids: &[i64]) -> sqlx::Result<()> {
+/// Marks rows the broker confirmed and commits. The mark commits without
+/// waiting for its WAL flush: if PostgreSQL crashed and lost it, the rows
+/// would only be published again under the same message ids, which
+/// consumers drop — not worth an fsync per batch on the hot path.
+pub async fn mark_published(mut tx: Transaction<'_, Postgres>, ids: &[i64]) -> sqlx::Result<()> {
     sqlx::query("SET LOCAL synchronous_commit = off")
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
     sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
         .bind(ids)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    tx.commit().await
 }
 
 /// Unpublished rows and the age of the oldest (seconds): the outbox lag.
