@@ -12,8 +12,8 @@ use super::store::OutboxRow;
 use crate::metrics::Metrics;
 
 /// Batches the relay may have waiting before the handoff drops rows to the
-/// poll.
-const CAPACITY: usize = 1024;
+/// poll (a few seconds of a full sale; the relay takes up to 64 at a time).
+const CAPACITY: usize = 256;
 
 /// The writers' end; cheap to clone.
 #[derive(Clone)]

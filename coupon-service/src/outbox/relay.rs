@@ -111,7 +111,13 @@ impl Relay {
                     tracing::debug!(error = %e, "RabbitMQ unreachable; outbox keeps the messages");
                 }
             }
-            tokio::time::sleep(backoff).await;
+            // Away from the broker, what is handed is dropped rather than
+            // kept in memory: it is in the table, and the drain at connect
+            // publishes it.
+            let retry_at = tokio::time::Instant::now() + backoff;
+            let discard = async { while handed.recv().await.is_some() {} };
+            let _ = tokio::time::timeout_at(retry_at, discard).await;
+            tokio::time::sleep_until(retry_at).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
