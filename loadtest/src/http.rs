@@ -67,15 +67,11 @@ pub async fn issue(target: &Target, token: &str, event_id: i64) -> IssueResult {
                 Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
                 Err(_) => Answer::default(),
             };
-            match (status, body) {
-                (201, Answer { coupon, .. }) => ("201".to_owned(), coupon.map(|c| c.id)),
-                (_, Answer { error, .. }) => (
-                    format!(
-                        "{status} {}",
-                        error.as_ref().map_or("?", |e| e.code.as_str())
-                    ),
-                    None,
-                ),
+            if status == 201 {
+                ("201".to_owned(), body.coupon.map(|c| c.id))
+            } else {
+                let code = body.error.as_ref().map_or("?", |e| e.code.as_str());
+                (format!("{status} {code}"), None)
             }
         }
     };

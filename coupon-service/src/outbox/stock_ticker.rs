@@ -13,14 +13,15 @@ use std::{
     time::Duration,
 };
 
+use chrono::Utc;
+use contract::messages::{EVENT_STOCK, Envelope, EventStock};
+use sqlx::PgPool;
+
 use super::{
     handoff::Handoff,
     store::{NewMessages, OutboxRow},
 };
 use crate::{events::cache::EventCache, issuance::redis_state::RedisState};
-use chrono::Utc;
-use contract::messages::{EVENT_STOCK, Envelope, EventStock};
-use sqlx::PgPool;
 
 /// Minimum spacing of two stock messages of one event.
 pub const STOCK_INTERVAL: Duration = Duration::from_millis(100);

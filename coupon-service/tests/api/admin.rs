@@ -1,7 +1,6 @@
 //! Admin event setup, and who may do it (BFLA, mass assignment).
 
 use chrono::{Duration, Utc};
-use futures::future::join_all;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_code, spawn_app};
@@ -190,12 +189,7 @@ async fn raising_stock_during_a_sale_is_usable_at_once_and_lowering_below_issued
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["remaining"], 2);
-    let won = join_all(
-        users[2..]
-            .iter()
-            .map(|u| async { app.issue(&app.token(*u), id, None).await.status().as_u16() }),
-    )
-    .await;
+    let won = app.issue_once_each(&users[2..], id).await;
     assert_eq!(won, vec![201, 201], "the new tickets are usable at once");
     assert_eq!(app.coupon_count(id).await, 4);
 

@@ -136,23 +136,14 @@ async fn rabbitmq_unreachable_does_not_stop_issuance_and_the_outbox_catches_up()
     let event = app.create_event(50, 1).await;
     let users = app.create_users(50).await;
     // Let the relay declare the queues once, then take the broker away.
-    eventually(Duration::from_secs(10), "relay connected", || async {
-        app.state.relay.is_connected()
-    })
-    .await;
+    app.relay_connected().await;
     proxy.cut();
     eventually(Duration::from_secs(10), "relay notices", || async {
         !app.state.relay.is_connected()
     })
     .await;
 
-    let statuses: Vec<u16> = join_all(users.iter().map(|u| async {
-        app.issue(&app.token(*u), event.id, None)
-            .await
-            .status()
-            .as_u16()
-    }))
-    .await;
+    let statuses = app.issue_once_each(&users, event.id).await;
     assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
     let waiting: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM outbox WHERE published_at IS NULL \
@@ -164,12 +155,7 @@ async fn rabbitmq_unreachable_does_not_stop_issuance_and_the_outbox_catches_up()
     assert_eq!(waiting, 51, "50 issued + 1 soldout wait in the outbox");
 
     proxy.restore();
-    eventually(
-        Duration::from_secs(30),
-        "outbox drained after the broker returned",
-        || async { app.unpublished_outbox().await == 0 },
-    )
-    .await;
+    app.outbox_published(Duration::from_secs(30)).await;
     assert_eq!(app.drain_queue("coupon.issued").await.len(), 50);
     assert_eq!(app.drain_queue("coupon.soldout").await.len(), 1);
 }

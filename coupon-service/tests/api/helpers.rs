@@ -18,6 +18,7 @@ use coupon_service::{
     startup::Application,
     state::AppState,
 };
+use futures::future::join_all;
 use lapin::{Connection, ConnectionProperties};
 use secrecy::SecretString;
 use sqlx::{AssertSqlSafe, Connection as _, Executor, PgConnection, PgPool};
@@ -453,6 +454,33 @@ impl TestApp {
                 .await
                 .expect("DEL");
         }
+    }
+
+    /// Each user presses once, all at once; the statuses, in user order.
+    pub async fn issue_once_each(&self, users: &[i64], event_id: i64) -> Vec<u16> {
+        join_all(users.iter().map(|u| async move {
+            self.issue(&self.token(*u), event_id, None)
+                .await
+                .status()
+                .as_u16()
+        }))
+        .await
+    }
+
+    /// Waits until the outbox relay holds a broker connection.
+    pub async fn relay_connected(&self) {
+        eventually(Duration::from_secs(10), "relay connected", || async {
+            self.state.relay.is_connected()
+        })
+        .await;
+    }
+
+    /// Waits until every outbox row is published and marked.
+    pub async fn outbox_published(&self, within: Duration) {
+        eventually(within, "outbox published and marked", || async {
+            self.unpublished_outbox().await == 0
+        })
+        .await;
     }
 
     pub async fn unpublished_outbox(&self) -> i64 {

@@ -72,12 +72,7 @@ async fn a_stampede_issues_exactly_the_stock_and_publishes_every_message_once() 
         .collect();
     assert_eq!(codes.len(), 500, "every coupon code is distinct");
 
-    eventually(
-        Duration::from_secs(20),
-        "outbox drained to RabbitMQ",
-        || async { app.unpublished_outbox().await == 0 },
-    )
-    .await;
+    app.outbox_published(Duration::from_secs(20)).await;
     // Live stock is coalesced: a handful of messages, the last one saying 0.
     let stock = std::sync::Mutex::new(Vec::new());
     eventually(Duration::from_secs(5), "final stock message", || async {

@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use futures::future::join_all;
-
-use crate::helpers::{Faults, eventually, spawn_app_with};
+use crate::helpers::{Faults, spawn_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_coupons_reach_the_broker_by_handoff_without_waiting_for_the_poll() {
@@ -14,26 +12,12 @@ async fn committed_coupons_reach_the_broker_by_handoff_without_waiting_for_the_p
     let app = spawn_app_with(Faults::default(), |s| s.outbox.recover_after_ms = 3_600_000).await;
     let event = app.create_event(20, 1).await;
     let users = app.create_users(20).await;
-    eventually(Duration::from_secs(10), "relay connected", || async {
-        app.state.relay.is_connected()
-    })
-    .await;
+    app.relay_connected().await;
 
-    let statuses: Vec<u16> = join_all(users.iter().map(|u| async {
-        app.issue(&app.token(*u), event.id, None)
-            .await
-            .status()
-            .as_u16()
-    }))
-    .await;
+    let statuses = app.issue_once_each(&users, event.id).await;
     assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
 
-    eventually(
-        Duration::from_secs(10),
-        "handed rows published and marked",
-        || async { app.unpublished_outbox().await == 0 },
-    )
-    .await;
+    app.outbox_published(Duration::from_secs(10)).await;
     let issued = app.drain_queue("coupon.issued").await;
     assert_eq!(issued.len(), 20, "each coupon once");
     assert_eq!(app.drain_queue("coupon.soldout").await.len(), 1);
@@ -46,10 +30,7 @@ async fn a_row_nobody_handed_over_is_published_once_it_is_old_enough() {
         s.outbox.poll_interval_ms = 50;
     })
     .await;
-    eventually(Duration::from_secs(10), "relay connected", || async {
-        app.state.relay.is_connected()
-    })
-    .await;
+    app.relay_connected().await;
 
     // As if written by an instance that crashed right after its commit.
     let message_id = uuid::Uuid::new_v4();
@@ -62,12 +43,7 @@ async fn a_row_nobody_handed_over_is_published_once_it_is_old_enough() {
     .await
     .expect("outbox row");
 
-    eventually(
-        Duration::from_secs(10),
-        "orphan row published and marked",
-        || async { app.unpublished_outbox().await == 0 },
-    )
-    .await;
+    app.outbox_published(Duration::from_secs(10)).await;
     let soldout = app.drain_queue("coupon.soldout").await;
     assert_eq!(soldout.len(), 1);
     assert_eq!(soldout[0]["id"], message_id.to_string());

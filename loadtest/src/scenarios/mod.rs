@@ -50,38 +50,15 @@ pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
-/// Fires one issue request per token, at most `concurrency` in flight.
+/// Fires one issue request per token, at most `concurrency` in flight:
+/// all at once, or with a `rate` the i-th at `i / rate` seconds after the
+/// start (open loop: a slow answer does not delay the next request).
 pub async fn fire_once(
     target: &Arc<Target>,
     tokens: &[String],
     event_id: i64,
     concurrency: usize,
-) -> Vec<IssueResult> {
-    use futures::stream::{self, StreamExt};
-    let bar = progress(tokens.len() as u64, "requests");
-    let results = stream::iter(tokens.iter().cloned())
-        .map(|token| {
-            let (target, bar) = (target.clone(), bar.clone());
-            async move {
-                let r = http::issue(&target, &token, event_id).await;
-                bar.inc(1);
-                r
-            }
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await;
-    bar.finish_and_clear();
-    results
-}
-
-/// One issue request per token, the i-th sent at `i / rate` seconds after
-/// the start (open loop: a slow answer does not delay the next request).
-pub async fn fire_paced(
-    target: &Arc<Target>,
-    tokens: &[String],
-    event_id: i64,
-    rate: f64,
+    rate: Option<f64>,
 ) -> Vec<IssueResult> {
     use futures::stream::{self, StreamExt};
     let bar = progress(tokens.len() as u64, "requests");
@@ -90,13 +67,16 @@ pub async fn fire_paced(
         .map(|(i, token)| {
             let (target, bar) = (target.clone(), bar.clone());
             async move {
-                tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate)).await;
+                if let Some(rate) = rate {
+                    tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate))
+                        .await;
+                }
                 let r = http::issue(&target, &token, event_id).await;
                 bar.inc(1);
                 r
             }
         })
-        .buffer_unordered(tokens.len().max(1))
+        .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
     bar.finish_and_clear();

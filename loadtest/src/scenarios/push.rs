@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Instant};
 
 use serde_json::json;
 
-use super::{ScenarioReport, fire_once, fire_paced, per_sec, record, watchers::open_sockets};
+use super::{ScenarioReport, fire_once, per_sec, record, watchers::open_sockets};
 use crate::{invariants, setup, stats::Recorder, target::Target};
 
 /// Longer than notify-service's default resume window.
@@ -37,10 +37,7 @@ pub async fn run(
     tokio::time::sleep(RESUME_WINDOW).await;
 
     let started = Instant::now();
-    let results = match rate {
-        Some(rate) => fire_paced(target, &people.tokens, event, rate).await,
-        None => fire_once(target, &people.tokens, event, concurrency).await,
-    };
+    let results = fire_once(target, &people.tokens, event, concurrency, rate).await;
     // The sale itself; the checks below are not part of it.
     let elapsed = started.elapsed();
     let issued: Vec<i64> = results.iter().filter_map(|r| r.coupon_id).collect();

@@ -18,7 +18,7 @@ pub async fn run(
     let event = setup::event(target, &admin, stock, 1).await?;
 
     let started = Instant::now();
-    let results = fire_once(target, &people.tokens, event, concurrency).await;
+    let results = fire_once(target, &people.tokens, event, concurrency, None).await;
     let elapsed = started.elapsed();
     let recorder = record(&results);
     let issued: Vec<i64> = results.iter().filter_map(|r| r.coupon_id).collect();

@@ -54,7 +54,7 @@ pub async fn run(
     let sockets = open_sockets(target, &pairs, &[event]).await?;
 
     let started = Instant::now();
-    let results = fire_once(target, &buyers.tokens, event, 64).await;
+    let results = fire_once(target, &buyers.tokens, event, 64, None).await;
     let last_201 = results
         .iter()
         .filter(|r| r.coupon_id.is_some())
