@@ -57,7 +57,7 @@ pub async fn upgrade(
         .max_frame_size(max)
         .aggregate_continuations()
         .max_continuation_size(max);
-    let connection = Connection::new(state.into_inner(), session, stream, slot);
+    let connection = Box::new(Connection::new(state.into_inner(), session, stream, slot));
     actix_web::rt::spawn(connection.run(principal));
     Ok(response)
 }

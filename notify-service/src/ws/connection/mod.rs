@@ -16,7 +16,7 @@ use actix_ws::{AggregatedMessage, AggregatedMessageStream, Message, ProtocolErro
 use contract::jwt::{Principal, TokenError, now_unix};
 use futures::SinkExt;
 use tokio::{
-    sync::{mpsc, watch},
+    sync::watch,
     time::{Instant, Sleep, sleep_until},
 };
 
@@ -59,7 +59,7 @@ struct Member {
     /// Kept for the connection's life, not made anew per frame.
     expiry: Pin<Box<Sleep>>,
     registration: Registration,
-    rx: mpsc::Receiver<SharedFrame>,
+    rx: futures::channel::mpsc::Receiver<SharedFrame>,
     order: PersonalOrder,
 }
 
@@ -85,15 +85,21 @@ impl Connection {
     }
 
     /// Serves the socket; `principal` when the upgrade carried a token.
-    pub async fn run(mut self, principal: Option<Principal>) {
+    ///
+    /// Idle sockets are most of a node's memory, and a task is as big as the
+    /// biggest state of its future. So the connection lives in a box (the
+    /// future holds a pointer, not two copies of it), and the rare steps —
+    /// first-frame authentication, client requests, the close — are boxed
+    /// when they run instead of sizing every idle socket's task.
+    pub async fn run(mut self: Box<Self>, principal: Option<Principal>) {
         let reason = self.serve(principal).await;
-        self.finish(reason).await;
+        Box::pin(self.finish(reason)).await;
     }
 
     async fn serve(&mut self, principal: Option<Principal>) -> CloseReason {
         let principal = match principal {
             Some(p) => p,
-            None => match self.authenticate().await {
+            None => match Box::pin(self.authenticate()).await {
                 Ok(p) => p,
                 Err(reason) => return reason,
             },
@@ -202,9 +208,9 @@ impl Connection {
                     self.on_client(member, message).await
                 }
                 frame = member.rx.recv() => match frame {
-                    Some(frame) => self.on_frame(member, &frame).await,
+                    Ok(frame) => self.on_frame(member, &frame).await,
                     // The hub let go of this connection (the kick follows).
-                    None => Err(CloseReason::SlowConsumer),
+                    Err(_) => Err(CloseReason::SlowConsumer),
                 },
                 () = &mut ping => {
                     let next_ping = ping.deadline() + heartbeat;
@@ -261,7 +267,7 @@ impl Connection {
                 self.send_error(kick, "unsupported_frame", "frames must be JSON text")
                     .await
             }
-            Some(Ok(AggregatedMessage::Text(text))) => self.on_text(member, &text).await,
+            Some(Ok(AggregatedMessage::Text(text))) => Box::pin(self.on_text(member, &text)).await,
         }
     }
 
@@ -327,7 +333,7 @@ impl Connection {
         }
     }
 
-    async fn finish(self, reason: CloseReason) {
+    async fn finish(self: Box<Self>, reason: CloseReason) {
         self.state
             .metrics
             .closes
