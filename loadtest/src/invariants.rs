@@ -145,8 +145,9 @@ async fn check_devices(
             let expected = by_user.get(&device.user_id).cloned().unwrap_or_default();
             let mut seen: HashMap<i64, usize> = HashMap::new();
             for frame in device.of_type("coupon.issued") {
-                if frame.frame["data"]["eventId"] == event_id
-                    && let Some(id) = frame.frame["data"]["couponId"].as_i64()
+                let data = &frame.frame()["data"];
+                if data["eventId"] == event_id
+                    && let Some(id) = data["couponId"].as_i64()
                 {
                     *seen.entry(id).or_default() += 1;
                 }
@@ -186,7 +187,7 @@ async fn check_watchers(event_id: i64, watchers: &[Socket]) -> Vec<String> {
             .map(|w| {
                 w.of_type("coupon.soldout")
                     .iter()
-                    .filter(|f| f.frame["data"]["eventId"] == event_id)
+                    .filter(|f| f.frame()["data"]["eventId"] == event_id)
                     .count()
             })
             .collect();

@@ -61,7 +61,7 @@ pub async fn run(
     }
     for socket in &sockets {
         for frame in socket.of_type("coupon.issued") {
-            if let Some(finished) = frame.frame["data"]["couponId"]
+            if let Some(finished) = frame.frame()["data"]["couponId"]
                 .as_i64()
                 .and_then(|id| answered.get(&id))
             {

@@ -111,7 +111,7 @@ async fn push_delay(
         let pushed = socket
             .of_type("coupon.issued")
             .into_iter()
-            .find(|r| r.frame["data"]["couponId"].as_i64() == Some(coupon_id));
+            .find(|r| r.frame()["data"]["couponId"].as_i64() == Some(coupon_id));
         if let Some(frame) = pushed {
             return Ok(Canary {
                 coupon_id,
