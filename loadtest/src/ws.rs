@@ -2,6 +2,7 @@
 //! for `welcome`, subscribe, and record when each frame arrived.
 
 use std::{
+    borrow::Cow,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -40,16 +41,17 @@ impl Received {
         serde_json::from_str(self.text.as_str()).unwrap_or(Value::Null)
     }
 
-    /// The frame's `type`, read without building the rest.
-    pub fn kind(&self) -> Option<String> {
+    /// The frame's `type`, read without building the rest (borrowed from
+    /// the frame's text unless it holds escapes).
+    pub fn kind(&self) -> Option<Cow<'_, str>> {
         #[derive(serde::Deserialize)]
         struct Kind<'a> {
             #[serde(rename = "type", borrow)]
-            kind: std::borrow::Cow<'a, str>,
+            kind: Cow<'a, str>,
         }
         serde_json::from_str::<Kind>(self.text.as_str())
             .ok()
-            .map(|k| k.kind.into_owned())
+            .map(|k| k.kind)
     }
 }
 
@@ -97,7 +99,7 @@ impl Socket {
                     incoming = read.next() => match incoming {
                         Some(Ok(Message::Text(text))) => {
                             let received = Received { text, at: Instant::now() };
-                            if received.kind().is_some_and(|k| SETUP_FRAMES.contains(&k.as_str())) {
+                            if received.kind().is_some_and(|k| SETUP_FRAMES.contains(&&*k)) {
                                 let _ = ready_tx.send(received.frame());
                             }
                             if let Ok(mut frames) = store.lock() {

@@ -376,10 +376,7 @@ async fn mark_loop(db: PgPool, mut confirmed: mpsc::Receiver<Vec<i64>>) {
     let mut batches = Vec::new();
     while confirmed.recv_many(&mut batches, MARKS_QUEUED).await > 0 {
         let ids: Vec<i64> = batches.drain(..).flatten().collect();
-        marked(match db.begin().await {
-            Ok(tx) => store::mark_published(tx, &ids).await,
-            Err(e) => Err(e),
-        });
+        marked(async { store::mark_published(db.begin().await?, &ids).await }.await);
     }
 }
 
