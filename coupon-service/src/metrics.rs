@@ -8,6 +8,7 @@ use actix_web::{
     body::MessageBody,
     dev::{ServiceRequest, ServiceResponse},
     get,
+    http::Method,
     middleware::Next,
     web,
 };
@@ -159,6 +160,23 @@ pub async fn metrics_endpoint(metrics: web::Data<Metrics>) -> HttpResponse {
         .body(metrics.render())
 }
 
+/// The `method` label: the standard methods by name, anything else as
+/// `other`. A client may send any token as a method (`REVGWA /api/…` is
+/// valid HTTP), and each distinct label value is a new series kept for the
+/// life of the process.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Counts and times every request by its route pattern (not its raw path, so
 /// `/events/{id}` stays one series).
 pub async fn track(
@@ -167,7 +185,7 @@ pub async fn track(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {
         let route = response
@@ -177,11 +195,11 @@ pub async fn track(
         let status = response.status().as_u16().to_string();
         metrics
             .http_requests
-            .with_label_values(&[method.as_str(), route.as_str(), status.as_str()])
+            .with_label_values(&[method, route.as_str(), status.as_str()])
             .inc();
         metrics
             .http_duration
-            .with_label_values(&[method.as_str(), route.as_str()])
+            .with_label_values(&[method, route.as_str()])
             .observe(started.elapsed().as_secs_f64());
     }
     Ok(response)

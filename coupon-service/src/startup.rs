@@ -236,7 +236,6 @@ fn connect_redis(settings: &Settings) -> anyhow::Result<RedisState> {
     Ok(RedisState::new(
         connections,
         settings.redis.key_prefix.clone(),
-        timeout,
         settings.issuance.idempotency_ttl_secs,
     ))
 }

@@ -14,7 +14,7 @@
 //!   for the sweeper.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -412,11 +412,20 @@ async fn insert_rows(tx: &mut Transaction<'_, Postgres>, jobs: &[Job]) -> sqlx::
         )?;
     }
 
-    let mut per_event: HashMap<i64, i32> = HashMap::new();
+    // Concurrent writers' batches share event rows: each transaction locks
+    // them in ascending id order before updating, so two batches can never
+    // each hold a row the other waits for (a deadlock fails every buyer in
+    // the losing batch). The UPDATE's join order is the planner's choice,
+    // hence the explicit lock first.
+    let mut per_event: BTreeMap<i64, i32> = BTreeMap::new();
     for id in &event_ids {
         *per_event.entry(*id).or_default() += 1;
     }
     let (ids, counts): (Vec<i64>, Vec<i32>) = per_event.into_iter().unzip();
+    sqlx::query("SELECT id FROM coupon_events WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+        .bind(&ids)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(
         "UPDATE coupon_events e SET issued_count = e.issued_count + c.n, updated_at = now() \
          FROM UNNEST($1::bigint[], $2::int[]) AS c(id, n) WHERE e.id = c.id",

@@ -95,21 +95,14 @@ pub struct EventState {
 pub struct RedisState {
     connections: RedisConnections,
     prefix: String,
-    timeout: Duration,
     idem_ttl_secs: u64,
 }
 
 impl RedisState {
-    pub fn new(
-        connections: RedisConnections,
-        prefix: String,
-        timeout: Duration,
-        idem_ttl_secs: u64,
-    ) -> Self {
+    pub fn new(connections: RedisConnections, prefix: String, idem_ttl_secs: u64) -> Self {
         Self {
             connections,
             prefix,
-            timeout,
             idem_ttl_secs,
         }
     }
@@ -125,16 +118,14 @@ impl RedisState {
         self.connections.get()
     }
 
-    /// Awaits one Redis call under the configured deadline.
+    /// Awaits one Redis call under the configured deadline; fails at once
+    /// while Redis is known to be unreachable.
     async fn deadline<T>(
         &self,
         what: &'static str,
         call: impl Future<Output = RedisResult<T>>,
     ) -> anyhow::Result<T> {
-        tokio::time::timeout(self.timeout, call)
-            .await
-            .with_context(|| format!("{what}: Redis timed out"))?
-            .context(what)
+        self.connections.call(call).await.context(what)
     }
 
     /// The first-come decision (reserve.lua).

@@ -47,3 +47,32 @@ async fn health_readiness_and_metrics_answer() {
         r#"coupon_http_requests_total{method="POST",route="/api/coupons/issue",status="201"} 1"#
     ));
 }
+
+#[tokio::test]
+async fn made_up_http_methods_share_one_metrics_label() {
+    let app = spawn_app().await;
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("REVGWA{i}").as_bytes()).unwrap();
+        app.client
+            .request(method, app.url("/api/coupons/events"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains("REVGWA"), "{metrics}");
+    let series = metrics
+        .lines()
+        .filter(|l| l.starts_with("coupon_http_requests_total{") && l.contains(r#"method="other""#))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum::<u64>();
+    assert_eq!(series, 20, "{metrics}");
+}

@@ -17,6 +17,9 @@ use tokio::{
 pub struct FaultProxy {
     pub port: u16,
     cut: Arc<AtomicBool>,
+    stalled: Arc<AtomicBool>,
+    /// Connections accepted while stalled: open, never answered.
+    held: Arc<Mutex<Vec<TcpStream>>>,
     links: Arc<Mutex<Vec<AbortHandle>>>,
     accept: AbortHandle,
 }
@@ -27,13 +30,20 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let port = listener.local_addr().expect("proxy addr").port();
         let cut = Arc::new(AtomicBool::new(false));
+        let stalled = Arc::new(AtomicBool::new(false));
+        let held: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
         let links: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
         let accept = {
-            let (cut, links) = (cut.clone(), links.clone());
+            let (cut, stalled, held, links) =
+                (cut.clone(), stalled.clone(), held.clone(), links.clone());
             tokio::spawn(async move {
                 while let Ok((client, _)) = listener.accept().await {
                     if cut.load(Ordering::SeqCst) {
                         drop(client); // refused: connection closed at once
+                        continue;
+                    }
+                    if stalled.load(Ordering::SeqCst) {
+                        held.lock().expect("held").push(client);
                         continue;
                     }
                     let link = tokio::spawn(forward(client, target));
@@ -45,8 +55,19 @@ impl FaultProxy {
         Self {
             port,
             cut,
+            stalled,
+            held,
             links,
             accept,
+        }
+    }
+
+    /// A hung server: drops every open connection, then accepts new ones
+    /// and never answers on them.
+    pub fn stall(&self) {
+        self.stalled.store(true, Ordering::SeqCst);
+        for link in self.links.lock().expect("links").drain(..) {
+            link.abort();
         }
     }
 
@@ -60,6 +81,8 @@ impl FaultProxy {
 
     pub fn restore(&self) {
         self.cut.store(false, Ordering::SeqCst);
+        self.stalled.store(false, Ordering::SeqCst);
+        self.held.lock().expect("held").clear();
     }
 }
 

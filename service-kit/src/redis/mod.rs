@@ -2,10 +2,16 @@
 //!
 //! A few long-lived multiplexed connections (redis-rs `ConnectionManager`),
 //! shared by every request: concurrent commands are pipelined on them, and a
-//! connection that broke is re-established in the background. We moved off a
-//! checkout pool because every checkout of a pooled connection paid one extra
-//! round trip (an `UNWATCH` + `PING` health check): as many calls again as the
-//! real work (see docs/benchmarks.md).
+//! connection that broke is re-established in the background. Not a checkout
+//! pool: every checkout of a pooled connection pays one extra round trip (an
+//! `UNWATCH` + `PING` health check), as many calls again as the real work.
+//!
+//! Every call goes through [`RedisConnections::call`]: a deadline, and an
+//! answer at once while Redis is known to be unreachable.
+
+mod reachability;
+
+use std::future::Future;
 
 use std::{
     sync::{
@@ -17,14 +23,29 @@ use std::{
 
 use anyhow::Context;
 use redis::{
-    IntoConnectionInfo, ProtocolVersion,
+    IntoConnectionInfo, ProtocolVersion, RedisError, RedisResult,
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
+
+use reachability::Reachability;
 
 #[derive(Clone)]
 pub struct RedisConnections {
     connections: Arc<[ConnectionManager]>,
     next: Arc<AtomicUsize>,
+    reachability: Arc<Reachability>,
+    timeout: Duration,
+}
+
+/// Why a call did not get Redis' answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("Redis is unreachable")]
+    KnownDown,
+    #[error("Redis did not answer in time")]
+    TimedOut,
+    #[error(transparent)]
+    Redis(#[from] RedisError),
 }
 
 impl RedisConnections {
@@ -62,7 +83,35 @@ impl RedisConnections {
         Ok(Self {
             connections: connections.into(),
             next: Arc::new(AtomicUsize::new(0)),
+            reachability: Arc::new(Reachability::new(client, timeout)),
+            timeout,
         })
+    }
+
+    /// Awaits one Redis call under the deadline given at creation. While
+    /// Redis is known to be unreachable it fails at once, without calling;
+    /// a call that fails on the connection or times out makes a probe find
+    /// out whether Redis is unreachable (see `reachability`).
+    pub async fn call<T>(
+        &self,
+        call: impl Future<Output = RedisResult<T>>,
+    ) -> Result<T, CallError> {
+        if self.reachability.is_known_down() {
+            return Err(CallError::KnownDown);
+        }
+        let result = match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(e)) if is_connection_error(&e) => Err(CallError::Redis(e)),
+            Ok(Err(e)) => return Err(CallError::Redis(e)),
+            Err(_) => Err(CallError::TimedOut),
+        };
+        self.reachability.call_failed();
+        result
+    }
+
+    /// Whether calls are failing at once because Redis is unreachable.
+    pub fn is_known_down(&self) -> bool {
+        self.reachability.is_known_down()
     }
 
     /// One of the shared connections (round robin); cheap to clone and use
@@ -71,4 +120,8 @@ impl RedisConnections {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
         self.connections[i].clone()
     }
+}
+
+fn is_connection_error(e: &RedisError) -> bool {
+    e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
 }
