@@ -22,7 +22,8 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_usable() {
         (r#"{"type":"subscribe","event_id":"one"}"#, "invalid_frame"),
         (r#"{"type":"resume","since":"yesterday"}"#, "invalid_since"),
         (r#"{"type":"subscribe","event_id":999}"#, "event_not_found"),
-        (r#"{"type":"subscribe","event_id":-5}"#, "event_not_found"),
+        (r#"{"type":"subscribe","event_id":-5}"#, "invalid_frame"),
+        (r#"{"type":"subscribe","event_id":0}"#, "invalid_frame"),
     ] {
         client.send_text(frame).await;
         let error = client.next_json().await;
