@@ -179,7 +179,9 @@ impl Connection {
                     return Err(CloseReason::Client);
                 }
                 Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                    self.write(None, Message::Pong(bytes)).await?;
+                    if self.budget.take() {
+                        self.write(None, Message::Pong(bytes)).await?;
+                    }
                     continue;
                 }
                 Some(Ok(AggregatedMessage::Pong(_))) => continue,
@@ -278,10 +280,13 @@ impl Connection {
                 self.client_close = reason;
                 Err(CloseReason::Client)
             }
-            Some(Ok(AggregatedMessage::Ping(bytes))) => {
+            // Pings draw on the frame budget too; beyond it they go
+            // unanswered (RFC 6455 §5.5.3 lets an endpoint answer only the
+            // latest of several pings).
+            Some(Ok(AggregatedMessage::Ping(bytes))) if self.budget.take() => {
                 self.write(kick, Message::Pong(bytes)).await
             }
-            Some(Ok(AggregatedMessage::Pong(_))) => Ok(()),
+            Some(Ok(AggregatedMessage::Ping(_) | AggregatedMessage::Pong(_))) => Ok(()),
             Some(Ok(AggregatedMessage::Binary(_) | AggregatedMessage::Text(_)))
                 if !self.budget.take() =>
             {
