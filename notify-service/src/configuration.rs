@@ -7,6 +7,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 
+use crate::ws::client_address::TrustedProxies;
+
 const DEFAULTS: &str = include_str!("../configuration/base.yaml");
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,6 +79,12 @@ pub struct WebSocketSettings {
     pub outgoing_queue: usize,
     pub max_connections_per_user: usize,
     pub max_connections: usize,
+    /// Sockets without a verified token yet, apart from `max_connections`.
+    pub max_unauthenticated: usize,
+    pub max_unauthenticated_per_address: usize,
+    /// Peers (addresses or CIDR ranges) whose `X-Forwarded-For` is believed.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub trusted_proxies: Vec<String>,
     pub max_subscriptions: usize,
     pub client_frames_per_second: u32,
     pub resume_window_ms: u64,
@@ -96,6 +104,12 @@ pub struct FanoutSettings {
 pub struct CouponApiSettings {
     pub url: String,
     pub timeout_ms: u64,
+    /// How long an event coupon-service does not know is remembered as
+    /// missing, and how many such events at most.
+    pub missing_ttl_ms: u64,
+    pub missing_cache_size: u64,
+    /// Lookups waiting on coupon-service at once, all events together.
+    pub max_in_flight: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,7 +133,7 @@ impl Settings {
 
     pub fn validate(&self) -> Result<(), anyhow::Error> {
         let ws = &self.websocket;
-        let checks: [(bool, &str); 12] = [
+        let checks: [(bool, &str); 17] = [
             (
                 self.redis.connections > 0,
                 "redis.connections must be at least 1",
@@ -141,8 +155,8 @@ impl Settings {
                 "websocket.auth_timeout_ms must be at least 1",
             ),
             (
-                ws.max_frame_bytes >= 256,
-                "websocket.max_frame_bytes must be at least 256 (an auth frame carries a token)",
+                (256..=1 << 20).contains(&ws.max_frame_bytes),
+                "websocket.max_frame_bytes must be between 256 (an auth frame carries a token) and 1048576",
             ),
             (
                 ws.outgoing_queue > 0,
@@ -151,6 +165,26 @@ impl Settings {
             (
                 ws.max_connections_per_user > 0 && ws.max_connections > 0,
                 "websocket.max_connections and websocket.max_connections_per_user must be at least 1",
+            ),
+            (
+                ws.max_unauthenticated > 0 && ws.max_unauthenticated_per_address > 0,
+                "websocket.max_unauthenticated and websocket.max_unauthenticated_per_address must be at least 1",
+            ),
+            (
+                TrustedProxies::parse(&ws.trusted_proxies).is_ok(),
+                "websocket.trusted_proxies entries must be IP addresses or CIDR ranges (10.0.0.0/8)",
+            ),
+            (
+                (1..=60_000).contains(&self.coupon_api.missing_ttl_ms),
+                "coupon_api.missing_ttl_ms must be between 1 and 60000",
+            ),
+            (
+                self.coupon_api.missing_cache_size > 0,
+                "coupon_api.missing_cache_size must be at least 1",
+            ),
+            (
+                (1..=1024).contains(&self.coupon_api.max_in_flight),
+                "coupon_api.max_in_flight must be between 1 and 1024",
             ),
             (
                 self.fanout.stream_maxlen > 0,
@@ -193,6 +227,15 @@ impl WebSocketSettings {
     }
     pub fn resume_window(&self) -> Duration {
         Duration::from_millis(self.resume_window_ms)
+    }
+}
+
+impl CouponApiSettings {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+    pub fn missing_ttl(&self) -> Duration {
+        Duration::from_millis(self.missing_ttl_ms)
     }
 }
 
@@ -246,6 +289,50 @@ mod tests {
         s.websocket.outgoing_queue = 0;
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("websocket.outgoing_queue"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_take_cidr_ranges_and_refuse_names() {
+        let mut s = Settings::defaults().unwrap();
+        s.websocket.trusted_proxies = vec!["10.0.0.0/8".into(), "::1".into()];
+        s.validate().unwrap();
+        s.websocket.trusted_proxies = vec!["gateway.internal".into()];
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("websocket.trusted_proxies"), "{err}");
+    }
+
+    #[test]
+    fn the_unauthenticated_budget_and_missing_event_cache_are_range_checked() {
+        let check = |tweak: fn(&mut Settings), name: &str| {
+            let mut s = Settings::defaults().unwrap();
+            tweak(&mut s);
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        };
+        check(
+            |s| s.websocket.max_unauthenticated = 0,
+            "websocket.max_unauthenticated",
+        );
+        check(
+            |s| s.websocket.max_unauthenticated_per_address = 0,
+            "websocket.max_unauthenticated_per_address",
+        );
+        check(
+            |s| s.coupon_api.missing_ttl_ms = 0,
+            "coupon_api.missing_ttl_ms",
+        );
+        check(
+            |s| s.coupon_api.missing_ttl_ms = 3_600_000,
+            "coupon_api.missing_ttl_ms",
+        );
+        check(
+            |s| s.coupon_api.missing_cache_size = 0,
+            "coupon_api.missing_cache_size",
+        );
+        check(
+            |s| s.coupon_api.max_in_flight = 0,
+            "coupon_api.max_in_flight",
+        );
     }
 
     #[test]

@@ -26,6 +26,12 @@ pub enum ApiError {
     TooManyConnections,
     #[error("this server holds the most connections it takes; retry shortly")]
     ServerFull,
+    #[error(
+        "this server holds the most sockets without a token it takes; retry shortly, or send the token in the Authorization header"
+    )]
+    UnauthenticatedFull,
+    #[error("this address holds too many sockets that have not authenticated")]
+    TooManyUnauthenticated,
     #[error("this server cannot push right now; retry shortly")]
     NotReady,
     #[error("no such resource")]
@@ -41,7 +47,8 @@ impl ApiError {
             Self::TokenExpired => "token_expired",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::TooManyConnections => "too_many_connections",
-            Self::ServerFull => "server_full",
+            Self::ServerFull | Self::UnauthenticatedFull => "server_full",
+            Self::TooManyUnauthenticated => "too_many_unauthenticated",
             Self::NotReady => "unavailable",
             Self::NotFound => "not_found",
         }
@@ -54,8 +61,12 @@ impl ResponseError for ApiError {
             Self::UpgradeRequired | Self::TokenInQuery => StatusCode::BAD_REQUEST,
             Self::InvalidToken | Self::TokenExpired => StatusCode::UNAUTHORIZED,
             Self::OriginNotAllowed => StatusCode::FORBIDDEN,
-            Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
-            Self::ServerFull | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyConnections | Self::TooManyUnauthenticated => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::ServerFull | Self::UnauthenticatedFull | Self::NotReady => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
         }
     }
@@ -66,7 +77,11 @@ impl ResponseError for ApiError {
             Self::InvalidToken | Self::TokenExpired => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            Self::ServerFull | Self::NotReady | Self::TooManyConnections => {
+            Self::ServerFull
+            | Self::UnauthenticatedFull
+            | Self::NotReady
+            | Self::TooManyConnections
+            | Self::TooManyUnauthenticated => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
             _ => {}
@@ -91,6 +106,12 @@ mod tests {
             (ApiError::TokenExpired, 401, "token_expired"),
             (ApiError::OriginNotAllowed, 403, "origin_not_allowed"),
             (ApiError::ServerFull, 503, "server_full"),
+            (ApiError::UnauthenticatedFull, 503, "server_full"),
+            (
+                ApiError::TooManyUnauthenticated,
+                429,
+                "too_many_unauthenticated",
+            ),
             (ApiError::TokenInQuery, 400, "token_in_query"),
         ] {
             let response = err.error_response();

@@ -12,6 +12,8 @@ pub struct Metrics {
     registry: Registry,
     /// Open WebSocket connections, authenticated or not.
     pub connections: IntGauge,
+    /// The open connections that have not authenticated (yet).
+    pub unauthenticated: IntGauge,
     /// Connections ended, by reason (`slow_consumer`, `auth_timeout`, …).
     pub closes: IntCounterVec,
     /// Upgrades refused before the handshake, by reason.
@@ -40,6 +42,10 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("notify".into()), None)?;
         let connections = IntGauge::new("ws_connections", "Open WebSocket connections")?;
+        let unauthenticated = IntGauge::new(
+            "ws_unauthenticated_connections",
+            "Open WebSocket connections without a verified token (yet)",
+        )?;
         let closes = IntCounterVec::new(
             Opts::new("ws_closes_total", "WebSocket connections ended, by reason"),
             &["reason"],
@@ -94,6 +100,7 @@ impl Metrics {
         )?;
 
         registry.register(Box::new(connections.clone()))?;
+        registry.register(Box::new(unauthenticated.clone()))?;
         registry.register(Box::new(closes.clone()))?;
         registry.register(Box::new(rejected_upgrades.clone()))?;
         registry.register(Box::new(messages_delivered.clone()))?;
@@ -106,6 +113,7 @@ impl Metrics {
         Ok(Self {
             registry,
             connections,
+            unauthenticated,
             closes,
             rejected_upgrades,
             messages_delivered,

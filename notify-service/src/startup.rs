@@ -28,6 +28,8 @@ use crate::{
     ws::{
         self,
         admission::{AllowedOrigins, Slots},
+        client_address::TrustedProxies,
+        unauthenticated::Unauthenticated,
     },
 };
 
@@ -67,13 +69,7 @@ impl Application {
             timeout,
             settings.fanout.clone(),
         );
-        let snapshots = Snapshots::new(
-            connections,
-            prefix,
-            timeout,
-            &settings.coupon_api.url,
-            Duration::from_millis(settings.coupon_api.timeout_ms),
-        )?;
+        let snapshots = Snapshots::new(connections, prefix, timeout, &settings.coupon_api)?;
         let (shutdown, phase) = ShutdownHandle::new();
 
         tokio::spawn(
@@ -105,6 +101,14 @@ impl Application {
         let state = web::Data::new(AppState {
             verifier: load_verifier(&settings)?,
             slots: Slots::new(ws_settings.max_connections, metrics.connections.clone()),
+            unauthenticated: Unauthenticated::new(
+                ws_settings.max_unauthenticated,
+                ws_settings.max_unauthenticated_per_address,
+                metrics.connections.clone(),
+                metrics.unauthenticated.clone(),
+            ),
+            trusted_proxies: TrustedProxies::parse(&ws_settings.trusted_proxies)
+                .map_err(|entry| anyhow::anyhow!("websocket.trusted_proxies: {entry:?}"))?,
             origins: AllowedOrigins::new(&ws_settings.allowed_origins),
             settings: settings.clone(),
             hub,
@@ -180,13 +184,11 @@ impl Application {
         }
         tracing::info!("shutting down: detaching the consumer");
         let _ = tokio::time::timeout(SHUTDOWN_STEP, consumer).await;
-        tracing::info!(
-            connections = state.slots.open(),
-            "shutting down: closing sockets"
-        );
+        let open = || state.slots.open() + state.unauthenticated.open();
+        tracing::info!(connections = open(), "shutting down: closing sockets");
         shutdown.advance(Phase::CloseSockets);
         let deadline = tokio::time::Instant::now() + SHUTDOWN_STEP;
-        while state.slots.open() > 0 && tokio::time::Instant::now() < deadline {
+        while open() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         // The server handles the stop command inside its own future: poll both.

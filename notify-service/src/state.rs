@@ -13,7 +13,11 @@ use crate::{
     metrics::Metrics,
     shutdown::Phase,
     snapshot::Snapshots,
-    ws::admission::{AllowedOrigins, Slots},
+    ws::{
+        admission::{AllowedOrigins, Slots},
+        client_address::TrustedProxies,
+        unauthenticated::Unauthenticated,
+    },
 };
 
 pub struct AppState {
@@ -24,7 +28,11 @@ pub struct AppState {
     pub snapshots: Snapshots,
     pub metrics: Arc<Metrics>,
     pub liveness: Arc<Liveness>,
+    /// Authenticated sockets.
     pub slots: Slots,
+    /// Sockets still without a verified token.
+    pub unauthenticated: Unauthenticated,
+    pub trusted_proxies: TrustedProxies,
     pub origins: AllowedOrigins,
     pub shutdown: watch::Receiver<Phase>,
 }

@@ -79,6 +79,10 @@ impl ClientFrame {
             "subscribe" | "unsubscribe" => {
                 let EventRef { event_id } = serde_json::from_value(value.clone())
                     .map_err(|_| fields("needs an integer \"event_id\""))?;
+                // Event ids start at 1; nothing else is looked up anywhere.
+                if event_id < 1 {
+                    return Err(fields("\"event_id\" must be at least 1"));
+                }
                 if kind == "subscribe" {
                     Self::Subscribe { event_id }
                 } else {
@@ -148,6 +152,26 @@ mod tests {
             "invalid_frame"
         );
         assert_eq!(code(r#"{"type":"subscribe"}"#), "invalid_frame");
+        assert_eq!(
+            code(r#"{"type":"subscribe","event_id":0}"#),
+            "invalid_frame"
+        );
+        assert_eq!(
+            code(r#"{"type":"subscribe","event_id":-5}"#),
+            "invalid_frame"
+        );
+        assert_eq!(
+            code(r#"{"type":"unsubscribe","event_id":-9223372036854775808}"#),
+            "invalid_frame"
+        );
+        assert_eq!(
+            code(r#"{"type":"subscribe","event_id":9223372036854775808}"#),
+            "invalid_frame"
+        );
+        assert_eq!(
+            code(r#"{"type":"subscribe","event_id":1.5}"#),
+            "invalid_frame"
+        );
         assert_eq!(code(r#"{"type":"auth","token":1}"#), "invalid_frame");
         assert_eq!(
             code(r#"{"type":"resume","since":"yesterday"}"#),

@@ -6,6 +6,9 @@ pub const GOING_AWAY: u16 = 1001;
 /// This instance may have missed messages (its fan-out subscription was
 /// interrupted): reconnect and `resume`, re-`subscribe` for fresh snapshots.
 pub const SERVICE_RESTART: u16 = 1012;
+/// The socket authenticated by frame while this instance holds
+/// `websocket.max_connections` signed-in sockets: retry later (with backoff).
+pub const TRY_AGAIN_LATER: u16 = 1013;
 /// The client broke the WebSocket framing rules.
 pub const PROTOCOL_ERROR: u16 = 1002;
 /// A text frame that is not valid UTF-8.
@@ -41,6 +44,7 @@ pub enum CloseReason {
     TokenExpired,
     SlowConsumer,
     TooManyConnections,
+    ServerFull,
     FanoutGap,
 }
 
@@ -58,6 +62,7 @@ impl CloseReason {
             Self::TokenExpired => TOKEN_EXPIRED,
             Self::SlowConsumer => SLOW_CONSUMER,
             Self::TooManyConnections => TOO_MANY_CONNECTIONS,
+            Self::ServerFull => TRY_AGAIN_LATER,
             Self::FanoutGap => SERVICE_RESTART,
         })
     }
@@ -76,6 +81,7 @@ impl CloseReason {
             Self::TokenExpired => "token_expired",
             Self::SlowConsumer => "slow_consumer",
             Self::TooManyConnections => "too_many_connections",
+            Self::ServerFull => "server_full",
             Self::FanoutGap => "fanout_gap",
         }
     }

@@ -4,7 +4,9 @@
 //! prefix): no extra hop, and it is the very state issuance decides by. When
 //! Redis holds no state for the event (not preloaded yet, or ended long ago
 //! and expired) coupon-service's `GET /api/coupons/events/{id}` answers
-//! instead, when `coupon_api.url` is set.
+//! instead, when `coupon_api.url` is set ([`coupon_api`]).
+
+mod coupon_api;
 
 use std::{sync::LazyLock, time::Duration};
 
@@ -12,6 +14,9 @@ use anyhow::Context;
 use redis::Script;
 use serde::{Deserialize, Serialize};
 use service_kit::redis::RedisConnections;
+
+use self::coupon_api::CouponApi;
+use crate::configuration::CouponApiSettings;
 
 static SNAPSHOT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("snapshot.lua")));
 
@@ -56,8 +61,7 @@ pub struct Snapshots {
     connections: RedisConnections,
     prefix: String,
     timeout: Duration,
-    http: reqwest::Client,
-    coupon_api: Option<String>,
+    coupon_api: Option<CouponApi>,
 }
 
 impl Snapshots {
@@ -65,20 +69,13 @@ impl Snapshots {
         connections: RedisConnections,
         prefix: String,
         timeout: Duration,
-        coupon_api: &str,
-        api_timeout: Duration,
+        coupon_api: &CouponApiSettings,
     ) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(api_timeout)
-            .build()
-            .context("building the coupon-service client")?;
-        let base = coupon_api.trim_end_matches('/');
         Ok(Self {
             connections,
             prefix,
             timeout,
-            http,
-            coupon_api: (!base.is_empty()).then(|| base.to_owned()),
+            coupon_api: CouponApi::new(coupon_api)?,
         })
     }
 
@@ -91,7 +88,7 @@ impl Snapshots {
             return Ok(Some(found));
         }
         match &self.coupon_api {
-            Some(base) => self.ask_coupon_service(base, event_id).await,
+            Some(api) => api.snapshot(event_id).await,
             None => Ok(None),
         }
     }
@@ -124,38 +121,6 @@ impl Snapshots {
                 closed == "1",
                 remaining,
             ),
-        }))
-    }
-
-    async fn ask_coupon_service(
-        &self,
-        base: &str,
-        event_id: i64,
-    ) -> anyhow::Result<Option<Snapshot>> {
-        #[derive(Deserialize)]
-        struct View {
-            remaining: i64,
-            status: EventStatus,
-        }
-        let response = self
-            .http
-            .get(format!("{base}/api/coupons/events/{event_id}"))
-            .send()
-            .await
-            .context("asking coupon-service for the event")?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        let view: View = response
-            .error_for_status()
-            .context("coupon-service refused the event lookup")?
-            .json()
-            .await
-            .context("coupon-service sent an unexpected event body")?;
-        Ok(Some(Snapshot {
-            event_id,
-            remaining: view.remaining.max(0),
-            status: view.status,
         }))
     }
 }

@@ -1,5 +1,6 @@
 //! What is checked before a socket is opened: the Origin allow-list, the
-//! per-node connection limit, no token in the query string.
+//! per-node connection limit, no token in the query string; and which
+//! budget an open socket counts against.
 
 use std::sync::{
     Arc,
@@ -8,6 +9,8 @@ use std::sync::{
 
 use actix_web::http::header::HeaderValue;
 use prometheus::IntGauge;
+
+use super::unauthenticated::Pending;
 
 /// Browsers send `Origin`; native clients do not, and are always let in
 /// (they could forge it anyway). Empty list: every origin is accepted,
@@ -52,7 +55,8 @@ pub fn query_carries_token(query: &str) -> bool {
     })
 }
 
-/// Open sockets on this node (authenticated or not), capped.
+/// Authenticated sockets on this node, capped by `max_connections`
+/// (sockets still without a token count in [`super::unauthenticated`]).
 #[derive(Clone)]
 pub struct Slots {
     open: Arc<AtomicUsize>,
@@ -92,6 +96,13 @@ impl Drop for Slot {
         self.0.open.fetch_sub(1, Ordering::AcqRel);
         self.0.gauge.dec();
     }
+}
+
+/// The budget a socket holds its place in: unauthenticated until its token
+/// is verified, then among the members.
+pub enum Place {
+    Pending(Pending),
+    Member(Slot),
 }
 
 #[cfg(test)]

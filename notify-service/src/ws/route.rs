@@ -1,10 +1,17 @@
 //! `GET /ws`: the checks that can be made on the upgrade request itself,
 //! then the handshake; the socket then lives in [`super::connection`].
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use contract::jwt::{Principal, TokenError};
 
-use super::{admission::query_carries_token, connection::Connection};
+use super::{
+    admission::{Place, query_carries_token},
+    client_address::AddressKey,
+    connection::Connection,
+    unauthenticated::Refused,
+};
 use crate::{error::ApiError, state::AppState};
 
 pub async fn upgrade(
@@ -47,8 +54,26 @@ pub async fn upgrade(
         // Nothing published would reach a socket here now.
         return refuse("not_ready", ApiError::NotReady);
     }
-    let Some(slot) = state.slots.try_acquire() else {
-        return refuse("node_limit", ApiError::ServerFull);
+    // A socket with a token takes a member's place; one without waits for
+    // its auth frame in the unauthenticated budget.
+    let place = if principal.is_some() {
+        match state.slots.try_acquire() {
+            Some(slot) => Place::Member(slot),
+            None => return refuse("node_limit", ApiError::ServerFull),
+        }
+    } else {
+        match state
+            .unauthenticated
+            .try_acquire(client_address(&req, &state))
+        {
+            Ok(pending) => Place::Pending(pending),
+            Err(Refused::Node) => {
+                return refuse("unauthenticated_limit", ApiError::UnauthenticatedFull);
+            }
+            Err(Refused::Address) => {
+                return refuse("address_limit", ApiError::TooManyUnauthenticated);
+            }
+        }
     };
     let (response, session, stream) =
         actix_ws::handle(&req, body).map_err(|_| ApiError::UpgradeRequired)?;
@@ -57,9 +82,21 @@ pub async fn upgrade(
         .max_frame_size(max)
         .aggregate_continuations()
         .max_continuation_size(max);
-    let connection = Box::new(Connection::new(state.into_inner(), session, stream, slot));
+    let connection = Box::new(Connection::new(state.into_inner(), session, stream, place));
     actix_web::rt::spawn(connection.run(principal));
     Ok(response)
+}
+
+/// The key the client's per-address limits count by.
+fn client_address(req: &HttpRequest, state: &AppState) -> AddressKey {
+    let peer = req
+        .peer_addr()
+        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.ip());
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    AddressKey::from(state.trusted_proxies.client(peer, forwarded))
 }
 
 fn is_websocket_upgrade(req: &HttpRequest) -> bool {

@@ -180,9 +180,10 @@ async fn the_per_user_and_per_node_connection_limits_hold() {
     .await;
 
     let _c = d.connect(&app, 2).await;
-    let _d = Client::connect(&app.ws_url(), None).await.unwrap();
+    let _d = d.connect(&app, 3).await;
+    let bearer = vec![("authorization", format!("Bearer {}", d.token(4)))];
     assert_eq!(
-        refused(&app.ws_url(), &[]).await,
+        refused(&app.ws_url(), &bearer).await,
         (503, "server_full".to_owned())
     );
 }

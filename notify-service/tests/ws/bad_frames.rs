@@ -22,7 +22,8 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_usable() {
         (r#"{"type":"subscribe","event_id":"one"}"#, "invalid_frame"),
         (r#"{"type":"resume","since":"yesterday"}"#, "invalid_since"),
         (r#"{"type":"subscribe","event_id":999}"#, "event_not_found"),
-        (r#"{"type":"subscribe","event_id":-5}"#, "event_not_found"),
+        (r#"{"type":"subscribe","event_id":-5}"#, "invalid_frame"),
+        (r#"{"type":"subscribe","event_id":0}"#, "invalid_frame"),
     ] {
         client.send_text(frame).await;
         let error = client.next_json().await;
@@ -142,4 +143,30 @@ async fn a_client_flooding_frames_is_rate_limited_and_served_again_afterwards() 
         assert!(tokio::time::Instant::now() < deadline, "still limited");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_websocket_pings_draws_on_the_frame_budget() {
+    let d = Deployment::new().await;
+    let app = d
+        .spawn_with(Faults::default(), |s| {
+            s.websocket.client_frames_per_second = 5;
+        })
+        .await;
+    let mut client = d.connect(&app, 1).await;
+    for _ in 0..100 {
+        client
+            .send(Message::Ping(vec![7u8; 16].into()))
+            .await
+            .unwrap();
+    }
+    client.send_json(json!({"type": "ping"})).await;
+    // A burst of twice the rate (10), plus what refilled meanwhile; not 100.
+    let (pongs, after) = client.pongs_before_text().await;
+    assert!(pongs < 30, "{pongs} pongs for 100 pings");
+    assert!(
+        after["type"] == "pong" || after["code"] == "rate_limited",
+        "{after}"
+    );
+    assert_eq!(app.readyz().await, 200);
 }

@@ -150,6 +150,24 @@ impl Client {
         }
     }
 
+    /// Pong frames received before the next text frame, and that frame.
+    pub async fn pongs_before_text(&mut self) -> (usize, serde_json::Value) {
+        let mut pongs = 0;
+        loop {
+            match tokio::time::timeout(WITHIN, self.ws.next())
+                .await
+                .expect("timed out waiting for a text frame")
+            {
+                Some(Ok(Message::Pong(_))) => pongs += 1,
+                Some(Ok(Message::Text(text))) => {
+                    return (pongs, serde_json::from_str(text.as_str()).expect("JSON"));
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the socket ended: {other:?}"),
+            }
+        }
+    }
+
     /// Reads until the socket ends; returns how it ended.
     pub async fn ending(&mut self) -> Ending {
         self.ending_within(WITHIN).await

@@ -3,6 +3,7 @@
 //! RabbitMQ names (see `helpers.rs`), so runs never see each other; faults
 //! go through a per-test TCP proxy, never through the shared servers.
 
+mod abuse;
 mod auth;
 mod bad_frames;
 mod client;

@@ -21,11 +21,12 @@ use tokio::{
 };
 
 use super::{
-    admission::Slot,
+    admission::Place,
     budget::FrameBudget,
     personal::{Live, PersonalOrder},
 };
 use crate::{
+    error::ApiError,
     hub::{Kick, KickReason, Registration, SharedFrame},
     protocol::{client::ClientFrame, close::CloseReason, server},
     shutdown::{self, Phase},
@@ -49,7 +50,8 @@ pub struct Connection {
     client_close: Option<actix_ws::CloseReason>,
     last_heard: Instant,
     budget: FrameBudget,
-    _slot: Slot,
+    /// Held for the socket's life; moves to the members' budget on auth.
+    place: Place,
 }
 
 /// State of an authenticated connection.
@@ -68,7 +70,7 @@ impl Connection {
         state: Arc<AppState>,
         session: Session,
         stream: AggregatedMessageStream,
-        slot: Slot,
+        place: Place,
     ) -> Self {
         let shutdown = state.shutdown.clone();
         let budget = FrameBudget::new(state.settings.websocket.client_frames_per_second);
@@ -80,7 +82,7 @@ impl Connection {
             client_close: None,
             last_heard: Instant::now(),
             budget,
-            _slot: slot,
+            place,
         }
     }
 
@@ -104,6 +106,9 @@ impl Connection {
                 Err(reason) => return reason,
             },
         };
+        if let Err(reason) = self.take_members_place().await {
+            return reason;
+        }
         let (registration, rx) = match self.state.hub.register(principal.user_id) {
             Ok(joined) => joined,
             Err(e) => {
@@ -127,6 +132,26 @@ impl Connection {
             return reason;
         }
         self.serve_member(&mut member).await
+    }
+
+    /// A socket that authenticated by frame leaves the unauthenticated
+    /// budget for a member's place, if one is free.
+    async fn take_members_place(&mut self) -> Flow {
+        if matches!(self.place, Place::Member(_)) {
+            return Ok(());
+        }
+        match self.state.slots.try_acquire() {
+            Some(slot) => {
+                self.place = Place::Member(slot);
+                Ok(())
+            }
+            None => {
+                let _ = self
+                    .send_error(None, "server_full", &ApiError::ServerFull.to_string())
+                    .await;
+                Err(CloseReason::ServerFull)
+            }
+        }
     }
 
     /// Waits for an `auth` frame until the deadline.
@@ -154,7 +179,9 @@ impl Connection {
                     return Err(CloseReason::Client);
                 }
                 Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                    self.write(None, Message::Pong(bytes)).await?;
+                    if self.budget.take() {
+                        self.write(None, Message::Pong(bytes)).await?;
+                    }
                     continue;
                 }
                 Some(Ok(AggregatedMessage::Pong(_))) => continue,
@@ -253,10 +280,13 @@ impl Connection {
                 self.client_close = reason;
                 Err(CloseReason::Client)
             }
-            Some(Ok(AggregatedMessage::Ping(bytes))) => {
+            // Pings draw on the frame budget too; beyond it they go
+            // unanswered (RFC 6455 §5.5.3 lets an endpoint answer only the
+            // latest of several pings).
+            Some(Ok(AggregatedMessage::Ping(bytes))) if self.budget.take() => {
                 self.write(kick, Message::Pong(bytes)).await
             }
-            Some(Ok(AggregatedMessage::Pong(_))) => Ok(()),
+            Some(Ok(AggregatedMessage::Ping(_) | AggregatedMessage::Pong(_))) => Ok(()),
             Some(Ok(AggregatedMessage::Binary(_) | AggregatedMessage::Text(_)))
                 if !self.budget.take() =>
             {
