@@ -10,6 +10,7 @@ use crate::{
     events::{Event, cache::EventCache},
     issuance::{batch_writer::BatchWriter, redis_state::RedisState, sold_out::SoldOutMemo},
     outbox::relay::RelayStatus,
+    auth::password_gate::PasswordGate,
     rate_limit::Limiters,
 };
 
@@ -22,6 +23,7 @@ pub struct AppState {
     pub sold_out: SoldOutMemo,
     pub relay: Arc<RelayStatus>,
     pub limiters: Arc<Limiters>,
+    pub password_gate: PasswordGate,
 }
 
 impl AppState {
