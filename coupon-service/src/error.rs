@@ -25,7 +25,9 @@ pub enum ApiError {
     #[error("the access token has expired")]
     TokenExpired,
     /// A refused refresh token; same code as a bad access token.
-    #[error("the refresh token is not valid (unknown, expired, revoked or already used); sign in again")]
+    #[error(
+        "the refresh token is not valid (unknown, expired, revoked or already used); sign in again"
+    )]
     InvalidRefreshToken,
     /// Wrong email or password; deliberately not saying which.
     #[error("the email or password is not correct")]

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::{
+    auth::password_gate::PasswordGate,
     configuration::Settings,
     error::ApiError,
     events::{Event, cache::EventCache},
     issuance::{batch_writer::BatchWriter, redis_state::RedisState, sold_out::SoldOutMemo},
     outbox::relay::RelayStatus,
-    auth::password_gate::PasswordGate,
     rate_limit::Limiters,
 };
 

@@ -129,8 +129,7 @@ impl PasswordGate {
             return Err(self.refuse("queue_full"));
         }
         let _waiting = Waiting(&self.waiting);
-        match tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await
-        {
+        match tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
             Ok(Err(closed)) => Err(ApiError::Unexpected(anyhow::anyhow!(
                 "password gate closed: {closed}"

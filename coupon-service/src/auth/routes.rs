@@ -261,9 +261,9 @@ fn token_pair(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .json(TokenPair {
-        access_token,
-        refresh_token,
-        token_type: "Bearer",
-        expires_in,
-    }))
+            access_token,
+            refresh_token,
+            token_type: "Bearer",
+            expires_in,
+        }))
 }

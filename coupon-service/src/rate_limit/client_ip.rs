@@ -142,7 +142,14 @@ mod tests {
         assert!(!one.contains(&"127.0.0.2".parse().unwrap()));
         let v6: ProxyRange = "fd00::/8".parse().unwrap();
         assert!(v6.contains(&"fd12:3456::1".parse().unwrap()));
-        for bad in ["", "10.0.0.0/33", "fd00::/129", "localhost", "10.0.0/8", "1.2.3.4/-1"] {
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "fd00::/129",
+            "localhost",
+            "10.0.0/8",
+            "1.2.3.4/-1",
+        ] {
             assert!(bad.parse::<ProxyRange>().is_err(), "{bad}");
         }
         let err = "nope".parse::<ProxyRange>().unwrap_err();

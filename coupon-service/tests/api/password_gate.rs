@@ -56,7 +56,10 @@ async fn a_login_flood_beyond_the_hashing_permits_gets_503_with_retry_after() {
             other => panic!("unexpected {other}: {body}"),
         }
     }
-    assert!(busy > 0, "40 logins at once, 2 permits, 2 waiting: some must be refused");
+    assert!(
+        busy > 0,
+        "40 logins at once, 2 permits, 2 waiting: some must be refused"
+    );
     assert!(wrong_password >= 2, "the permitted ones still answer");
     let peak = metric(&app, "coupon_password_hashes_in_flight_peak").await;
     assert!(
@@ -64,12 +67,19 @@ async fn a_login_flood_beyond_the_hashing_permits_gets_503_with_retry_after() {
         "never more hashes at once than permits: {peak:?}"
     );
     assert_eq!(
-        metric(&app, r#"coupon_password_hash_refused_total{reason="queue_full"}"#).await,
+        metric(
+            &app,
+            r#"coupon_password_hash_refused_total{reason="queue_full"}"#
+        )
+        .await,
         Some(f64::from(busy))
     );
     assert_eq!(
         metric(&app, "coupon_password_hashes_total").await,
         Some(f64::from(wrong_password))
     );
-    assert_eq!(metric(&app, "coupon_password_hashes_in_flight").await, Some(0.0));
+    assert_eq!(
+        metric(&app, "coupon_password_hashes_in_flight").await,
+        Some(0.0)
+    );
 }

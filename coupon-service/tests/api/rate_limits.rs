@@ -131,14 +131,22 @@ async fn failed_logins_on_one_account_are_throttled_whatever_the_address_without
     let hashes_before = metric(&app, "coupon_password_hashes_total").await;
     // A fourth address, even with the right password: the account is
     // throttled, and no password work is done for it.
-    let (status, retry_after, code) =
-        login_from(&app, "198.51.100.77", "VICTIM@example.test", "the right one").await;
+    let (status, retry_after, code) = login_from(
+        &app,
+        "198.51.100.77",
+        "VICTIM@example.test",
+        "the right one",
+    )
+    .await;
     assert_eq!((status, code.as_str()), (429, "rate_limited"));
     assert!(
         matches!(retry_after, Some(s) if (1..=600).contains(&s)),
         "{retry_after:?}"
     );
-    assert_eq!(metric(&app, "coupon_password_hashes_total").await, hashes_before);
+    assert_eq!(
+        metric(&app, "coupon_password_hashes_total").await,
+        hashes_before
+    );
     let (status, _, _) = login_from(&app, "203.0.113.0", bystander, "the right one").await;
     assert_eq!(status, 200, "other accounts are not affected");
 }
@@ -151,11 +159,20 @@ async fn ipv6_clients_in_one_slash_64_share_an_allowance() {
     })
     .await;
     let mut statuses = Vec::new();
-    for client in ["2001:db8:1:2::1", "2001:db8:1:2::ffff", "2001:db8:1:2:abcd:ef::9"] {
-        statuses.push(login_from(&app, client, "nobody@example.test", "a guess").await.0);
+    for client in [
+        "2001:db8:1:2::1",
+        "2001:db8:1:2::ffff",
+        "2001:db8:1:2:abcd:ef::9",
+    ] {
+        statuses.push(
+            login_from(&app, client, "nobody@example.test", "a guess")
+                .await
+                .0,
+        );
     }
     assert_eq!(statuses, [401, 401, 429], "one /64, one allowance");
-    let (status, _, _) = login_from(&app, "2001:db8:1:3::1", "nobody@example.test", "a guess").await;
+    let (status, _, _) =
+        login_from(&app, "2001:db8:1:3::1", "nobody@example.test", "a guess").await;
     assert_eq!(status, 401, "the next /64 has its own");
 }
 
@@ -178,7 +195,11 @@ async fn clients_behind_proxies_of_a_trusted_cidr_get_their_own_allowances() {
     let carol = "203.0.113.9, 10.2.0.9";
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        statuses.push(login_from(&app, alice, "nobody@example.test", "a guess").await.0);
+        statuses.push(
+            login_from(&app, alice, "nobody@example.test", "a guess")
+                .await
+                .0,
+        );
     }
     assert_eq!(statuses, [401, 401, 429], "alice has her own allowance");
     for (who, chain) in [("bob", bob), ("carol", carol)] {
