@@ -350,17 +350,17 @@ async fn signed_in(app: &TestApp) -> (reqwest::header::HeaderMap, serde_json::Va
         .json(&serde_json::json!({"email": email, "password": "password three"}))
         .send()
         .await
-        .unwrap();
+        .expect("POST login");
     assert_eq!(response.status(), 200);
     let headers = response.headers().clone();
-    (headers, response.json().await.unwrap())
+    (headers, response.json().await.expect("a token pair"))
 }
 
 async fn refresh_rows(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM refresh_tokens")
         .fetch_one(&app.db)
         .await
-        .unwrap()
+        .expect("count refresh tokens")
 }
 
 async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
@@ -369,7 +369,7 @@ async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
         .json(&serde_json::json!({"refresh_token": token}))
         .send()
         .await
-        .unwrap()
+        .expect("POST refresh")
 }
 
 #[tokio::test]

@@ -14,10 +14,10 @@ pub async fn metric(app: &TestApp, series: &str) -> Option<f64> {
         .get(app.url("/metrics"))
         .send()
         .await
-        .unwrap()
+        .expect("GET /metrics")
         .text()
         .await
-        .unwrap();
+        .expect("metrics text");
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }

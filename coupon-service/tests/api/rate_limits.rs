@@ -96,7 +96,7 @@ async fn login_from(
         .json(&json!({"email": email, "password": password}))
         .send()
         .await
-        .unwrap();
+        .expect("POST login");
     let retry_after = response
         .headers()
         .get("retry-after")
