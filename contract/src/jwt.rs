@@ -3,7 +3,9 @@
 //! Tokens are EdDSA (Ed25519) JWTs. The algorithm is pinned: a token whose
 //! header names any other algorithm (`none`, `HS256` signed with the public
 //! key, …) is refused before any signature work. Keys are chosen by `kid`, so
-//! a rotated-out key keeps verifying until it is removed from the set.
+//! a rotated-out key keeps verifying until it is removed from the set. A
+//! header with a `crit` member is refused: it names extensions the verifier
+//! must understand, and we understand none (RFC 7515 §4.1.11).
 
 use std::collections::HashMap;
 
@@ -88,10 +90,11 @@ impl TokenVerifier {
         Ok(Self { keys, validation })
     }
 
-    /// Checks signature, algorithm, `kid`, `exp`, `nbf`, `iss` and `aud`.
+    /// Checks signature, algorithm, `kid`, `crit`, `exp`, `nbf`, `iss` and
+    /// `aud`.
     pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
         let header = decode_header(token).map_err(|_| TokenError::Invalid)?;
-        if header.alg != ALGORITHM {
+        if header.alg != ALGORITHM || header.crit.is_some() {
             return Err(TokenError::Invalid);
         }
         let key = header
@@ -272,6 +275,39 @@ mod tests {
             b64(&payload)
         );
         assert_eq!(verifier().verify(&none), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn a_header_with_critical_extensions_is_refused() {
+        let now = now_unix();
+        let token = signer("k1", PRIVATE).sign(7, Role::User, now, 60);
+        assert!(verifier().verify(&token).is_ok());
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some("k1".into());
+        for crit in [vec!["exp".to_owned()], vec!["x-unknown".to_owned()], vec![]] {
+            header.crit = Some(crit.clone());
+            header.extras.insert("x-unknown", true);
+            let claims = AccessClaims {
+                sub: "7".into(),
+                role: Role::User,
+                iat: now,
+                nbf: now,
+                exp: now + 60,
+                aud: "aud".into(),
+                iss: "iss".into(),
+            };
+            let critical = encode(
+                &header,
+                &claims,
+                &EncodingKey::from_ed_pem(PRIVATE).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(
+                verifier().verify(&critical),
+                Err(TokenError::Invalid),
+                "crit {crit:?}"
+            );
+        }
     }
 
     /// Minimal base64url without padding, so the test needs no extra crate.

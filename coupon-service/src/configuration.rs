@@ -74,6 +74,27 @@ pub struct AuthSettings {
     pub leeway_secs: u64,
     pub access_ttl_secs: u64,
     pub refresh_ttl_secs: u64,
+    /// A refresh family (one login) ends this long after the login, however
+    /// often it was rotated.
+    pub refresh_family_max_secs: u64,
+    /// How often ended refresh families are deleted.
+    pub refresh_purge_interval_secs: u64,
+    /// Password hashes/verifications running at once; 0 = 2 × cores.
+    pub hash_permits: usize,
+    /// Requests waiting for a hashing permit; beyond it, 503 at once.
+    pub hash_queue_max: usize,
+    /// A request that waits this long for a hashing permit gets 503.
+    pub hash_queue_timeout_ms: u64,
+}
+
+impl AuthSettings {
+    /// `hash_permits` with 0 resolved to twice the cores this process may use.
+    pub fn hash_permits(&self) -> usize {
+        match self.hash_permits {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+            n => n,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,8 +111,14 @@ pub struct RateLimitSettings {
     pub redeem_burst: u32,
     pub auth_per_minute: u32,
     pub auth_burst: u32,
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Addresses and CIDR ranges whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<crate::rate_limit::client_ip::ProxyRange>,
     pub retain_interval_secs: u64,
+    /// Login attempts on one account that may fail per window.
+    pub login_failures_per_account: u32,
+    pub login_failure_window_secs: u64,
+    /// Accounts whose failures are remembered at most (bounded memory).
+    pub login_failure_max_accounts: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,7 +169,8 @@ impl Settings {
 
     pub fn validate(&self) -> Result<(), anyhow::Error> {
         let limits = &self.rate_limit;
-        let checks: [(bool, &str); 10] = [
+        let auth = &self.auth;
+        let checks: [(bool, &str); 17] = [
             (
                 self.redis.connections > 0,
                 "redis.connections must be at least 1",
@@ -190,6 +218,36 @@ impl Settings {
             (
                 self.auth.refresh_ttl_secs > 0,
                 "auth.refresh_ttl_secs must be at least 1",
+            ),
+            (
+                (1..=10 * 365 * 86_400).contains(&auth.refresh_family_max_secs),
+                "auth.refresh_family_max_secs must be between 1 and 315360000 (10 years)",
+            ),
+            (
+                (1..=86_400).contains(&auth.refresh_purge_interval_secs),
+                "auth.refresh_purge_interval_secs must be between 1 and 86400",
+            ),
+            (
+                auth.hash_permits <= 1024,
+                "auth.hash_permits must be at most 1024 (0 = twice the cores)",
+            ),
+            (
+                auth.hash_queue_max <= 100_000,
+                "auth.hash_queue_max must be at most 100000",
+            ),
+            (
+                (1..=60_000).contains(&auth.hash_queue_timeout_ms),
+                "auth.hash_queue_timeout_ms must be between 1 and 60000",
+            ),
+            (
+                limits.login_failures_per_account > 0
+                    && (1..=86_400).contains(&limits.login_failure_window_secs),
+                "rate_limit.login_failures_per_account must be at least 1 and \
+                 rate_limit.login_failure_window_secs between 1 and 86400",
+            ),
+            (
+                limits.login_failure_max_accounts > 0,
+                "rate_limit.login_failure_max_accounts must be at least 1",
             ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
@@ -240,5 +298,33 @@ mod tests {
         s.rabbitmq.queue_type = "fancy".into();
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("rabbitmq.queue_type"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_take_cidr_ranges_and_name_a_bad_entry() {
+        let s = Settings::defaults().unwrap();
+        assert!(!s.rate_limit.trusted_proxies.is_empty());
+        let ok: Vec<crate::rate_limit::client_ip::ProxyRange> =
+            serde_json::from_str(r#"["10.0.0.0/8", "fd00::/8", "192.0.2.1"]"#).unwrap();
+        assert_eq!(ok.len(), 3);
+        let err = serde_json::from_str::<Vec<crate::rate_limit::client_ip::ProxyRange>>(
+            r#"["10.0.0.0/40"]"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("rate_limit.trusted_proxies"), "{err}");
+    }
+
+    #[test]
+    fn hash_permits_default_to_twice_the_cores() {
+        let mut s = Settings::defaults().unwrap();
+        s.auth.hash_permits = 0;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(s.auth.hash_permits(), 2 * cores);
+        s.auth.hash_permits = 3;
+        assert_eq!(s.auth.hash_permits(), 3);
+        s.auth.hash_queue_timeout_ms = 0;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("auth.hash_queue_timeout_ms"), "{err}");
     }
 }

@@ -24,6 +24,11 @@ pub enum ApiError {
     InvalidToken,
     #[error("the access token has expired")]
     TokenExpired,
+    /// A refused refresh token; same code as a bad access token.
+    #[error(
+        "the refresh token is not valid (unknown, expired, revoked or already used); sign in again"
+    )]
+    InvalidRefreshToken,
     /// Wrong email or password; deliberately not saying which.
     #[error("the email or password is not correct")]
     InvalidCredentials,
@@ -60,7 +65,7 @@ impl ApiError {
             | Self::Unprocessable(code, _) => code,
             Self::Validation { .. } => "validation_failed",
             Self::Unauthenticated => "unauthorized",
-            Self::InvalidToken => "invalid_token",
+            Self::InvalidToken | Self::InvalidRefreshToken => "invalid_token",
             Self::TokenExpired => "token_expired",
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden => "forbidden",
@@ -113,6 +118,7 @@ impl ResponseError for ApiError {
             Self::Validation { .. } | Self::Unprocessable(..) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthenticated
             | Self::InvalidToken
+            | Self::InvalidRefreshToken
             | Self::TokenExpired
             | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,

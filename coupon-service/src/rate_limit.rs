@@ -1,8 +1,11 @@
 //! Abuse limits: keyed GCRA limiters (governor) per user on issue and
-//! redeem, per client IP on signup / login / refresh. A refusal is 429 with
-//! `Retry-After`. Keys idle long enough to be indistinguishable from fresh
-//! are forgotten on a timer, so memory stays bounded however many users and
-//! IPs come by.
+//! redeem, per client address (IPv6: per /64) on signup / login / refresh.
+//! A refusal is 429 with `Retry-After`. Keys idle long enough to be
+//! indistinguishable from fresh are forgotten on a timer, so memory stays
+//! bounded however many users and addresses come by.
+
+pub mod client_ip;
+pub mod login_failures;
 
 use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
 
@@ -12,13 +15,17 @@ use governor::{
     clock::{Clock, DefaultClock},
 };
 
+use self::{client_ip::ProxyRange, login_failures::LoginFailures};
 use crate::{configuration::RateLimitSettings, error::ApiError};
 
 pub struct Limiters {
     pub issue: DefaultKeyedRateLimiter<i64>,
     pub redeem: DefaultKeyedRateLimiter<i64>,
+    /// Keyed by [`client_ip::limiter_key`] of the client's address.
     pub auth: DefaultKeyedRateLimiter<IpAddr>,
-    trusted_proxies: Vec<IpAddr>,
+    /// Per account (normalised email) on login, whatever the address.
+    pub login_failures: LoginFailures,
+    trusted_proxies: Vec<ProxyRange>,
 }
 
 fn nonzero(n: u32) -> NonZeroU32 {
@@ -38,6 +45,11 @@ impl Limiters {
             auth: RateLimiter::keyed(
                 Quota::per_minute(nonzero(s.auth_per_minute)).allow_burst(nonzero(s.auth_burst)),
             ),
+            login_failures: LoginFailures::new(
+                s.login_failures_per_account,
+                Duration::from_secs(s.login_failure_window_secs),
+                s.login_failure_max_accounts,
+            ),
             trusted_proxies: s.trusted_proxies.clone(),
         }
     }
@@ -50,6 +62,7 @@ impl Limiters {
         self.issue.shrink_to_fit();
         self.redeem.shrink_to_fit();
         self.auth.shrink_to_fit();
+        self.login_failures.run_pending_tasks();
     }
 
     /// Keys currently remembered, all limiters together.
@@ -61,27 +74,18 @@ impl Limiters {
         self.len() == 0
     }
 
-    /// The client's address: the TCP peer, or — only when the peer is a
-    /// trusted proxy — the nearest untrusted address in X-Forwarded-For.
+    /// The client's address (see [`client_ip::client_ip`]).
     pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
-        let peer = req.peer_addr()?.ip();
-        if !self.trusted_proxies.contains(&peer) {
-            return Some(peer);
+        client_ip::client_ip(req, &self.trusted_proxies)
+    }
+
+    /// The per-address check of the anonymous auth routes: IPv6 clients
+    /// share one allowance per /64.
+    pub fn check_auth(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        match self.client_ip(req) {
+            Some(ip) => check(&self.auth, &client_ip::limiter_key(ip)),
+            None => Ok(()),
         }
-        let forwarded = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
-            .collect::<Vec<_>>();
-        Some(
-            forwarded
-                .into_iter()
-                .rev()
-                .find(|ip| !self.trusted_proxies.contains(ip))
-                .unwrap_or(peer),
-        )
     }
 }
 
@@ -122,6 +126,9 @@ mod tests {
             auth_burst: 1,
             trusted_proxies: trusted.iter().map(|s| s.parse().unwrap()).collect(),
             retain_interval_secs: 60,
+            login_failures_per_account: 2,
+            login_failure_window_secs: 60,
+            login_failure_max_accounts: 100,
         })
     }
 

@@ -12,7 +12,7 @@ use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
 
 use crate::{
     admin,
-    auth::{self, keys::KeySet},
+    auth::{self, keys::KeySet, password_gate::PasswordGate},
     configuration::Settings,
     coupons, error, events, health,
     issuance::{
@@ -47,6 +47,10 @@ impl Application {
         let metrics = Arc::new(Metrics::new()?);
         let keys = web::Data::new(KeySet::load(&settings.auth)?);
         let limiters = Arc::new(Limiters::new(&settings.rate_limit));
+        let password_gate = PasswordGate::new(&settings.auth)?;
+        for collector in password_gate.collectors() {
+            metrics.register(collector)?;
+        }
         tokio::spawn(rate_limit::retain_loop(
             limiters.clone(),
             Duration::from_secs(settings.rate_limit.retain_interval_secs),
@@ -95,6 +99,7 @@ impl Application {
             sold_out: SoldOutMemo::new(settings.issuance.sold_out_memo()),
             relay: relay_status,
             limiters,
+            password_gate,
         });
 
         let listener = TcpListener::bind((
@@ -275,6 +280,13 @@ fn spawn_background(
         }
         .run(handed),
     );
+    tokio::spawn(auth::refresh::purge_loop(
+        db.clone(),
+        Duration::from_secs(settings.auth.refresh_purge_interval_secs),
+        chrono::Duration::seconds(
+            i64::try_from(settings.auth.refresh_family_max_secs).unwrap_or(i64::MAX / 1000),
+        ),
+    ));
     tokio::spawn(relay::housekeeping_loop(
         db.clone(),
         metrics.clone(),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::{
+    auth::password_gate::PasswordGate,
     configuration::Settings,
     error::ApiError,
     events::{Event, cache::EventCache},
@@ -22,6 +23,7 @@ pub struct AppState {
     pub sold_out: SoldOutMemo,
     pub relay: Arc<RelayStatus>,
     pub limiters: Arc<Limiters>,
+    pub password_gate: PasswordGate,
 }
 
 impl AppState {

@@ -54,6 +54,15 @@ except ImportError:  # pragma: no cover - reported by scripts/dev
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def is_network(text: str) -> bool:
+    """Whether `text` is an address or a CIDR range."""
+    try:
+        ipaddress.ip_network(text, strict=False)
+        return True
+    except ValueError:
+        return False
+
+
 def load_yaml(text: str):
     return yaml.load(text, Loader=LOADER)
 
@@ -513,7 +522,13 @@ class Checker:
                 if source and self.exists(os.path.normpath(source)):
                     layer = load_yaml(self.read(os.path.normpath(source))) or {}
                     trusted = (layer.get("rate_limit") or {}).get("trusted_proxies", [])
-                self.expect(address in trusted, f"docker-compose.yml: {name}", f"does not trust nginx ({address}) for X-Forwarded-For: {trusted}")
+                # Entries are addresses or CIDR ranges.
+                trusts = any(
+                    ipaddress.ip_address(address) in ipaddress.ip_network(str(t).strip(), strict=False)
+                    for t in trusted
+                    if is_network(str(t).strip())
+                )
+                self.expect(trusts, f"docker-compose.yml: {name}", f"does not trust nginx ({address}) for X-Forwarded-For: {trusted}")
 
     def check_observability(self, services: dict) -> None:
         w = "deploy/compose/prometheus.yml"

@@ -5,6 +5,7 @@ pub mod email;
 pub mod extractor;
 pub mod keys;
 pub mod password;
+pub mod password_gate;
 pub mod refresh;
 pub mod routes;
 

@@ -1,6 +1,8 @@
 //! Refresh tokens: opaque random strings, stored as SHA-256 hashes, rotated
 //! on every use. Each login starts a family; presenting a token that was
-//! already rotated means it leaked, and the whole family is revoked.
+//! already rotated means it leaked, and the whole family is revoked. A
+//! family ends a fixed time after its login however often it is rotated, and
+//! ended or revoked families are deleted by [`purge_loop`].
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
@@ -15,6 +17,8 @@ use uuid::Uuid;
 pub enum RefreshError {
     #[error("unknown, expired or revoked refresh token")]
     Invalid,
+    #[error("the refresh token's family is past its maximum lifetime")]
+    FamilyEnded,
     #[error("a rotated refresh token was presented again; its family is revoked")]
     Reused,
     #[error(transparent)]
@@ -31,27 +35,55 @@ fn digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// How long tokens and families live.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    /// One token, from its issue (each rotation issues a new one).
+    pub token: Duration,
+    /// One family, from its login.
+    pub family: Duration,
+}
+
 /// Starts a family for a fresh login; returns the token.
-pub async fn start_family(db: &PgPool, user_id: i64, ttl: Duration) -> sqlx::Result<String> {
+pub async fn start_family(db: &PgPool, user_id: i64, lifetimes: Lifetimes) -> sqlx::Result<String> {
     let token = new_token();
-    insert(db, user_id, Uuid::new_v4(), &token, Utc::now() + ttl).await?;
+    let family = Family {
+        id: Uuid::new_v4(),
+        started_at: Utc::now(),
+    };
+    insert(db, user_id, family, &token, lifetimes).await?;
     Ok(token)
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Family {
+    id: Uuid,
+    started_at: DateTime<Utc>,
+}
+
+/// A new token of `family`; it never outlives the family.
 async fn insert(
     db: impl sqlx::PgExecutor<'_>,
     user_id: i64,
-    family: Uuid,
+    family: Family,
     token: &str,
-    expires_at: DateTime<Utc>,
+    lifetimes: Lifetimes,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(user_id)
-        .bind(family)
-        .bind(digest(token))
-        .bind(expires_at)
-        .execute(db)
-        .await?;
+    let family_ends = family.started_at + lifetimes.family;
+    let expires_at = Utc::now()
+        .checked_add_signed(lifetimes.token)
+        .map_or(family_ends, |t| t.min(family_ends));
+    sqlx::query(
+        "INSERT INTO refresh_tokens (user_id, family_id, family_started_at, token_hash, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(user_id)
+    .bind(family.id)
+    .bind(family.started_at)
+    .bind(digest(token))
+    .bind(expires_at)
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -60,6 +92,7 @@ struct Stored {
     id: i64,
     user_id: i64,
     family_id: Uuid,
+    family_started_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
     used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
@@ -71,11 +104,11 @@ struct Stored {
 pub async fn rotate(
     db: &PgPool,
     token: &str,
-    ttl: Duration,
+    lifetimes: Lifetimes,
 ) -> Result<(i64, Role, String), RefreshError> {
     let mut tx = db.begin().await?;
     let stored: Option<Stored> = sqlx::query_as(
-        "SELECT r.id, r.user_id, r.family_id, r.expires_at, r.used_at, r.revoked_at, u.role \
+        "SELECT r.id, r.user_id, r.family_id, r.family_started_at, r.expires_at, r.used_at, r.revoked_at, u.role \
          FROM refresh_tokens r JOIN users u ON u.id = r.user_id \
          WHERE r.token_hash = $1 FOR UPDATE OF r",
     )
@@ -93,19 +126,19 @@ pub async fn rotate(
     if stored.revoked_at.is_some() || stored.expires_at <= Utc::now() {
         return Err(RefreshError::Invalid);
     }
+    if stored.family_started_at + lifetimes.family <= Utc::now() {
+        return Err(RefreshError::FamilyEnded);
+    }
     sqlx::query("UPDATE refresh_tokens SET used_at = now() WHERE id = $1")
         .bind(stored.id)
         .execute(&mut *tx)
         .await?;
     let next = new_token();
-    insert(
-        &mut *tx,
-        stored.user_id,
-        stored.family_id,
-        &next,
-        Utc::now() + ttl,
-    )
-    .await?;
+    let family = Family {
+        id: stored.family_id,
+        started_at: stored.family_started_at,
+    };
+    insert(&mut *tx, stored.user_id, family, &next, lifetimes).await?;
     tx.commit().await?;
     let role = if stored.role == "ADMIN" {
         Role::Admin
@@ -137,6 +170,57 @@ async fn revoke_family(tx: &mut Transaction<'_, Postgres>, family: Uuid) -> sqlx
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Rows deleted per statement, so a purge never holds many locks at once.
+const PURGE_BATCH: i64 = 1000;
+/// Statements per purge pass; what is left waits for the next pass.
+const PURGE_BATCHES_PER_PASS: usize = 100;
+
+/// Deletes the rows nothing can use any more: revoked families, families
+/// past their maximum lifetime or without a live token (every token used,
+/// revoked or expired), and used tokens past their own expiry. Rows of live
+/// families stay, so a replayed rotated token still revokes its family.
+/// Returns the rows deleted.
+pub async fn purge(db: &PgPool, family_lifetime: Duration) -> sqlx::Result<u64> {
+    let family_cutoff = Utc::now() - family_lifetime;
+    let mut deleted = 0;
+    for _ in 0..PURGE_BATCHES_PER_PASS {
+        let batch = sqlx::query(
+            "DELETE FROM refresh_tokens WHERE id IN ( \
+                SELECT r.id FROM refresh_tokens r \
+                WHERE r.revoked_at IS NOT NULL \
+                   OR r.family_started_at <= $1 \
+                   OR (r.used_at IS NOT NULL AND r.expires_at <= now()) \
+                   OR NOT EXISTS (SELECT 1 FROM refresh_tokens live \
+                        WHERE live.family_id = r.family_id AND live.used_at IS NULL \
+                          AND live.revoked_at IS NULL AND live.expires_at > now()) \
+                LIMIT $2)",
+        )
+        .bind(family_cutoff)
+        .bind(PURGE_BATCH)
+        .execute(db)
+        .await?
+        .rows_affected();
+        deleted += batch;
+        if batch < PURGE_BATCH as u64 {
+            break;
+        }
+    }
+    Ok(deleted)
+}
+
+/// Runs [`purge`] every `every` (every instance; deleting twice is harmless).
+pub async fn purge_loop(db: PgPool, every: std::time::Duration, family_lifetime: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match purge(&db, family_lifetime).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "ended refresh tokens purged"),
+            Err(e) => tracing::debug!(error = %e, "refresh token purge skipped"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! `POST /api/auth/{signup,login,refresh,logout}` and the JWKS.
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
 use chrono::Duration;
 use contract::jwt::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{AuthUser, email, keys::KeySet, password, refresh};
-use crate::{error::ApiError, rate_limit, state::AppState};
+use crate::{error::ApiError, state::AppState};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignupRequest {
@@ -47,12 +47,9 @@ pub struct TokenPair {
 const PASSWORD_MIN: usize = 8;
 const PASSWORD_MAX: usize = 128;
 
-/// Per-IP brute-force limit of the anonymous auth endpoints.
+/// Per-address brute-force limit of the anonymous auth endpoints.
 fn limit_by_ip(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    match state.limiters.client_ip(req) {
-        Some(ip) => rate_limit::check(&state.limiters.auth, &ip),
-        None => Ok(()),
-    }
+    state.limiters.check_auth(req)
 }
 
 fn validate_signup(body: &SignupRequest) -> Result<(String, String), ApiError> {
@@ -84,17 +81,20 @@ fn validate_signup(body: &SignupRequest) -> Result<(String, String), ApiError> {
     }
 }
 
-async fn hash_blocking(password: String) -> Result<String, ApiError> {
-    web::block(move || password::hash(&password))
-        .await
-        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("blocking pool: {e}")))?
+async fn hash_gated(state: &AppState, password: String) -> Result<String, ApiError> {
+    state
+        .password_gate
+        .run(move || password::hash(&password))
+        .await?
         .map_err(ApiError::Unexpected)
 }
 
 /// Create an account (role USER).
 #[utoipa::path(tag = "auth", request_body = SignupRequest, responses(
     (status = 201, body = UserView), (status = 409, description = "email_taken"),
-    (status = 422, description = "validation_failed"), (status = 429, description = "rate_limited")))]
+    (status = 422, description = "validation_failed"),
+    (status = 429, description = "rate_limited (per client address; Retry-After)"),
+    (status = 503, description = "unavailable: too many passwords being checked, or the account store is down (Retry-After)")))]
 #[post("/signup")]
 pub async fn signup(
     req: HttpRequest,
@@ -103,7 +103,7 @@ pub async fn signup(
 ) -> Result<HttpResponse, ApiError> {
     limit_by_ip(&req, &state)?;
     let (email, name) = validate_signup(&body)?;
-    let hash = hash_blocking(body.into_inner().password).await?;
+    let hash = hash_gated(&state, body.into_inner().password).await?;
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO users (email, password_hash, name) VALUES ($1, $2, $3) \
          ON CONFLICT (email) DO NOTHING RETURNING id",
@@ -128,9 +128,11 @@ struct Account {
 }
 
 /// Exchange email and password for an access token and a refresh token.
+/// Answered with `Cache-Control: no-store`.
 #[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = TokenPair), (status = 401, description = "invalid_credentials"),
-    (status = 429, description = "rate_limited")))]
+    (status = 429, description = "rate_limited: per client address, or too many failed logins on this account (Retry-After)"),
+    (status = 503, description = "unavailable: too many passwords being checked, or the account store is down (Retry-After)")))]
 #[post("/login")]
 pub async fn login(
     req: HttpRequest,
@@ -140,6 +142,9 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     limit_by_ip(&req, &state)?;
     let email = email::normalise(&body.email).unwrap_or_default();
+    // Before any password work: an account under a guessing attack is
+    // refused whatever address the guesses come from.
+    let attempt = state.limiters.login_failures.begin(&email)?;
     let account: Option<Account> =
         sqlx::query_as("SELECT id, password_hash, role FROM users WHERE email = $1")
             .bind(&email)
@@ -150,25 +155,35 @@ pub async fn login(
     // enumeration by timing, and one error for both cases.
     let password = body.into_inner().password;
     let stored = account.as_ref().map(|a| a.password_hash.clone());
-    let ok = web::block(move || password::verify(&password, stored.as_deref()))
-        .await
-        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("blocking pool: {e}")))?;
-    let account = account.filter(|_| ok).ok_or(ApiError::InvalidCredentials)?;
+    let ok = state
+        .password_gate
+        .run(move || password::verify(&password, stored.as_deref()))
+        .await?;
+    let Some(account) = account.filter(|_| ok) else {
+        attempt.failed();
+        return Err(ApiError::InvalidCredentials);
+    };
+    attempt.succeeded();
     let role = if account.role == "ADMIN" {
         Role::Admin
     } else {
         Role::User
     };
-    let refresh = refresh::start_family(&state.db, account.id, refresh_ttl(&state))
+    let refresh = refresh::start_family(&state.db, account.id, refresh_lifetimes(&state))
         .await
         .map_err(ApiError::store_down("the account store"))?;
     token_pair(&keys, account.id, role, refresh)
 }
 
 /// Rotate a refresh token: the old one stops working, a new pair is returned.
-/// Presenting an already-rotated token revokes its whole family.
+/// Presenting an already-rotated token revokes its whole family; a family
+/// ends `auth.refresh_family_max_secs` after its login however often it was
+/// rotated. Answered with `Cache-Control: no-store`.
 #[utoipa::path(tag = "auth", request_body = RefreshRequest, responses(
-    (status = 200, body = TokenPair), (status = 401, description = "invalid_token")))]
+    (status = 200, body = TokenPair),
+    (status = 401, description = "invalid_token: the refresh token is unknown, expired, revoked or already used"),
+    (status = 429, description = "rate_limited (per client address; Retry-After)"),
+    (status = 503, description = "unavailable: the account store is down (Retry-After)")))]
 #[post("/refresh")]
 pub async fn refresh_tokens(
     req: HttpRequest,
@@ -177,14 +192,14 @@ pub async fn refresh_tokens(
     keys: web::Data<KeySet>,
 ) -> Result<HttpResponse, ApiError> {
     limit_by_ip(&req, &state)?;
-    match refresh::rotate(&state.db, &body.refresh_token, refresh_ttl(&state)).await {
+    match refresh::rotate(&state.db, &body.refresh_token, refresh_lifetimes(&state)).await {
         Ok((user_id, role, next)) => token_pair(&keys, user_id, role, next),
         Err(refresh::RefreshError::Database(e)) => {
             Err(ApiError::store_down("the account store")(e))
         }
         Err(e) => {
             tracing::info!(reason = %e, "refresh refused");
-            Err(ApiError::InvalidToken)
+            Err(ApiError::InvalidRefreshToken)
         }
     }
 }
@@ -220,10 +235,16 @@ pub async fn jwks_alias(keys: web::Data<KeySet>) -> HttpResponse {
         .json(keys.jwks())
 }
 
-fn refresh_ttl(state: &AppState) -> Duration {
-    Duration::seconds(
-        i64::try_from(state.settings.auth.refresh_ttl_secs).unwrap_or(i64::MAX / 1000),
-    )
+fn refresh_lifetimes(state: &AppState) -> refresh::Lifetimes {
+    let auth = &state.settings.auth;
+    refresh::Lifetimes {
+        token: seconds(auth.refresh_ttl_secs),
+        family: seconds(auth.refresh_family_max_secs),
+    }
+}
+
+fn seconds(secs: u64) -> Duration {
+    Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 1000))
 }
 
 fn token_pair(
@@ -235,10 +256,14 @@ fn token_pair(
     let (access_token, expires_in) = keys
         .access_token(user_id, role)
         .ok_or_else(|| ApiError::unavailable("signing in"))?;
-    Ok(HttpResponse::Ok().json(TokenPair {
-        access_token,
-        refresh_token,
-        token_type: "Bearer",
-        expires_in,
-    }))
+    // Tokens must not be kept by any cache on the way (RFC 6749 §5.1).
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(TokenPair {
+            access_token,
+            refresh_token,
+            token_type: "Bearer",
+            expires_in,
+        }))
 }

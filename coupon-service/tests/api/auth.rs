@@ -1,7 +1,9 @@
 //! Accounts and tokens: signup, login, refresh rotation with reuse
 //! detection, logout, JWKS.
 
-use crate::helpers::{error_code, spawn_app};
+use chrono::{DateTime, Utc};
+
+use crate::helpers::{TestApp, error_code, eventually, spawn_app, spawn_app_with};
 
 fn unique_email() -> String {
     format!("Shopper.{}@Example.test", uuid::Uuid::new_v4().simple())
@@ -330,4 +332,191 @@ async fn jwt_negative_suite_answers_401_never_500() {
             "{what}: {code}"
         );
     }
+}
+
+/// Signs up and logs in a fresh account; returns the login response's
+/// headers and token pair.
+async fn signed_in(app: &TestApp) -> (reqwest::header::HeaderMap, serde_json::Value) {
+    let email = unique_email();
+    app.post_json(
+        "/api/auth/signup",
+        None,
+        serde_json::json!({"email": email, "password": "password three", "name": "Han"}),
+    )
+    .await;
+    let response = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": "password three"}))
+        .send()
+        .await
+        .expect("POST login");
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    (headers, response.json().await.expect("a token pair"))
+}
+
+async fn refresh_rows(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM refresh_tokens")
+        .fetch_one(&app.db)
+        .await
+        .expect("count refresh tokens")
+}
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/auth/refresh"))
+        .json(&serde_json::json!({"refresh_token": token}))
+        .send()
+        .await
+        .expect("POST refresh")
+}
+
+#[tokio::test]
+async fn token_responses_are_never_cached() {
+    let app = spawn_app().await;
+    let (headers, pair) = signed_in(&app).await;
+    let refreshed = refresh(&app, pair["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(refreshed.status(), 200);
+    for (what, headers) in [("login", &headers), ("refresh", refreshed.headers())] {
+        assert_eq!(headers["cache-control"], "no-store", "{what}");
+        assert_eq!(headers["pragma"], "no-cache", "{what}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_is_reported_as_a_refresh_token() {
+    let app = spawn_app().await;
+    let response = refresh(&app, "not-a-token-we-issued").await;
+    assert_eq!(response.status(), 401);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_token");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("refresh token"), "{message}");
+    assert!(!message.contains("access token"), "{message}");
+}
+
+#[tokio::test]
+async fn a_token_whose_header_has_crit_is_refused_with_invalid_token() {
+    use contract::jwt::{AccessClaims, Role, now_unix};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    let app = spawn_app().await;
+    let user = app.create_users(1).await[0];
+    let now = now_unix();
+    let claims = AccessClaims {
+        sub: user.to_string(),
+        role: Role::User,
+        iat: now,
+        nbf: now,
+        exp: now + 600,
+        aud: "coupon-api".into(),
+        iss: "coupon-platform".into(),
+    };
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some("dev-1".into());
+    header.crit = Some(vec!["x-bind-to-channel".into()]);
+    header.extras.insert("x-bind-to-channel", "tls-exporter");
+    let key = EncodingKey::from_ed_pem(include_bytes!(
+        "../../../contract/test-keys/test-ed25519.pem"
+    ))
+    .unwrap();
+    let critical = encode(&header, &claims, &key).unwrap();
+    let (status, code) = error_code(
+        app.client
+            .get(app.url("/api/coupons/my"))
+            .bearer_auth(&critical)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (401, "invalid_token"));
+    // The same claims without `crit` are fine: the refusal is the header's.
+    let (status, _) = app
+        .get_with("/api/coupons/my", Some(&app.signer.sign_claims(&claims)))
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_refresh_family_ends_at_its_maximum_lifetime_however_often_rotated() {
+    let app = spawn_app_with(Default::default(), |s| {
+        s.auth.refresh_family_max_secs = 3600;
+    })
+    .await;
+    let (_, pair) = signed_in(&app).await;
+    let first = pair["refresh_token"].as_str().unwrap();
+    let rotated = refresh(&app, first).await;
+    assert_eq!(rotated.status(), 200);
+    let next: serde_json::Value = rotated.json().await.unwrap();
+    let next = next["refresh_token"].as_str().unwrap();
+    // The new token does not outlive the family (30-day tokens, 1-hour family).
+    let (started, expires): (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
+        "SELECT family_started_at, expires_at FROM refresh_tokens WHERE used_at IS NULL",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(expires <= started + chrono::Duration::seconds(3600));
+    // An hour after the login, rotation is refused, though the token itself
+    // has not expired.
+    sqlx::query(
+        "UPDATE refresh_tokens SET family_started_at = family_started_at - interval '1 hour', \
+         expires_at = now() + interval '1 day'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let (status, code) = error_code(refresh(&app, next).await).await;
+    assert_eq!((status, code.as_str()), (401, "invalid_token"));
+}
+
+#[tokio::test]
+async fn revoked_and_ended_refresh_families_are_purged_and_live_ones_kept() {
+    let app = spawn_app_with(Default::default(), |s| {
+        s.auth.refresh_purge_interval_secs = 1;
+    })
+    .await;
+    // Live: rotated once (a used token and the current one).
+    let (_, live) = signed_in(&app).await;
+    let used = live["refresh_token"].as_str().unwrap().to_owned();
+    let rotated: serde_json::Value = refresh(&app, &used).await.json().await.unwrap();
+    // Revoked by logout.
+    let (_, gone) = signed_in(&app).await;
+    let (status, _) = app
+        .post_json(
+            "/api/auth/logout",
+            gone["access_token"].as_str(),
+            serde_json::json!({"refresh_token": gone["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    // Past the family's lifetime (90 days by default).
+    let (_, old) = signed_in(&app).await;
+    let old_user: i64 = sqlx::query_scalar(
+        "SELECT user_id FROM refresh_tokens WHERE revoked_at IS NULL ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE refresh_tokens SET family_started_at = now() - interval '91 days' \
+         WHERE user_id = $1",
+    )
+    .bind(old_user)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    assert!(old["refresh_token"].is_string());
+    // Four rows were made (the purge may already have taken some).
+    eventually(std::time::Duration::from_secs(10), "purge", || async {
+        refresh_rows(&app).await == 2
+    })
+    .await;
+    // The live family is whole: replaying its used token still revokes it.
+    let (status, _) = error_code(refresh(&app, &used).await).await;
+    assert_eq!(status, 401);
+    let (status, _) =
+        error_code(refresh(&app, rotated["refresh_token"].as_str().unwrap()).await).await;
+    assert_eq!(status, 401, "reuse detection survived the purge");
 }

@@ -14,6 +14,7 @@ mod my_coupons;
 mod openapi;
 mod operations;
 mod outbox;
+mod password_gate;
 mod proxy;
 mod rate_limits;
 mod redeem;

@@ -1,10 +1,14 @@
-//! Abuse limits: 429 with Retry-After, bounded limiter memory.
+//! Abuse limits: 429 with Retry-After, bounded limiter memory, per-account
+//! login throttle, IPv6 /64 keys, trusted proxy ranges.
 
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{eventually, spawn_app_with};
+use crate::{
+    helpers::{TestApp, error_code, eventually, spawn_app_with},
+    password_gate::metric,
+};
 
 #[tokio::test]
 async fn a_burst_over_the_issue_limit_gets_429_with_retry_after_and_idle_keys_are_forgotten() {
@@ -75,4 +79,131 @@ async fn login_brute_force_is_limited_per_ip() {
     }
     assert_eq!(&statuses[..3], &[401, 401, 401]);
     assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
+}
+
+/// POST /api/auth/login as the client at `forwarded_for` (the test client is
+/// the trusted proxy 127.0.0.1); returns status, Retry-After and error code.
+async fn login_from(
+    app: &TestApp,
+    forwarded_for: &str,
+    email: &str,
+    password: &str,
+) -> (u16, Option<u64>, String) {
+    let response = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .header("X-Forwarded-For", forwarded_for)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("POST login");
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    let (status, code) = error_code(response).await;
+    (status, retry_after, code)
+}
+
+#[tokio::test]
+async fn failed_logins_on_one_account_are_throttled_whatever_the_address_without_hashing() {
+    let app = spawn_app_with(Default::default(), |s| {
+        s.rate_limit.login_failures_per_account = 3;
+        s.rate_limit.login_failure_window_secs = 600;
+    })
+    .await;
+    let (victim, bystander) = ("victim@example.test", "bystander@example.test");
+    for email in [victim, bystander] {
+        let (status, _) = app
+            .post_json(
+                "/api/auth/signup",
+                None,
+                json!({"email": email, "password": "the right one", "name": "V"}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    for i in 0..3 {
+        let (status, _, _) =
+            login_from(&app, &format!("203.0.113.{i}"), victim, "a wrong guess").await;
+        assert_eq!(status, 401);
+    }
+    let hashes_before = metric(&app, "coupon_password_hashes_total").await;
+    // A fourth address, even with the right password: the account is
+    // throttled, and no password work is done for it.
+    let (status, retry_after, code) = login_from(
+        &app,
+        "198.51.100.77",
+        "VICTIM@example.test",
+        "the right one",
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (429, "rate_limited"));
+    assert!(
+        matches!(retry_after, Some(s) if (1..=600).contains(&s)),
+        "{retry_after:?}"
+    );
+    assert_eq!(
+        metric(&app, "coupon_password_hashes_total").await,
+        hashes_before
+    );
+    let (status, _, _) = login_from(&app, "203.0.113.0", bystander, "the right one").await;
+    assert_eq!(status, 200, "other accounts are not affected");
+}
+
+#[tokio::test]
+async fn ipv6_clients_in_one_slash_64_share_an_allowance() {
+    let app = spawn_app_with(Default::default(), |s| {
+        s.rate_limit.auth_per_minute = 1;
+        s.rate_limit.auth_burst = 2;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for client in [
+        "2001:db8:1:2::1",
+        "2001:db8:1:2::ffff",
+        "2001:db8:1:2:abcd:ef::9",
+    ] {
+        statuses.push(
+            login_from(&app, client, "nobody@example.test", "a guess")
+                .await
+                .0,
+        );
+    }
+    assert_eq!(statuses, [401, 401, 429], "one /64, one allowance");
+    let (status, _, _) =
+        login_from(&app, "2001:db8:1:3::1", "nobody@example.test", "a guess").await;
+    assert_eq!(status, 401, "the next /64 has its own");
+}
+
+#[tokio::test]
+async fn clients_behind_proxies_of_a_trusted_cidr_get_their_own_allowances() {
+    let app = spawn_app_with(Default::default(), |s| {
+        s.rate_limit.auth_per_minute = 1;
+        s.rate_limit.auth_burst = 2;
+        // The test client (127.0.0.1) is the balancer; ingress pods have any
+        // address in 10.0.0.0/8.
+        s.rate_limit.trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]
+            .iter()
+            .map(|s| s.parse().expect("a trusted proxy entry"))
+            .collect();
+    })
+    .await;
+    // alice and bob behind one ingress pod, carol behind another.
+    let alice = "203.0.113.7, 10.1.0.5";
+    let bob = "203.0.113.8, 10.1.0.5";
+    let carol = "203.0.113.9, 10.2.0.9";
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            login_from(&app, alice, "nobody@example.test", "a guess")
+                .await
+                .0,
+        );
+    }
+    assert_eq!(statuses, [401, 401, 429], "alice has her own allowance");
+    for (who, chain) in [("bob", bob), ("carol", carol)] {
+        let (status, _, _) = login_from(&app, chain, "nobody@example.test", "a guess").await;
+        assert_eq!(status, 401, "{who} is not locked out by alice");
+    }
 }
