@@ -146,6 +146,9 @@ pub struct OutboxSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct EventSettings {
     pub cache_ttl_ms: u64,
+    /// Pages of the public event list each process keeps (one per status,
+    /// page and size asked for).
+    pub list_cache_entries: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,7 +173,7 @@ impl Settings {
     pub fn validate(&self) -> Result<(), anyhow::Error> {
         let limits = &self.rate_limit;
         let auth = &self.auth;
-        let checks: [(bool, &str); 17] = [
+        let checks: [(bool, &str); 18] = [
             (
                 self.redis.connections > 0,
                 "redis.connections must be at least 1",
@@ -186,6 +189,10 @@ impl Settings {
             (
                 self.issuance.writers > 0,
                 "issuance.writers must be at least 1",
+            ),
+            (
+                (1..=100_000).contains(&self.events.list_cache_entries),
+                "events.list_cache_entries must be between 1 and 100000",
             ),
             (
                 self.outbox.batch_size > 0,

@@ -16,6 +16,7 @@ pub mod issuance;
 pub mod metrics;
 pub mod openapi;
 pub mod outbox;
+pub mod paging;
 pub mod rate_limit;
 pub mod startup;
 pub mod state;

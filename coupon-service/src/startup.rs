@@ -80,6 +80,7 @@ impl Application {
             db.clone(),
             redis.clone(),
             Duration::from_millis(settings.events.cache_ttl_ms),
+            settings.events.list_cache_entries,
         );
         spawn_background(&settings, &db, &redis, &metrics, &relay_status, handed);
         tokio::spawn(stock_ticker::stock_loop(

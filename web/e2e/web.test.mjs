@@ -15,7 +15,8 @@
 //   6. A reloads: both coupons are in "my coupons"; a new tab is signed in
 //      without a form (the session is handed over by the open tab).
 //   7. the admin saw the numbers change without reloading, finds a coupon by
-//      code, and closes the sale.
+//      code, closes the sale, and finds the event in the list by a title
+//      search and the status filter.
 // Screenshots of every screen go to web/test-output/screenshots/.
 
 import assert from 'node:assert/strict';
@@ -221,6 +222,19 @@ describe(`web front end against ${BASE} (browser zone ${TZ})`, { timeout: 170_00
     await checkA11y(admin, 'admin-event-detail');
   });
 
+  step('the new sale is on the home list (paged: "Show more" until it is there)', async () => {
+    await pageW.goto(`${BASE}/`);
+    const item = pageW.locator(`[data-testid="sale-list"] li[data-event-id="${eventId}"]`);
+    const more = pageW.getByTestId('more-sales');
+    await pageW.getByTestId('sale-list').locator('li').first().waitFor();
+    for (let i = 0; i < 20 && (await item.count()) === 0; i++) {
+      if (await more.isVisible()) await more.click();
+      await pageW.waitForTimeout(300);
+    }
+    await waitForText(item, new RegExp(`Web test sale ${run}`));
+    await waitForText(item.getByTestId('status'), /Coming up/);
+  });
+
   step('before the start: countdown, disabled button, live stock bar', async () => {
     await Promise.all([pageA, pageB, pageW].map((p) => p.goto(`${BASE}/events/${eventId}`)));
     for (const p of [pageA, pageB, pageW]) {
@@ -349,10 +363,23 @@ describe(`web front end against ${BASE} (browser zone ${TZ})`, { timeout: 170_00
     await waitForText(admin.getByTestId('closed-note'), /Closed/);
     await waitForText(admin.getByTestId('status'), /Ended/);
     await admin.getByRole('link', { name: '← All events' }).click();
+    // Many events may exist: find this one by its title (any case) and status.
+    await admin.getByTestId('events-search').fill(`SALE ${run.toUpperCase()}`);
+    await admin.getByRole('button', { name: 'Search', exact: true }).click();
+    await waitForText(admin.getByTestId('events-info'), /^1–1 of 1 event matching/);
     const row = admin.locator(`tr[data-event-id="${eventId}"]`);
     await waitForText(row.locator('[data-col="issued"]'), /^3$/);
     await waitForText(row.getByTestId('status'), /Ended/);
+    assert.match(admin.url(), new RegExp(`#/\\?q=SALE\\+${run.toUpperCase()}$`), 'the search is in the address');
+    await admin.getByTestId('events-status').selectOption('ended');
+    await waitForText(admin.getByTestId('events-info'), /^1–1 of 1 event matching/);
+    await admin.getByTestId('events-status').selectOption('upcoming');
+    await waitForText(admin.getByTestId('events-info'), /No event matches/);
+    assert.equal(await row.count(), 0);
+    await admin.getByTestId('events-status').selectOption('ended');
+    await waitForText(row.getByTestId('status'), /Ended/);
     await shot(admin, '14-admin-events-after-sale.png');
+    await checkA11y(admin, 'admin-events-filtered');
   });
 
   step('no uncaught errors in any page', async () => {

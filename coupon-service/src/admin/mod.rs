@@ -1,6 +1,7 @@
 //! Admin event setup: create, list and inspect with live stats, change
 //! under the rules of a running sale, close, browse issued coupons.
 
+pub mod filter;
 pub mod routes;
 pub mod store;
 pub mod validation;

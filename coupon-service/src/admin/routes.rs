@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::{store, validation};
+use super::{filter::AdminListQuery, store, validation};
 use crate::{
     auth::AdminUser,
     error::ApiError,
     events::{Event, EventView, NewEvent, store as events_store},
     issuance::rebuild,
+    paging::PageQuery,
     state::AppState,
 };
 
@@ -30,23 +31,39 @@ pub struct AdminEventView {
 }
 
 async fn admin_view(state: &AppState, event: Event, redeemed: i64) -> AdminEventView {
-    let remaining = state
-        .redis
-        .remaining(&[event.id])
+    // `admin_views` answers one view per row, so one row gives one view.
+    admin_views(state, vec![(event, redeemed)])
         .await
-        .ok()
-        .and_then(|mut v| v.pop().flatten())
-        .unwrap_or_else(|| event.remaining_in_db());
-    AdminEventView {
-        event: event.view(Utc::now(), remaining),
-        code_prefix: event.code_prefix.clone(),
-        issued_count: event.issued_count,
-        redeemed_count: redeemed,
-        closed_at: event.closed_at,
-        sold_out_at: event.sold_out_at,
-        created_at: event.created_at,
-        updated_at: event.updated_at,
-    }
+        .pop()
+        .expect("one view per event")
+}
+
+/// Views with live remaining, read from Redis in one round trip for all;
+/// an event Redis does not hold (or Redis down) shows PostgreSQL's count.
+async fn admin_views(state: &AppState, rows: Vec<(Event, i64)>) -> Vec<AdminEventView> {
+    let ids: Vec<i64> = rows.iter().map(|(e, _)| e.id).collect();
+    let live = state
+        .redis
+        .remaining(&ids)
+        .await
+        .unwrap_or_else(|_| vec![None; ids.len()]);
+    let now = Utc::now();
+    rows.into_iter()
+        .zip(live)
+        .map(|((event, redeemed), remaining)| {
+            let remaining = remaining.unwrap_or_else(|| event.remaining_in_db());
+            AdminEventView {
+                event: event.view(now, remaining),
+                code_prefix: event.code_prefix.clone(),
+                issued_count: event.issued_count,
+                redeemed_count: redeemed,
+                closed_at: event.closed_at,
+                sold_out_at: event.sold_out_at,
+                created_at: event.created_at,
+                updated_at: event.updated_at,
+            }
+        })
+        .collect()
 }
 
 /// Pushes the event's new limits to Redis and drops cached copies, so every
@@ -87,21 +104,41 @@ pub async fn create_event(
     Ok(HttpResponse::Created().json(admin_view(&state, event, 0).await))
 }
 
-/// All events, newest first, with live stats.
-#[utoipa::path(tag = "admin", security(("bearer" = [])), responses((status = 200, body = [AdminEventView]), (status = 403)))]
+/// `GET /api/admin/events` answer.
+#[derive(Serialize, ToSchema)]
+pub struct AdminEventPage {
+    items: Vec<AdminEventView>,
+    page: i64,
+    size: i64,
+    /// Events matching the filter (all pages).
+    total: i64,
+}
+
+/// Events, newest start first, with live stats; filtered by status and
+/// title, a page at a time.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(AdminListQuery, PageQuery), responses(
+    (status = 200, body = AdminEventPage),
+    (status = 422, description = "validation_failed: bad status, q, page or size"),
+    (status = 401), (status = 403)))]
 #[get("/events")]
 pub async fn list_events(
     _admin: AdminUser,
+    filter: web::Query<AdminListQuery>,
+    paging: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let rows = store::list(&state.db)
+    let filter = filter.filter()?;
+    let paging = paging.paging()?;
+    let (rows, total) = store::list(&state.db, &filter, paging)
         .await
         .map_err(ApiError::store_down("the event store"))?;
-    let mut views = Vec::with_capacity(rows.len());
-    for row in rows {
-        views.push(admin_view(&state, row.event, row.redeemed).await);
-    }
-    Ok(HttpResponse::Ok().json(views))
+    let rows = rows.into_iter().map(|r| (r.event, r.redeemed)).collect();
+    Ok(HttpResponse::Ok().json(AdminEventPage {
+        items: admin_views(&state, rows).await,
+        page: paging.page(),
+        size: paging.size(),
+        total,
+    }))
 }
 
 /// One event with live stats.
@@ -166,11 +203,15 @@ pub async fn close_event(
     Ok(HttpResponse::Ok().json(admin_view(&state, event, redeemed).await))
 }
 
+/// Longest code search (codes are a prefix of at most 12 characters, a dash
+/// and 8 characters).
+const MAX_CODE_SEARCH_CHARS: usize = 32;
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CouponQuery {
-    page: Option<i64>,
-    size: Option<i64>,
-    /// Code prefix to search for (case-insensitive).
+    /// Code prefix to search for (case-insensitive; `%` and `_` taken literally).
+    #[param(max_length = 32)]
     code: Option<String>,
 }
 
@@ -183,30 +224,35 @@ pub struct CouponPage {
 }
 
 /// An event's issued coupons, newest first, paged, searchable by code.
-#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path), CouponQuery),
-    responses((status = 200, body = CouponPage), (status = 404), (status = 403)))]
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path), CouponQuery, PageQuery),
+    responses((status = 200, body = CouponPage), (status = 404), (status = 422, description = "validation_failed: bad page, size or code"), (status = 403)))]
 #[get("/events/{id}/coupons")]
 pub async fn event_coupons(
     _admin: AdminUser,
     id: web::Path<i64>,
     query: web::Query<CouponQuery>,
+    paging: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (page, size) = crate::coupons::routes::page_and_size(query.page, query.size)?;
+    let paging = paging.paging()?;
+    if query
+        .code
+        .as_deref()
+        .is_some_and(|c| c.chars().count() > MAX_CODE_SEARCH_CHARS)
+    {
+        return Err(ApiError::validation(
+            "code",
+            &format!("must be at most {MAX_CODE_SEARCH_CHARS} characters"),
+        ));
+    }
     state.event(*id).await?;
-    let (items, total) = store::coupons(
-        &state.db,
-        *id,
-        query.code.as_deref(),
-        size,
-        (page - 1) * size,
-    )
-    .await
-    .map_err(ApiError::store_down("the event store"))?;
+    let (items, total) = store::coupons(&state.db, *id, query.code.as_deref(), paging)
+        .await
+        .map_err(ApiError::store_down("the event store"))?;
     Ok(HttpResponse::Ok().json(CouponPage {
         items,
-        page,
-        size,
+        page: paging.page(),
+        size: paging.size(),
         total,
     }))
 }

@@ -5,9 +5,11 @@ use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
+use super::filter::{AdminFilter, AdminStatus, escape_like};
 use crate::{
     error::ApiError,
     events::{Event, NewEvent},
+    paging::Paging,
 };
 
 /// An event with its redemption count.
@@ -18,13 +20,59 @@ pub struct EventStats {
     pub redeemed: i64,
 }
 
-pub async fn list(db: &PgPool) -> sqlx::Result<Vec<EventStats>> {
-    sqlx::query_as(
-        "SELECT e.*, (SELECT count(*) FROM user_coupons c WHERE c.event_id = e.id AND c.status = 'used') AS redeemed \
-         FROM coupon_events e ORDER BY e.start_time DESC, e.id DESC LIMIT 500",
-    )
-    .fetch_all(db)
-    .await
+/// Selects events with their redemption count, for the admin list's item
+/// and count queries (literals, so the queries stay `&'static str`).
+/// `$1`: a `LIKE` pattern for the title or NULL; `$2`: a status name or NULL.
+macro_rules! admin_list {
+    ($select:literal, $tail:literal) => {
+        concat!(
+            $select,
+            " FROM coupon_events e WHERE ($1::text IS NULL OR e.title ILIKE $1) AND CASE $2::text \
+             WHEN 'upcoming' THEN e.closed_at IS NULL AND e.start_time > now() \
+             WHEN 'live' THEN e.closed_at IS NULL AND e.start_time <= now() AND e.end_time > now() \
+                 AND e.issued_count < e.total_count \
+             WHEN 'sold_out' THEN e.closed_at IS NULL AND e.start_time <= now() AND e.end_time > now() \
+                 AND e.issued_count >= e.total_count \
+             WHEN 'ended' THEN e.closed_at IS NOT NULL OR e.end_time <= now() \
+             WHEN 'closed' THEN e.closed_at IS NOT NULL \
+             ELSE true END",
+            $tail
+        )
+    };
+}
+
+fn status_name(status: AdminStatus) -> &'static str {
+    match status {
+        AdminStatus::Upcoming => "upcoming",
+        AdminStatus::Live => "live",
+        AdminStatus::SoldOut => "sold_out",
+        AdminStatus::Ended => "ended",
+        AdminStatus::Closed => "closed",
+    }
+}
+
+/// One page of the admin list, newest start first, and the number matching.
+#[tracing::instrument(skip_all, fields(list.page = paging.page()))]
+pub async fn list(
+    db: &PgPool,
+    filter: &AdminFilter,
+    paging: Paging,
+) -> sqlx::Result<(Vec<EventStats>, i64)> {
+    let status = filter.status.map(status_name);
+    let items = sqlx::query_as(admin_list!(
+        "SELECT e.*, (SELECT count(*) FROM user_coupons c WHERE c.event_id = e.id AND c.status = 'used') AS redeemed",
+        " ORDER BY e.start_time DESC, e.id DESC LIMIT $3 OFFSET $4"
+    ))
+    .bind(&filter.title_pattern)
+    .bind(status)
+    .bind(paging.size())
+    .bind(paging.offset())
+    .fetch_all(db);
+    let total = sqlx::query_scalar(admin_list!("SELECT count(*)", ""))
+        .bind(&filter.title_pattern)
+        .bind(status)
+        .fetch_one(db);
+    tokio::try_join!(items, total)
 }
 
 pub async fn one(db: &PgPool, id: i64) -> sqlx::Result<Option<EventStats>> {
@@ -158,28 +206,18 @@ pub async fn coupons(
     db: &PgPool,
     event_id: i64,
     code: Option<&str>,
-    limit: i64,
-    offset: i64,
+    paging: Paging,
 ) -> sqlx::Result<(Vec<IssuedCoupon>, i64)> {
     // LIKE metacharacters in the search are taken literally.
-    let pattern = code.map(|c| {
-        format!(
-            "{}%",
-            c.trim()
-                .to_uppercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    });
+    let pattern = code.map(|c| format!("{}%", escape_like(&c.trim().to_uppercase())));
     let items = sqlx::query_as(
         "SELECT id, code, user_id, status, issued_at, expires_at, used_at FROM user_coupons \
          WHERE event_id = $1 AND ($2::text IS NULL OR code LIKE $2) ORDER BY id DESC LIMIT $3 OFFSET $4",
     )
     .bind(event_id)
     .bind(&pattern)
-    .bind(limit)
-    .bind(offset)
+    .bind(paging.size())
+    .bind(paging.offset())
     .fetch_all(db)
     .await?;
     let total = sqlx::query_scalar(

@@ -2,19 +2,11 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::{auth::AuthUser, error::ApiError, state::AppState};
+use crate::{auth::AuthUser, error::ApiError, paging::PageQuery, state::AppState};
 
 use super::{Coupon, store};
-
-const MAX_PAGE_SIZE: i64 = 100;
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct PageQuery {
-    page: Option<i64>,
-    size: Option<i64>,
-}
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Page {
@@ -22,18 +14,6 @@ pub struct Page {
     page: i64,
     size: i64,
     total: i64,
-}
-
-/// Page and size of a paged list: page ≥ 1, size 1..=100 (defaults 1, 20).
-pub fn page_and_size(page: Option<i64>, size: Option<i64>) -> Result<(i64, i64), ApiError> {
-    let (page, size) = (page.unwrap_or(1), size.unwrap_or(20));
-    if page < 1 {
-        return Err(ApiError::validation("page", "must be 1 or more"));
-    }
-    if !(1..=MAX_PAGE_SIZE).contains(&size) {
-        return Err(ApiError::validation("size", "must be between 1 and 100"));
-    }
-    Ok((page, size))
 }
 
 /// Your coupons, newest first, paged.
@@ -46,8 +26,8 @@ pub async fn my_coupons(
     query: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (page, size) = page_and_size(query.page, query.size)?;
-    let (items, total) = store::page_of_user(&state.db, user.id(), size, (page - 1) * size)
+    let paging = query.paging()?;
+    let (items, total) = store::page_of_user(&state.db, user.id(), paging.size(), paging.offset())
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "my coupons unavailable");
@@ -59,8 +39,8 @@ pub async fn my_coupons(
             .into_iter()
             .map(|c| c.with_derived_status(now))
             .collect(),
-        page,
-        size,
+        page: paging.page(),
+        size: paging.size(),
         total,
     }))
 }

@@ -4,34 +4,50 @@
 //!
 //! moka coalesces concurrent misses of one key into a single load, so an
 //! expiry under load does not stampede the tiers below.
+//!
+//! Pages of the public list are cached in this process too, one entry per
+//! (status, page, size), for the same short time: a page-load storm at the
+//! opening reads each page once per instance per second. The number of
+//! entries is bounded (`events.list_cache_entries`), so clients asking for
+//! many different pages cannot grow the memory; they only miss.
 
 use std::{sync::Arc, time::Duration};
 
 use moka::future::Cache;
 use sqlx::PgPool;
 
-use super::{model::Event, store};
-use crate::issuance::redis_state::RedisState;
+use super::{filter::PublicStatus, model::Event, store};
+use crate::{issuance::redis_state::RedisState, paging::Paging};
 
 /// How long the Redis tier keeps an event. Admin writes delete it.
 const REDIS_TTL: Duration = Duration::from_secs(10);
 
+/// One page of the public list and the number of events in the whole list.
+#[derive(Debug)]
+pub struct ListPage {
+    pub events: Vec<Event>,
+    pub total: i64,
+}
+
 #[derive(Clone)]
 pub struct EventCache {
     one: Cache<i64, Option<Arc<Event>>>,
-    list: Cache<(), Arc<Vec<Arc<Event>>>>,
+    list: Cache<(PublicStatus, Paging), Arc<ListPage>>,
     db: PgPool,
     redis: RedisState,
 }
 
 impl EventCache {
-    pub fn new(db: PgPool, redis: RedisState, ttl: Duration) -> Self {
+    pub fn new(db: PgPool, redis: RedisState, ttl: Duration, list_entries: u64) -> Self {
         Self {
             one: Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(ttl)
                 .build(),
-            list: Cache::builder().max_capacity(1).time_to_live(ttl).build(),
+            list: Cache::builder()
+                .max_capacity(list_entries)
+                .time_to_live(ttl)
+                .build(),
             db,
             redis,
         }
@@ -48,12 +64,16 @@ impl EventCache {
             .await
     }
 
-    /// Public list (see `store::list_public`).
-    pub async fn list(&self) -> Result<Arc<Vec<Arc<Event>>>, Arc<sqlx::Error>> {
+    /// One page of the public list (see `store::list_public`).
+    pub async fn list(
+        &self,
+        status: PublicStatus,
+        paging: Paging,
+    ) -> Result<Arc<ListPage>, Arc<sqlx::Error>> {
         self.list
-            .try_get_with((), async {
-                let events = store::list_public(&self.db).await?;
-                Ok(Arc::new(events.into_iter().map(Arc::new).collect()))
+            .try_get_with((status, paging), async move {
+                let (events, total) = store::list_public(&self.db, status, paging).await?;
+                Ok(Arc::new(ListPage { events, total }))
             })
             .await
     }
@@ -61,7 +81,8 @@ impl EventCache {
     /// Drops an event from this process and from Redis (after an admin write).
     pub async fn invalidate(&self, id: i64) -> anyhow::Result<()> {
         self.one.invalidate(&id).await;
-        self.list.invalidate(&()).await;
+        // Any page may hold the event, or shift because of it.
+        self.list.invalidate_all();
         self.redis.delete_view(id).await
     }
 

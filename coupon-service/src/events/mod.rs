@@ -1,6 +1,7 @@
 //! Coupon events: the row, its derived status, storage and the read API.
 
 pub mod cache;
+pub mod filter;
 pub mod model;
 pub mod routes;
 pub mod store;

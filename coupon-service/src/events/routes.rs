@@ -3,9 +3,15 @@
 use actix_web::{HttpResponse, get, web};
 use chrono::Utc;
 
-use crate::{error::ApiError, state::AppState};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::model::{Event, EventView};
+use crate::{error::ApiError, paging::PageQuery, state::AppState};
+
+use super::{
+    filter::PublicListQuery,
+    model::{Event, EventView},
+};
 
 /// Live remaining: Redis when the event is loaded there, else PostgreSQL's
 /// count (an event not yet loaded has not sold anything through Redis).
@@ -23,17 +29,42 @@ async fn views(state: &AppState, events: &[&Event]) -> Vec<EventView> {
         .collect()
 }
 
-/// Events not ended more than a week ago, soonest first, with live stock.
-#[utoipa::path(tag = "events", responses((status = 200, body = [EventView]), (status = 503)))]
+/// `GET /api/coupons/events` answer.
+#[derive(Serialize, ToSchema)]
+pub struct EventPage {
+    items: Vec<EventView>,
+    page: i64,
+    size: i64,
+    /// Events in the whole list (all pages).
+    total: i64,
+}
+
+/// Events with live stock, a page at a time. By default the live and
+/// upcoming ones, live first; `status=ended` for past sales.
+#[utoipa::path(tag = "events", params(PublicListQuery, PageQuery), responses(
+    (status = 200, body = EventPage),
+    (status = 422, description = "validation_failed: bad status, page or size"),
+    (status = 503, description = "unavailable")))]
 #[get("/events")]
 #[tracing::instrument(skip_all)]
-pub async fn list_events(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let events = state.events.list().await.map_err(|e| {
+pub async fn list_events(
+    state: web::Data<AppState>,
+    filter: web::Query<PublicListQuery>,
+    paging: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let status = filter.status()?;
+    let paging = paging.paging()?;
+    let page = state.events.list(status, paging).await.map_err(|e| {
         tracing::warn!(error = %e, "event list unavailable");
         ApiError::unavailable("the event list")
     })?;
-    let refs: Vec<&Event> = events.iter().map(|e| e.as_ref()).collect();
-    Ok(HttpResponse::Ok().json(views(&state, &refs).await))
+    let refs: Vec<&Event> = page.events.iter().collect();
+    Ok(HttpResponse::Ok().json(EventPage {
+        items: views(&state, &refs).await,
+        page: paging.page(),
+        size: paging.size(),
+        total: page.total,
+    }))
 }
 
 /// One event with its live remaining stock.

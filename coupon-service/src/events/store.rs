@@ -2,7 +2,11 @@
 
 use sqlx::PgPool;
 
-use super::model::{Event, NewEvent};
+use super::{
+    filter::PublicStatus,
+    model::{Event, NewEvent},
+};
+use crate::paging::Paging;
 
 /// The columns of `Event`; a macro so queries stay literals (`concat!`).
 macro_rules! columns {
@@ -25,18 +29,57 @@ pub async fn find(pool: &PgPool, id: i64) -> sqlx::Result<Option<Event>> {
     .await
 }
 
-/// Events a shopper may care about: not ended more than a week ago, soonest
-/// first, at most 100.
-#[tracing::instrument(skip_all)]
-pub async fn list_public(pool: &PgPool) -> sqlx::Result<Vec<Event>> {
-    sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM coupon_events WHERE end_time > now() - interval '7 days' \
-         ORDER BY start_time, id LIMIT 100"
-    ))
-    .fetch_all(pool)
-    .await
+/// The item query and the count query of one public list, sharing their
+/// `WHERE` (literals, so the queries stay `&'static str`).
+macro_rules! public_list {
+    ($where:literal, $order:literal) => {
+        (
+            concat!(
+                "SELECT ",
+                columns!(),
+                " FROM coupon_events WHERE ",
+                $where,
+                " ORDER BY ",
+                $order,
+                " LIMIT $1 OFFSET $2"
+            ),
+            concat!("SELECT count(*) FROM coupon_events WHERE ", $where),
+        )
+    };
+}
+
+/// One page of the public list and the number of events it holds in all.
+/// "Ended" is over or closed; an ended event's end is the earlier of its
+/// close and its end time (`LEAST` skips a NULL `closed_at`).
+#[tracing::instrument(skip_all, fields(list.status = ?status, list.page = paging.page()))]
+pub async fn list_public(
+    pool: &PgPool,
+    status: PublicStatus,
+    paging: Paging,
+) -> sqlx::Result<(Vec<Event>, i64)> {
+    let (items, count) = match status {
+        PublicStatus::Current => public_list!(
+            "closed_at IS NULL AND end_time > now()",
+            "start_time > now(), CASE WHEN start_time <= now() THEN end_time END, start_time, id"
+        ),
+        PublicStatus::Live => public_list!(
+            "closed_at IS NULL AND start_time <= now() AND end_time > now()",
+            "end_time, id"
+        ),
+        PublicStatus::Upcoming => {
+            public_list!("closed_at IS NULL AND start_time > now()", "start_time, id")
+        }
+        PublicStatus::Ended => public_list!(
+            "(closed_at IS NOT NULL OR end_time <= now())",
+            "LEAST(closed_at, end_time) DESC, id DESC"
+        ),
+    };
+    let events = sqlx::query_as(items)
+        .bind(paging.size())
+        .bind(paging.offset())
+        .fetch_all(pool);
+    let total = sqlx::query_scalar(count).fetch_one(pool);
+    tokio::try_join!(events, total)
 }
 
 /// Ids of events whose issuance state must be in Redis: not over, not closed.

@@ -51,7 +51,12 @@ async fn an_admin_creates_an_event_that_sells_at_once_with_live_stats() {
     );
     assert_eq!(view["status"], "active");
     let (_, list) = app.get_with("/api/admin/events", Some(&admin)).await;
-    assert!(list.as_array().unwrap().iter().any(|e| e["id"] == id));
+    assert_eq!(list["items"][0]["id"], id, "{list}");
+    assert_eq!(list["items"][0]["issued_count"], 1);
+    assert_eq!(
+        list["items"][0]["remaining"], 2,
+        "live remaining from Redis"
+    );
 
     let (_, page) = app
         .get_with(
@@ -276,4 +281,172 @@ async fn closing_stops_issuance_and_an_ended_events_window_cannot_change() {
         )
         .await;
     assert_eq!(status, 200, "texts may still change");
+}
+
+fn page_ids(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a page with items: {page}"))
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_admin_list_filters_by_status_searches_titles_literally_and_pages() {
+    let app = spawn_app().await;
+    let (_, admin) = app.create_admin().await;
+    let now = Utc::now();
+    let one = |title: &'static str, start: i64, end: i64| {
+        let app = &app;
+        async move {
+            app.insert_events(
+                1,
+                title,
+                now + Duration::minutes(start),
+                now + Duration::minutes(end),
+            )
+            .await[0]
+        }
+    };
+    let old = one("Old spring", -180, -120).await;
+    let fifty = one("50% off", -50, 60).await;
+    let five_hundred = one("500 off", -40, 60).await;
+    let a_b = one("a_b day", -30, 60).await;
+    let axb = one("axb day", -20, 60).await;
+    let closed = one("Closed early", -10, 60).await;
+    let spring = app
+        .insert_events(
+            2,
+            "Spring sale",
+            now + Duration::hours(1),
+            now + Duration::hours(2),
+        )
+        .await;
+    sqlx::query("UPDATE coupon_events SET issued_count = total_count WHERE id = $1")
+        .bind(a_b)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE coupon_events SET closed_at = now() WHERE id = $1")
+        .bind(closed)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let list = |query: &str| {
+        let (app, admin) = (&app, &admin);
+        let path = format!("/api/admin/events?{query}");
+        async move {
+            let (status, body) = app.get_with(&path, Some(admin)).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            body
+        }
+    };
+
+    // Newest start first.
+    let all = list("").await;
+    let newest_first = vec![
+        spring[1],
+        spring[0],
+        closed,
+        axb,
+        a_b,
+        five_hundred,
+        fifty,
+        old,
+    ];
+    assert_eq!(page_ids(&all), newest_first);
+    assert_eq!(all["total"], 8);
+    assert!(all["items"][0]["redeemed_count"].is_i64() && all["items"][0]["remaining"].is_i64());
+    let third = list("page=3&size=3").await;
+    assert_eq!(
+        (
+            page_ids(&third),
+            third["page"].as_i64(),
+            third["size"].as_i64(),
+            third["total"].as_i64()
+        ),
+        (vec![fifty, old], Some(3), Some(3), Some(8))
+    );
+
+    for (status, expected) in [
+        ("upcoming", vec![spring[1], spring[0]]),
+        ("live", vec![axb, five_hundred, fifty]),
+        ("sold_out", vec![a_b]),
+        ("ended", vec![closed, old]),
+        ("closed", vec![closed]),
+    ] {
+        let page = list(&format!("status={status}")).await;
+        assert_eq!(page_ids(&page), expected, "status={status}");
+        assert_eq!(
+            page["total"].as_u64(),
+            Some(expected.len() as u64),
+            "status={status}"
+        );
+    }
+
+    for (q, expected) in [
+        ("sPrInG", vec![spring[1], spring[0], old]),
+        ("50%25", vec![fifty]),
+        ("%25", vec![fifty]),
+        ("a_b", vec![a_b]),
+        ("_", vec![a_b]),
+        ("%5C", vec![]),
+        ("nothing%20like%20it", vec![]),
+    ] {
+        let page = list(&format!("q={q}")).await;
+        assert_eq!(page_ids(&page), expected, "q={q}");
+        assert_eq!(page["total"].as_u64(), Some(expected.len() as u64), "q={q}");
+    }
+    let both = list("q=spring&status=ended").await;
+    assert_eq!(page_ids(&both), vec![old]);
+}
+
+#[tokio::test]
+async fn bad_admin_list_and_coupon_queries_are_a_422_naming_the_field() {
+    let app = spawn_app().await;
+    let (_, admin) = app.create_admin().await;
+    let id = create(&app, &admin, 5).await;
+    let long_q = "q".repeat(101);
+    let long_code = "C".repeat(33);
+    let cases = [
+        ("/api/admin/events?status=bogus".to_owned(), "status"),
+        ("/api/admin/events?status=".to_owned(), "status"),
+        (format!("/api/admin/events?q={long_q}"), "q"),
+        ("/api/admin/events?page=0".to_owned(), "page"),
+        (
+            "/api/admin/events?page=92233720368547760&size=100".to_owned(),
+            "page",
+        ),
+        ("/api/admin/events?size=101".to_owned(), "size"),
+        (
+            format!("/api/admin/events/{id}/coupons?page=92233720368547760&size=100"),
+            "page",
+        ),
+        (format!("/api/admin/events/{id}/coupons?page=x"), "page"),
+        (format!("/api/admin/events/{id}/coupons?size=0"), "size"),
+        (
+            format!("/api/admin/events/{id}/coupons?code={long_code}"),
+            "code",
+        ),
+    ];
+    for (path, field) in cases {
+        let (status, body) = app.get_with(&path, Some(&admin)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{path}: {body}"
+        );
+        assert!(
+            body["error"]["fields"][field].is_string(),
+            "{path} names {field}: {body}"
+        );
+    }
+    let (status, body) = app
+        .get_with(
+            &format!("/api/admin/events?q={}", "q".repeat(100)),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!((status, body["total"].as_i64()), (200, Some(0)));
 }

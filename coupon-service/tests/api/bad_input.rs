@@ -185,7 +185,10 @@ async fn unknown_routes_and_bad_ids_answer_in_the_envelope() {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(response).await, (400, "invalid_query".into()));
+    assert_eq!(
+        error_code(response).await,
+        (422, "validation_failed".into())
+    );
     let bad_key = app
         .client
         .post(app.url("/api/coupons/issue"))

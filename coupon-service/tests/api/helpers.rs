@@ -617,3 +617,34 @@ impl Drop for TestApp {
         let _ = cleanup.join();
     }
 }
+
+/// Many events at once, for the list tests.
+impl TestApp {
+    /// Inserts `n` events titled `"{title} {i}"` (i from 1), all running from
+    /// `start` to `end`, each starting `i` seconds later than `start` so they
+    /// have a fixed order; returns their ids by `i`.
+    pub async fn insert_events(
+        &self,
+        n: i32,
+        title: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Vec<i64> {
+        let mut ids: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO coupon_events (title, total_count, start_time, end_time, \
+             discount_type, discount_value, code_prefix) \
+             SELECT $1 || ' ' || g, 10, $2 + g * interval '1 second', $3 + g * interval '1 second', \
+             'fixed', 100, 'BULK' FROM generate_series(1, $4) g ORDER BY g RETURNING id",
+        )
+        .bind(title)
+        .bind(start)
+        .bind(end)
+        .bind(n)
+        .fetch_all(&self.db)
+        .await
+        .expect("insert events");
+        // Ids are drawn in insertion order, which is `i`'s.
+        ids.sort_unstable();
+        ids
+    }
+}

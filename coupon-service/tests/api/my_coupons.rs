@@ -46,3 +46,35 @@ async fn my_coupons_lists_only_my_coupons_newest_first_in_pages() {
         .unwrap();
     assert_eq!(error_code(anonymous).await, (401, "unauthorized".into()));
 }
+
+#[tokio::test]
+async fn a_page_whose_offset_overflows_is_a_422_not_an_outage() {
+    let app = spawn_app().await;
+    let token = app.token(app.create_users(1).await[0]);
+    // (page - 1) * size is past i64: it used to wrap to a negative OFFSET
+    // that PostgreSQL refused (503) in a release build.
+    for query in [
+        "page=92233720368547760&size=100",
+        "page=9223372036854775807&size=100",
+        "page=10001",
+        "size=101",
+        "size=abc",
+    ] {
+        let (status, body) = app
+            .get_with(&format!("/api/coupons/my?{query}"), Some(&token))
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{query}: {body}"
+        );
+    }
+    let (status, body) = app
+        .get_with("/api/coupons/my?page=10000&size=100", Some(&token))
+        .await;
+    assert_eq!(
+        (status, body["total"].as_i64()),
+        (200, Some(0)),
+        "the deepest page is fine"
+    );
+}

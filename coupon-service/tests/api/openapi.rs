@@ -64,3 +64,63 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_is_se
         }
     }
 }
+
+#[tokio::test]
+async fn every_list_query_parameter_is_described_with_its_range_or_values() {
+    let app = spawn_app().await;
+    let doc = app.get_json("/api/openapi.json", None).await;
+    let param = |path: &str, name: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} has parameters"))
+            .iter()
+            .find(|p| p["name"] == name && p["in"] == "query")
+            .unwrap_or_else(|| panic!("{path} documents {name}"))["schema"]
+            .clone()
+    };
+    let paged = [
+        "/api/coupons/events",
+        "/api/coupons/my",
+        "/api/admin/events",
+        "/api/admin/events/{id}/coupons",
+    ];
+    for path in paged {
+        let page = param(path, "page");
+        assert_eq!(
+            (page["minimum"].as_i64(), page["maximum"].as_i64()),
+            (Some(1), Some(10_000)),
+            "{path} page: {page}"
+        );
+        let size = param(path, "size");
+        assert_eq!(
+            (size["minimum"].as_i64(), size["maximum"].as_i64()),
+            (Some(1), Some(100)),
+            "{path} size: {size}"
+        );
+    }
+    let values = |schema: serde_json::Value| -> Vec<String> {
+        let one_of = schema["oneOf"].as_array().cloned();
+        let enums = schema["enum"]
+            .as_array()
+            .cloned()
+            .or_else(|| one_of.and_then(|o| o.iter().find_map(|s| s["enum"].as_array().cloned())));
+        enums
+            .unwrap_or_else(|| panic!("an enum: {schema}"))
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(
+        values(param("/api/coupons/events", "status")),
+        ["current", "live", "upcoming", "ended"]
+    );
+    assert_eq!(
+        values(param("/api/admin/events", "status")),
+        ["upcoming", "live", "sold_out", "ended", "closed"]
+    );
+    assert_eq!(param("/api/admin/events", "q")["maxLength"], 100);
+    assert_eq!(
+        param("/api/admin/events/{id}/coupons", "code")["maxLength"],
+        32
+    );
+}

@@ -10,6 +10,7 @@ import { $, h, renderConnection, setChildren, setText } from '../lib/dom';
 import { PushClient } from '../lib/push';
 import { Session } from '../lib/session';
 import { formatLocal, localInputToUtc, localZoneLabel, utcToLocalInput } from '../lib/time';
+import { ADMIN_STATUSES, type ListState, MAX_SEARCH, listHash, pageRange, parseListQuery } from './list-query';
 
 const api = new Api(new Session('coupon.admin.session'));
 const session = api.session;
@@ -56,10 +57,11 @@ function route(): void {
     return;
   }
   const hash = location.hash.replace(/^#/, '') || '/';
-  const m = /^\/events\/(\d+)$/.exec(hash);
-  if (hash === '/new') screen = createScreen();
+  const [path, query = ''] = hash.split('?', 2);
+  const m = /^\/events\/(\d+)$/.exec(path);
+  if (path === '/new') screen = createScreen();
   else if (m) screen = detailScreen(Number(m[1]));
-  else screen = listScreen();
+  else screen = listScreen(parseListQuery(query));
 }
 
 window.addEventListener('hashchange', () => {
@@ -120,11 +122,49 @@ function notAdminScreen(): Screen {
 
 // --- event list ------------------------------------------------------------------
 
-function listScreen(): Screen {
+/** Events per page of the list. */
+const LIST_PAGE_SIZE = 20;
+
+/** Where "← All events" goes: the list as the operator left it. */
+let listHref = '#/';
+
+function listScreen(state: ListState): Screen {
   document.title = 'Events — Coupon admin';
+  listHref = listHash(state);
   const tbody = h('tbody');
-  const status = h('p', { class: 'muted', role: 'status' }, 'Loading…');
+  const status = h('p', { class: 'muted', role: 'status', 'data-testid': 'events-info' }, 'Loading…');
   const updated = h('p', { class: 'muted', 'data-testid': 'updated' });
+  const statusSelect = h(
+    'select',
+    { id: 'events-status', name: 'status', 'data-testid': 'events-status' },
+    h('option', { value: '' }, 'All'),
+    ...ADMIN_STATUSES.map(([value, label]) => h('option', { value }, label)),
+  );
+  statusSelect.value = state.status;
+  const search = h('input', {
+    id: 'events-search',
+    type: 'search',
+    name: 'q',
+    autocomplete: 'off',
+    maxlength: MAX_SEARCH,
+    'aria-describedby': 'events-search-hint',
+    'data-testid': 'events-search',
+  });
+  search.value = state.q;
+  const filters = h(
+    'form',
+    { role: 'search', 'aria-label': 'Filter events', class: 'row filters' },
+    h('div', { class: 'field' }, h('label', { for: 'events-status' }, 'Status'), statusSelect),
+    h(
+      'div',
+      { class: 'field grow' },
+      h('label', { for: 'events-search' }, 'Title contains'),
+      h('div', { class: 'row' }, h('div', { class: 'grow' }, search), h('button', { type: 'submit' }, 'Search')),
+      h('p', { class: 'hint', id: 'events-search-hint' }, 'Any case, e.g. spring.'),
+    ),
+  );
+  const prev = h('button', { type: 'button', class: 'secondary', 'data-testid': 'events-prev' }, 'Previous page');
+  const next = h('button', { type: 'button', class: 'secondary', 'data-testid': 'events-next' }, 'Next page');
   setChildren(
     view,
     h(
@@ -132,6 +172,7 @@ function listScreen(): Screen {
       { class: 'card', 'aria-labelledby': 'events-title' },
       h('div', { class: 'row spread' }, h('h1', { id: 'events-title' }, 'Events'), h('a', { class: 'button', href: '#/new', 'data-testid': 'new-event' }, 'New event')),
       h('p', { class: 'muted' }, 'Issued, remaining, redeemed and status update by themselves.'),
+      filters,
       status,
       h(
         'div',
@@ -159,29 +200,67 @@ function listScreen(): Screen {
           tbody,
         ),
       ),
+      h('div', { class: 'row' }, prev, next),
       updated,
     ),
   );
   let events: AdminEvent[] = [];
   const watching = new Set<number>();
   let timer: ReturnType<typeof setInterval> | undefined;
+  /** Answers to older requests are dropped (a slow poll must not undo a filter change). */
+  let latest = 0;
+
+  /** Shows another filter, search or page without rebuilding the screen. */
+  function show(change: Partial<ListState>): void {
+    state = { ...state, ...change };
+    listHref = listHash(state);
+    history.replaceState(null, '', listHref);
+    void load();
+  }
 
   async function load(): Promise<void> {
+    const ticket = ++latest;
+    status.setAttribute('aria-busy', 'true');
     try {
-      events = await api.adminEvents();
-      status.hidden = events.length > 0;
-      setText(status, events.length ? '' : 'No events yet. Create the first one.');
+      const res = await api.adminEvents({
+        status: state.status || undefined,
+        q: state.q || undefined,
+        page: state.page,
+        size: LIST_PAGE_SIZE,
+      });
+      if (ticket !== latest) return;
+      const pages = Math.max(1, Math.ceil(res.total / LIST_PAGE_SIZE));
+      if (res.items.length === 0 && state.page > pages) {
+        // The list shrank under us (or a stale link): show its last page.
+        show({ page: pages });
+        return;
+      }
+      events = res.items;
       render();
+      const filtered = state.status || state.q;
+      const what = res.total === 1 ? 'event' : 'events';
+      setText(
+        status,
+        res.total === 0
+          ? filtered
+            ? 'No event matches this filter.'
+            : 'No events yet. Create the first one.'
+          : `${pageRange(res.page, LIST_PAGE_SIZE, res.items.length, res.total)} ${what}${filtered ? ' matching' : ''} · page ${res.page} of ${pages}`,
+      );
+      prev.disabled = res.page <= 1;
+      next.disabled = res.page >= pages;
       setText(updated, `Updated ${new Date().toLocaleTimeString()}`);
-      for (const e of events.filter((x) => x.status !== 'ended').slice(0, 30)) {
+      for (const e of events.filter((x) => x.status !== 'ended')) {
         if (!watching.has(e.id)) {
           watching.add(e.id);
           push.watch(e.id);
         }
       }
     } catch (e) {
-      status.hidden = false;
+      if (ticket !== latest) return;
       setText(status, `Could not load events: ${describeError(e)}`);
+    } finally {
+      if (ticket === latest) status.removeAttribute('aria-busy');
     }
   }
 
@@ -204,6 +283,14 @@ function listScreen(): Screen {
       ),
     );
   }
+
+  filters.addEventListener('submit', (e) => {
+    e.preventDefault();
+    show({ q: search.value.trim().slice(0, MAX_SEARCH), status: statusSelect.value as ListState['status'], page: 1 });
+  });
+  statusSelect.addEventListener('change', () => show({ status: statusSelect.value as ListState['status'], page: 1 }));
+  prev.addEventListener('click', () => show({ page: Math.max(1, state.page - 1) }));
+  next.addEventListener('click', () => show({ page: state.page + 1 }));
 
   function poll(): void {
     clearInterval(timer);
@@ -342,7 +429,7 @@ function createScreen(): Screen {
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'new-title' },
-      h('p', {}, h('a', { href: '#/' }, '← All events')),
+      h('p', {}, h('a', { href: listHref }, '← All events')),
       h('h1', { id: 'new-title' }, 'New event'),
       form.form,
     ),
@@ -447,7 +534,7 @@ function detailScreen(id: number): Screen {
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'event-title' },
-      h('p', {}, h('a', { href: '#/' }, '← All events')),
+      h('p', {}, h('a', { href: listHref }, '← All events')),
       message,
       h('div', { class: 'row spread' }, title, statusEl),
       h('dl', { class: 'stats', 'aria-live': 'off', 'data-testid': 'event-stats' }, issuedBox, remainingBox, redeemedBox, totalBox),

@@ -60,7 +60,35 @@ export interface Page<T> {
   items: T[];
   page: number;
   size: number;
+  /** Items in the whole list (every page). */
   total: number;
+}
+
+/** The public list's filter: `current` (default) is live and upcoming, live first. */
+export type SaleListStatus = 'current' | 'live' | 'upcoming' | 'ended';
+
+/** The admin list's filter (by what the database knows). */
+export type AdminListStatus = 'upcoming' | 'live' | 'sold_out' | 'ended' | 'closed';
+
+export interface ListQuery<S extends string> {
+  status?: S;
+  page?: number;
+  size?: number;
+}
+
+export interface AdminListQuery extends ListQuery<AdminListStatus> {
+  /** Part of the title, any case. */
+  q?: string;
+}
+
+/** `?a=1&b=2` of the values that are set (nothing when none is). */
+export function queryString(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== '') q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
 }
 
 export interface Issued {
@@ -212,8 +240,8 @@ export class Api {
 
   // --- sale ------------------------------------------------------------------
 
-  events(): Promise<SaleEvent[]> {
-    return this.request('GET', '/api/coupons/events');
+  events(query: ListQuery<SaleListStatus> = {}): Promise<Page<SaleEvent>> {
+    return this.request('GET', `/api/coupons/events${queryString({ ...query })}`);
   }
 
   event(id: number): Promise<SaleEvent> {
@@ -234,8 +262,8 @@ export class Api {
 
   // --- admin -----------------------------------------------------------------
 
-  adminEvents(): Promise<AdminEvent[]> {
-    return this.request('GET', '/api/admin/events', { auth: true });
+  adminEvents(query: AdminListQuery = {}): Promise<Page<AdminEvent>> {
+    return this.request('GET', `/api/admin/events${queryString({ ...query })}`, { auth: true });
   }
 
   adminEvent(id: number): Promise<AdminEvent> {
@@ -255,9 +283,7 @@ export class Api {
   }
 
   eventCoupons(id: number, page: number, size: number, code: string): Promise<Page<IssuedCoupon>> {
-    const q = new URLSearchParams({ page: String(page), size: String(size) });
-    if (code) q.set('code', code);
-    return this.request('GET', `/api/admin/events/${id}/coupons?${q.toString()}`, { auth: true });
+    return this.request('GET', `/api/admin/events/${id}/coupons${queryString({ page, size, code })}`, { auth: true });
   }
 }
 

@@ -33,6 +33,8 @@ setText($('#zone'), localZoneLabel());
 
 /** Titles of events we know about, for "my coupons". */
 const eventTitles = new Map<number, string>();
+/** Events whose title was asked for once already (a failed ask is not repeated). */
+const titlesAsked = new Set<number>();
 let myCoupons: Coupon[] = [];
 const freshCoupons = new Set<number>();
 let pushState: ConnectionState = 'signed-out';
@@ -120,25 +122,47 @@ function liveStatus(ev: SaleEvent, remaining: number, now: number): EventStatus 
 
 // --- home: the list of events ---------------------------------------------------
 
+/** Sales per page of the home list ("Show more" adds the next page). */
+const HOME_PAGE_SIZE = 20;
+
 function homePage(): PageView {
   document.title = 'Flash sale';
-  const list = h('ul', { class: 'event-list', 'aria-live': 'off' });
+  const list = h('ul', { class: 'event-list', 'aria-live': 'off', 'data-testid': 'sale-list' });
   const status = h('p', { class: 'muted', role: 'status' }, 'Loading events…');
-  setChildren(view, h('section', { class: 'card', 'aria-labelledby': 'events-title' }, h('h1', { id: 'events-title' }, 'Coupon sales'), status, list));
+  const more = h('button', { type: 'button', class: 'secondary', hidden: true, 'data-testid': 'more-sales' }, 'Show more sales');
+  setChildren(
+    view,
+    h('section', { class: 'card', 'aria-labelledby': 'events-title' }, h('h1', { id: 'events-title' }, 'Coupon sales'), status, list, more),
+  );
   let events: SaleEvent[] = [];
+  let pages = 1;
   let timer: ReturnType<typeof setInterval> | undefined;
   const watching = new Set<number>();
 
+  /** The pages shown so far, in the server's order: live sales first (ending soonest), then upcoming ones by start. */
+  async function fetchShown(): Promise<{ items: SaleEvent[]; total: number }> {
+    const items: SaleEvent[] = [];
+    let total = 0;
+    for (let page = 1; page <= pages; page++) {
+      const res = await api.events({ page, size: HOME_PAGE_SIZE });
+      total = res.total;
+      for (const e of res.items) if (!items.some((x) => x.id === e.id)) items.push(e);
+      if (res.items.length < HOME_PAGE_SIZE) break;
+    }
+    return { items, total };
+  }
+
   async function load(): Promise<void> {
     try {
-      const all = await api.events();
-      for (const e of all) eventTitles.set(e.id, e.title);
-      // Finished sales are of no use to a customer; their coupons stay in "my coupons".
-      events = all.filter((e) => liveStatus(e, e.remaining, serverNow()) !== 'ended');
+      const { items, total } = await fetchShown();
+      for (const e of items) eventTitles.set(e.id, e.title);
+      // A sale that ended since the server listed it is of no use any more.
+      events = items.filter((e) => liveStatus(e, e.remaining, serverNow()) !== 'ended');
       render();
       setText(status, events.length ? '' : 'No sales right now. Come back soon.');
       status.hidden = events.length > 0;
-      for (const e of events.filter((x) => x.status !== 'ended').slice(0, 20)) {
+      more.hidden = items.length >= total;
+      for (const e of events.slice(0, 20)) {
         if (!watching.has(e.id)) {
           watching.add(e.id);
           push.watch(e.id);
@@ -151,15 +175,19 @@ function homePage(): PageView {
     }
   }
 
+  more.addEventListener('click', () => {
+    pages += 1;
+    more.disabled = true;
+    void load().finally(() => {
+      more.disabled = false;
+    });
+  });
+
   function render(): void {
     const now = serverNow();
-    const order: Record<EventStatus, number> = { active: 0, scheduled: 1, sold_out: 2, ended: 3 };
-    const sorted = [...events].sort(
-      (a, b) => order[a.status] - order[b.status] || Date.parse(a.start_time) - Date.parse(b.start_time),
-    );
     setChildren(
       list,
-      sorted.map((e) => {
+      events.map((e) => {
         const st = liveStatus(e, e.remaining, now);
         return h(
           'li',
@@ -590,15 +618,15 @@ async function loadMyCoupons(): Promise<void> {
   try {
     const res = await api.myCoupons(1, 50);
     myCoupons = res.items;
-    const unknown = myCoupons.some((c) => !eventTitles.has(c.event_id));
-    if (unknown) {
-      try {
-        for (const e of await api.events()) eventTitles.set(e.id, e.title);
-      } catch {
-        // titles are a nicety
-      }
-    }
     renderMyCoupons();
+    // Titles of past sales are not in the home list: ask for a few by id.
+    const unknown = [...new Set(myCoupons.map((c) => c.event_id).filter((id) => !eventTitles.has(id) && !titlesAsked.has(id)))].slice(0, 10);
+    if (unknown.length) {
+      for (const id of unknown) titlesAsked.add(id);
+      const found = await Promise.allSettled(unknown.map((id) => api.event(id)));
+      for (const r of found) if (r.status === 'fulfilled') eventTitles.set(r.value.id, r.value.title);
+      renderMyCoupons();
+    }
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return; // signed out meanwhile
     setText(myCouponsEmpty, `Could not load your coupons: ${describeError(e)}`);

@@ -1,0 +1,142 @@
+//! The admin event list's filter: `status` and a title search.
+
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
+
+/// Longest title search (titles themselves are at most 200 characters).
+pub const MAX_SEARCH_CHARS: usize = 100;
+
+/// The admin list's `status`, from what PostgreSQL knows (`sold_out` is by
+/// the committed count, which trails Redis by a write batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum AdminStatus {
+    /// Not started, not closed.
+    Upcoming,
+    /// Started, not over, not closed, stock left.
+    Live,
+    /// Started, not over, not closed, every coupon issued.
+    SoldOut,
+    /// Over or closed.
+    Ended,
+    /// Closed early by an admin.
+    Closed,
+}
+
+impl AdminStatus {
+    fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "upcoming" => Self::Upcoming,
+            "live" => Self::Live,
+            "sold_out" => Self::SoldOut,
+            "ended" => Self::Ended,
+            "closed" => Self::Closed,
+            _ => return None,
+        })
+    }
+}
+
+/// `GET /api/admin/events?status=&q=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AdminListQuery {
+    /// Only events in this state (all when absent).
+    #[param(value_type = Option<AdminStatus>, inline)]
+    pub status: Option<String>,
+    /// Part of the title, any case; `%` and `_` are taken literally.
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+}
+
+/// A validated admin list filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminFilter {
+    pub status: Option<AdminStatus>,
+    /// A `LIKE` pattern matching the search anywhere, metacharacters escaped.
+    pub title_pattern: Option<String>,
+}
+
+impl AdminListQuery {
+    pub fn filter(&self) -> Result<AdminFilter, ApiError> {
+        let status = match self.status.as_deref() {
+            None => None,
+            Some(raw) => Some(AdminStatus::parse(raw).ok_or_else(|| {
+                ApiError::validation(
+                    "status",
+                    "must be upcoming, live, sold_out, ended or closed",
+                )
+            })?),
+        };
+        let q = self.q.as_deref().map(str::trim).unwrap_or_default();
+        if q.chars().count() > MAX_SEARCH_CHARS {
+            return Err(ApiError::validation(
+                "q",
+                &format!("must be at most {MAX_SEARCH_CHARS} characters"),
+            ));
+        }
+        let title_pattern = (!q.is_empty()).then(|| format!("%{}%", escape_like(q)));
+        Ok(AdminFilter {
+            status,
+            title_pattern,
+        })
+    }
+}
+
+/// `text` as a literal inside a `LIKE` pattern (PostgreSQL's default escape
+/// character is the backslash).
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admin(status: Option<&str>, q: Option<&str>) -> Result<AdminFilter, ApiError> {
+        AdminListQuery {
+            status: status.map(Into::into),
+            q: q.map(Into::into),
+        }
+        .filter()
+    }
+
+    #[test]
+    fn like_metacharacters_are_escaped() {
+        assert_eq!(escape_like(r"50%_off\now"), r"50\%\_off\\now");
+    }
+
+    #[test]
+    fn a_blank_search_is_no_search_and_a_long_one_is_refused() {
+        assert_eq!(admin(None, Some("  ")).unwrap().title_pattern, None);
+        assert_eq!(
+            admin(None, Some(" Spring "))
+                .unwrap()
+                .title_pattern
+                .as_deref(),
+            Some("%Spring%")
+        );
+        assert!(
+            admin(None, Some(&"é".repeat(100))).is_ok(),
+            "counted in characters"
+        );
+        assert!(admin(None, Some(&"a".repeat(101))).is_err());
+    }
+
+    #[test]
+    fn unknown_statuses_are_refused() {
+        assert_eq!(
+            admin(Some("sold_out"), None).unwrap().status,
+            Some(AdminStatus::SoldOut)
+        );
+        assert!(admin(Some("SOLD_OUT"), None).is_err());
+    }
+}
