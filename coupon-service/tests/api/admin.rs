@@ -288,7 +288,7 @@ fn page_ids(page: &Value) -> Vec<i64> {
         .as_array()
         .unwrap_or_else(|| panic!("a page with items: {page}"))
         .iter()
-        .map(|e| e["id"].as_i64().unwrap())
+        .map(|e| e["id"].as_i64().expect("an id"))
         .collect()
 }
 
