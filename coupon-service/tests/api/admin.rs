@@ -450,3 +450,22 @@ async fn bad_admin_list_and_coupon_queries_are_a_422_naming_the_field() {
         .await;
     assert_eq!((status, body["total"].as_i64()), (200, Some(0)));
 }
+
+#[tokio::test]
+async fn an_admin_coupon_page_whose_offset_overflows_is_a_422_not_an_outage() {
+    let app = spawn_app().await;
+    let (_, admin) = app.create_admin().await;
+    let id = create(&app, &admin, 5).await;
+    let (status, body) = app
+        .get_with(
+            &format!("/api/admin/events/{id}/coupons?page=92233720368547760&size=100"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{body}"
+    );
+    assert!(body["error"]["fields"]["page"].is_string(), "{body}");
+}
