@@ -200,7 +200,7 @@ function listScreen(state: ListState): Screen {
           tbody,
         ),
       ),
-      h('div', { class: 'row' }, prev, next),
+      h('div', { class: 'row pager' }, prev, next),
       updated,
     ),
   );
