@@ -46,7 +46,7 @@ pub struct AdminListQuery {
     #[param(value_type = Option<AdminStatus>, inline)]
     pub status: Option<String>,
     /// Part of the title, any case; `%` and `_` are taken literally.
-    #[param(max_length = 100)]
+    #[param(max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     pub q: Option<String>,
 }
 
@@ -69,19 +69,35 @@ impl AdminListQuery {
                 )
             })?),
         };
-        let q = self.q.as_deref().map(str::trim).unwrap_or_default();
-        if q.chars().count() > MAX_SEARCH_CHARS {
-            return Err(ApiError::validation(
-                "q",
-                &format!("must be at most {MAX_SEARCH_CHARS} characters"),
-            ));
-        }
+        let q = match self.q.as_deref() {
+            Some(raw) => search_text("q", raw, MAX_SEARCH_CHARS)?.trim(),
+            None => "",
+        };
         let title_pattern = (!q.is_empty()).then(|| format!("%{}%", escape_like(q)));
         Ok(AdminFilter {
             status,
             title_pattern,
         })
     }
+}
+
+/// A search as typed, if it is short enough and has no control characters
+/// (PostgreSQL refuses a NUL in text: it must be a 422 here, not a failed
+/// query).
+pub fn search_text<'a>(field: &str, raw: &'a str, max_chars: usize) -> Result<&'a str, ApiError> {
+    if raw.chars().count() > max_chars {
+        return Err(ApiError::validation(
+            field,
+            &format!("must be at most {max_chars} characters"),
+        ));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(ApiError::validation(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(raw)
 }
 
 /// `text` as a literal inside a `LIKE` pattern (PostgreSQL's default escape
@@ -129,6 +145,15 @@ mod tests {
             "counted in characters"
         );
         assert!(admin(None, Some(&"a".repeat(101))).is_err());
+        assert!(
+            admin(None, Some(&format!("{} ", "a".repeat(100)))).is_err(),
+            "counted as sent"
+        );
+        assert!(
+            admin(None, Some("a\0b")).is_err(),
+            "PostgreSQL refuses NUL in text"
+        );
+        assert!(admin(None, Some("tab\there")).is_err());
     }
 
     #[test]

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::{filter::AdminListQuery, store, validation};
+use super::{
+    filter::{AdminListQuery, search_text},
+    store, validation,
+};
 use crate::{
     auth::AdminUser,
     error::ApiError,
@@ -211,7 +214,7 @@ const MAX_CODE_SEARCH_CHARS: usize = 32;
 #[into_params(parameter_in = Query)]
 pub struct CouponQuery {
     /// Code prefix to search for (case-insensitive; `%` and `_` taken literally).
-    #[param(max_length = 32)]
+    #[param(max_length = 32, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     code: Option<String>,
 }
 
@@ -235,15 +238,8 @@ pub async fn event_coupons(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let paging = paging.paging()?;
-    if query
-        .code
-        .as_deref()
-        .is_some_and(|c| c.chars().count() > MAX_CODE_SEARCH_CHARS)
-    {
-        return Err(ApiError::validation(
-            "code",
-            &format!("must be at most {MAX_CODE_SEARCH_CHARS} characters"),
-        ));
+    if let Some(code) = query.code.as_deref() {
+        search_text("code", code, MAX_CODE_SEARCH_CHARS)?;
     }
     state.event(*id).await?;
     let (items, total) = store::coupons(&state.db, *id, query.code.as_deref(), paging)
