@@ -153,7 +153,7 @@ check_gateway_config() {
         GATEWAY_TLS_CERT="$dir/tls/gateway.crt" GATEWAY_TLS_KEY="$dir/tls/gateway.key" \
         GATEWAY_COUPON_1=127.0.0.1:18081 GATEWAY_COUPON_2=127.0.0.1:18083 \
         GATEWAY_NOTIFY_1=127.0.0.1:18082 GATEWAY_NOTIFY_2=127.0.0.1:18084 \
-        GATEWAY_ISSUE_RATE=20r/s GATEWAY_ISSUE_BURST=40 \
+        GATEWAY_ISSUE_RATE=20r/s GATEWAY_ISSUE_BURST=40 GATEWAY_WS_CONN_PER_IP=100 \
         GATEWAY_WEB_ROOT="$dir/web" GATEWAY_ACCESS_LOG=logs/access.log \
         GATEWAY_ERROR_LOG=logs/error.log GATEWAY_WORKERS=1 &&
       gateway_config_test "$dir/nginx"
