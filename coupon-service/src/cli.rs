@@ -4,12 +4,15 @@
 //! - `migrate`: apply database migrations and exit;
 //! - `create-admin --email E --password P [--name N]`: create the first
 //!   admin (or promote an existing account, setting its password);
-//! - `seed-demo`: create a demo admin, a demo user and a running demo event
-//!   if missing (local runs only: the passwords are public);
+//! - `seed-demo [--fixed-passwords]`: create a demo admin, a demo user and a
+//!   running demo event if missing; the accounts get new random passwords,
+//!   printed, unless `--fixed-passwords` (the well-known ones below, for a
+//!   gateway that listens on loopback only: `scripts/dev up`);
 //! - `dev-token <user id> [USER|ADMIN]`: print an access token signed with
 //!   `auth.private_key_path`, for scripts and load tests.
 
 use anyhow::Context;
+use rand::RngExt;
 use chrono::{Duration, Utc};
 use contract::jwt::{Role, TokenSigner, now_unix};
 use sqlx::PgPool;
@@ -19,6 +22,7 @@ use crate::{
     events::{NewEvent, store},
 };
 
+/// (email, the fixed password of `seed-demo --fixed-passwords`).
 pub const DEMO_USER: (&str, &str) = ("demo.user@example.com", "demo-user-password");
 pub const DEMO_ADMIN: (&str, &str) = ("demo.admin@example.com", "demo-admin-password");
 const DEMO_TITLE: &str = "Demo flash sale";
@@ -57,21 +61,39 @@ pub async fn upsert_account(
     Ok(id)
 }
 
-/// Creates (or resets) the demo accounts and creates the demo event unless a
-/// live one exists; returns (demo user id, demo event id).
-pub async fn seed_demo(db: &PgPool) -> anyhow::Result<(i64, i64)> {
-    // Reset every time: the printed credentials must always work (these are
-    // local demo accounts; their passwords are public anyway).
+/// A password for a demo account: 120 random bits, hex.
+pub fn random_password() -> String {
+    let bytes: [u8; 15] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Creates (or resets) the demo accounts with these passwords and creates
+/// the demo event unless a live one exists; returns (demo user id, demo
+/// event id).
+pub async fn seed_demo(
+    db: &PgPool,
+    admin_password: &str,
+    user_password: &str,
+) -> anyhow::Result<(i64, i64)> {
+    // Reset every time: the printed credentials must always work.
     upsert_account(
         db,
         DEMO_ADMIN.0,
-        DEMO_ADMIN.1,
+        admin_password,
         "Demo Admin",
         Role::Admin,
         true,
     )
     .await?;
-    let user = upsert_account(db, DEMO_USER.0, DEMO_USER.1, "Demo User", Role::User, true).await?;
+    let user = upsert_account(
+        db,
+        DEMO_USER.0,
+        user_password,
+        "Demo User",
+        Role::User,
+        true,
+    )
+    .await?;
     let existing: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM coupon_events WHERE title = $1 AND end_time > now() AND closed_at IS NULL LIMIT 1",
     )

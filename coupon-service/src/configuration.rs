@@ -171,6 +171,17 @@ impl Settings {
     }
 
     pub fn validate(&self) -> Result<(), anyhow::Error> {
+        // The example files' placeholders are not secrets.
+        for (setting, secret) in [
+            ("database.url", &self.database.url),
+            ("redis.url", &self.redis.url),
+            ("rabbitmq.url", &self.rabbitmq.url),
+        ] {
+            service_kit::config::refuse_placeholder(
+                setting,
+                secrecy::ExposeSecret::expose_secret(secret),
+            )?;
+        }
         let limits = &self.rate_limit;
         let auth = &self.auth;
         let checks: [(bool, &str); 18] = [
@@ -333,5 +344,14 @@ mod tests {
         s.auth.hash_queue_timeout_ms = 0;
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("auth.hash_queue_timeout_ms"), "{err}");
+    }
+
+    #[test]
+    fn a_secret_still_holding_the_change_me_placeholder_is_refused() {
+        let mut s = Settings::defaults().unwrap();
+        s.database.url = "postgres://coupons:change-me-postgres@postgres:5432/coupons".into();
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("database.url"), "{err}");
+        assert!(!err.contains("change-me-postgres"), "the secret is not repeated: {err}");
     }
 }

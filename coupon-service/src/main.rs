@@ -28,19 +28,24 @@ async fn main() -> anyhow::Result<()> {
         ["migrate"] => {
             startup::connect_postgres(&settings, true).await?;
         }
-        ["seed-demo"] => {
+        ["seed-demo", rest @ ..] => {
+            // The well-known passwords only where the gateway listens on
+            // loopback (scripts/dev up); anywhere else new random ones.
+            let (admin_password, user_password) = match rest {
+                [] => (cli::random_password(), cli::random_password()),
+                ["--fixed-passwords"] => (cli::DEMO_ADMIN.1.to_owned(), cli::DEMO_USER.1.to_owned()),
+                _ => anyhow::bail!("usage: coupon-service seed-demo [--fixed-passwords]"),
+            };
             let db = startup::connect_postgres(&settings, true).await?;
-            let (user, event) = cli::seed_demo(&db).await?;
+            let (user, event) = cli::seed_demo(&db, &admin_password, &user_password).await?;
             println!("demo_user_id={user} demo_event_id={event}");
             println!(
-                "demo_admin={} demo_admin_password={}",
-                cli::DEMO_ADMIN.0,
-                cli::DEMO_ADMIN.1
+                "demo_admin={} demo_admin_password={admin_password}",
+                cli::DEMO_ADMIN.0
             );
             println!(
-                "demo_user={} demo_user_password={}",
-                cli::DEMO_USER.0,
-                cli::DEMO_USER.1
+                "demo_user={} demo_user_password={user_password}",
+                cli::DEMO_USER.0
             );
         }
         ["create-admin", rest @ ..] => {
@@ -79,7 +84,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", cli::dev_token(&settings, user, role)?);
         }
         _ => anyhow::bail!(
-            "usage: coupon-service [serve | migrate | seed-demo | dev-token <user id> [USER|ADMIN]]"
+            "usage: coupon-service [serve | migrate | seed-demo [--fixed-passwords] | dev-token <user id> [USER|ADMIN]]"
         ),
     }
     Ok(())

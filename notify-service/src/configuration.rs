@@ -132,6 +132,16 @@ impl Settings {
     }
 
     pub fn validate(&self) -> Result<(), anyhow::Error> {
+        // The example files' placeholders are not secrets.
+        for (setting, secret) in [
+            ("redis.url", &self.redis.url),
+            ("rabbitmq.url", &self.rabbitmq.url),
+        ] {
+            service_kit::config::refuse_placeholder(
+                setting,
+                secrecy::ExposeSecret::expose_secret(secret),
+            )?;
+        }
         let ws = &self.websocket;
         let checks: [(bool, &str); 17] = [
             (
@@ -358,5 +368,13 @@ mod tests {
             from("websocket:\n  allowed_origins: \"https://a.example, https://b.example/\""),
             ["https://a.example", "https://b.example"]
         );
+    }
+
+    #[test]
+    fn a_secret_still_holding_the_change_me_placeholder_is_refused() {
+        let mut s = Settings::defaults().unwrap();
+        s.rabbitmq.url = "amqps://coupons:CHANGE-ME@rabbitmq.internal:5671/%2f".into();
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("rabbitmq.url"), "{err}");
     }
 }

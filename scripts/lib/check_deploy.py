@@ -22,6 +22,11 @@ that they agree with each other and with the services' sources:
   one of its subcommands;
 * nginx gets a value for every ${GATEWAY_*} placeholder of its template,
   and coupon-service trusts exactly the nginx address for X-Forwarded-For;
+* the gateway's rules: no HTTP status makes nginx (or an Ingress) try
+  another instance (an application's 503 would evict instances), TLS 1.2
+  suites are AEAD only, /ws has a per-address connection limit, compose's
+  main nginx config has the template's connection limits, and only the
+  gateway's port is published on every interface;
 * the Grafana dashboard only uses metrics the services export;
 * Kubernetes: selectors match pod labels, Services/Ingresses/HPAs/PDBs point
   at objects that exist, ConfigMap/Secret references resolve (Secrets from
@@ -422,6 +427,7 @@ class Checker:
                     self.check_url(w, var, re.sub(r"\$\{[^}]*\}", "x", value), port_of)
 
         self.check_gateway(services)
+        self.check_gateway_rules(services)
         self.check_observability(services)
         replicas = [n for n, s in services.items() if self.compose_target(s) == "coupon-service" and "profiles" not in s and (s.get("command") in (None, ["serve"]))]
         self.expect(len(replicas) >= 2, where, f"coupon-service runs {len(replicas)} replicas, want 2")
@@ -529,6 +535,72 @@ class Checker:
                     if is_network(str(t).strip())
                 )
                 self.expect(trusts, f"docker-compose.yml: {name}", f"does not trust nginx ({address}) for X-Forwarded-For: {trusted}")
+
+    def check_gateway_rules(self, services: dict) -> None:
+        template_rel = "nginx/gateway.conf.template"
+        template = self.read(template_rel)
+        for m in re.finditer(r"^\s*proxy_next_upstream\s+([^;]*);", template, re.M):
+            words = m.group(1).split()
+            self.expect(
+                not any(w.startswith("http_") or w == "non_idempotent" for w in words),
+                template_rel,
+                f"proxy_next_upstream {m.group(1)}: an HTTP status or a sent POST must not move a request to another instance",
+            )
+        ciphers = re.search(r"^\s*ssl_ciphers\s+([^;]*);", template, re.M)
+        if self.expect(ciphers is not None, template_rel, "no ssl_ciphers (nginx's default accepts CBC suites)"):
+            for suite in ciphers.group(1).split(":"):
+                self.expect(
+                    suite.startswith("ECDHE-") and ("-GCM-" in suite or "CHACHA20-POLY1305" in suite),
+                    template_rel,
+                    f"ssl_ciphers: {suite} is not an ECDHE AEAD suite",
+                )
+        ws = re.search(r"location = /ws \{(.*?)\n    \}", template, re.S)
+        self.expect(
+            ws is not None and re.search(r"^\s*limit_conn\s", ws.group(1), re.M) is not None,
+            template_rel,
+            "/ws has no limit_conn (open WebSockets per client address)",
+        )
+        # compose replaces the image's main config, whose 1,024 connections
+        # per worker would carry ~500 WebSockets: same limits as scripts/dev.
+        w = "docker-compose.yml: nginx"
+        nginx = services.get("nginx") or {}
+        main = self.mount_targets(nginx).get("/etc/nginx/nginx.conf")
+        if self.expect(main is not None, w, "does not mount a main nginx.conf (the image's allows 1,024 connections per worker)"):
+            main_rel = os.path.normpath(main)
+            text = self.read(main_rel)
+            local = self.read("nginx/nginx.conf.template")
+            for directive in ("worker_connections", "worker_rlimit_nofile"):
+                ours = re.search(rf"^\s*{directive}\s+(\d+);", text, re.M)
+                want = re.search(rf"^\s*{directive}\s+(\d+);", local, re.M)
+                self.expect(
+                    ours is not None and want is not None and ours.group(1) == want.group(1),
+                    main_rel,
+                    f"{directive} {ours and ours.group(1)} differs from nginx/nginx.conf.template ({want and want.group(1)})",
+                )
+                if directive == "worker_rlimit_nofile" and ours:
+                    nofile = ((nginx.get("ulimits") or {}).get("nofile") or {})
+                    soft = nofile.get("soft", nofile) if isinstance(nofile, dict) else nofile
+                    self.expect(
+                        isinstance(soft, int) and soft >= int(ours.group(1)),
+                        w,
+                        f"ulimits nofile {soft} is below worker_rlimit_nofile {ours.group(1)}",
+                    )
+            self.expect(
+                "include /etc/nginx/conf.d/*.conf;" in text,
+                main_rel,
+                "does not include /etc/nginx/conf.d/*.conf (the rendered gateway)",
+            )
+        listen = str((nginx.get("environment") or {}).get("GATEWAY_LISTEN", "")).rpartition(":")[2]
+        for name, svc in services.items():
+            for port in svc.get("ports") or []:
+                published = str(port if not isinstance(port, dict) else f"{port.get('host_ip', '')}:{port.get('published')}:{port.get('target')}")
+                parts = published.split(":")
+                public = name == "nginx" and parts[-1] == listen
+                self.expect(
+                    public or (len(parts) == 3 and parts[0] == "127.0.0.1"),
+                    f"docker-compose.yml: {name}",
+                    f"publishes {published} on every interface; only the gateway may (bind 127.0.0.1:)",
+                )
 
     def check_observability(self, services: dict) -> None:
         w = "deploy/compose/prometheus.yml"
@@ -679,6 +751,14 @@ class Checker:
         if self.expect(ws is not None, f"{base}/ingress.yaml", "no Ingress for /ws"):
             timeout = int(ws[1].get("nginx.ingress.kubernetes.io/proxy-read-timeout", "60"))
             self.expect(timeout >= 3600, f"{base}/ingress.yaml", f"/ws read timeout {timeout}s is short for WebSockets")
+            self.expect("nginx.ingress.kubernetes.io/limit-connections" in ws[1], f"{base}/ingress.yaml", "/ws has no limit-connections (open WebSockets per client address)")
+        for path, (name, annotations) in ingress_paths.items():
+            retry = annotations.get("nginx.ingress.kubernetes.io/proxy-next-upstream", "")
+            self.expect(
+                not any(w.startswith("http_") or w == "non_idempotent" for w in retry.split()),
+                f"{base}/ingress.yaml: Ingress {name}",
+                f"proxy-next-upstream {retry!r}: an HTTP status or a sent POST must not move a request to another pod",
+            )
         issue = ingress_paths.get("/api/coupons/issue")
         if self.expect(issue is not None, f"{base}/ingress.yaml", "no rate-limited Ingress for /api/coupons/issue"):
             self.expect("nginx.ingress.kubernetes.io/limit-rps" in issue[1], f"{base}/ingress.yaml", "/api/coupons/issue is not rate limited")
@@ -866,6 +946,14 @@ def self_test(repo: Path) -> int:
         "k8s ingress": sub("deploy/k8s/ingress.yaml", "name: notify-service", "name: notify"),
         "k8s config path": sub(k8s_coupon, "path: settings.yaml", "path: settings.yml"),
         "k8s port": sub("deploy/k8s/config.yaml", 'APP_APPLICATION__PORT: "8082"', 'APP_APPLICATION__PORT: "8083"'),
+        "nginx retries a 503": sub("nginx/gateway.conf.template", "proxy_next_upstream error timeout;", "proxy_next_upstream error timeout http_503;"),
+        "nginx CBC suite": sub("nginx/gateway.conf.template", "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:", "ssl_ciphers ECDHE-ECDSA-AES128-SHA:"),
+        "nginx /ws unlimited": sub("nginx/gateway.conf.template", "        limit_conn ws_per_ip", "        # limit_conn ws_per_ip"),
+        "compose worker connections": sub("deploy/compose/nginx.conf", "worker_connections 16384;", "worker_connections 1024;"),
+        "compose nofile": sub(compose, "soft: 32768", "soft: 1024"),
+        "published port": sub(compose, '"127.0.0.1:9090:9090"', '"9090:9090"'),
+        "k8s retries a 503": sub("deploy/k8s/ingress.yaml", "proxy-next-upstream: error timeout\n", "proxy-next-upstream: error timeout http_503\n"),
+        "k8s /ws unlimited": sub("deploy/k8s/ingress.yaml", "nginx.ingress.kubernetes.io/limit-connections:", "nginx.ingress.kubernetes.io/limit-conn:"),
     }
     baseline = Checker(repo).run()
     failures = 0

@@ -30,6 +30,18 @@ pub fn defaults<T: DeserializeOwned>(defaults_yaml: &str) -> anyhow::Result<T> {
         .try_deserialize()?)
 }
 
+/// Refuses a secret that still holds the placeholder of an example file
+/// (`.env.example`, `secrets.example.yaml`): "change-me", in any case. A
+/// stack started from the example as it is would otherwise run on
+/// passwords anybody can read. The secret itself is never in the message.
+pub fn refuse_placeholder(setting: &str, secret: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !secret.to_ascii_lowercase().contains("change-me"),
+        "invalid setting: {setting} still holds the \"change-me\" placeholder of an example file; set a real secret"
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,15 +3,26 @@
 //! no fixed order across message types (coupon.issued and coupon.soldout
 //! travel through different queues), so frames not asked for yet are kept.
 
-use std::{collections::VecDeque, sync::Arc, time::Duration};
+use std::{
+    collections::VecDeque,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use futures::{SinkExt, StreamExt};
 use rustls::ClientConfig;
 use serde_json::Value;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::{
-    Connector, MaybeTlsStream, WebSocketStream, connect_async_tls_with_config,
-    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+    Connector, MaybeTlsStream, WebSocketStream, client_async_tls_with_config,
+    connect_async_tls_with_config,
+    tungstenite::{
+        Error, Message,
+        client::IntoClientRequest,
+        handshake::client::Request,
+        http::HeaderValue,
+    },
 };
 
 use crate::helpers::WITHIN;
@@ -22,18 +33,14 @@ pub struct WsClient {
     kept: VecDeque<Value>,
 }
 
+/// An upgrade the gateway refused: its status, headers and body.
+pub type Refusal = tokio_tungstenite::tungstenite::http::Response<Option<Vec<u8>>>;
+
 impl WsClient {
     /// `wss://…/ws`; `Authorization: Bearer` when a token is given.
     pub async fn connect(url: &str, tls: Arc<ClientConfig>, bearer: Option<&str>) -> Self {
-        let mut request = url.into_client_request().expect("a WebSocket URL");
-        if let Some(token) = bearer {
-            request.headers_mut().insert(
-                "authorization",
-                HeaderValue::from_str(&format!("Bearer {token}")).expect("header value"),
-            );
-        }
         let (ws, response) =
-            connect_async_tls_with_config(request, None, true, Some(Connector::Rustls(tls)))
+            connect_async_tls_with_config(request(url, bearer), None, true, Some(Connector::Rustls(tls)))
                 .await
                 .expect("WebSocket upgrade through the gateway");
         assert_eq!(response.status(), 101, "upgrade answered {response:?}");
@@ -41,6 +48,43 @@ impl WsClient {
             ws,
             kept: VecDeque::new(),
         }
+    }
+
+    /// Like `connect`, but from the loopback address `from` (any of
+    /// 127.0.0.0/8: another client address as nginx sees it) to nginx on
+    /// 127.0.0.1; an upgrade answered with an HTTP error is returned.
+    pub async fn connect_from(
+        from: IpAddr,
+        url: &str,
+        tls: Arc<ClientConfig>,
+        bearer: Option<&str>,
+    ) -> Result<Self, Refusal> {
+        let request = request(url, bearer);
+        let port = request.uri().port_u16().expect("a port in the URL");
+        let socket = TcpSocket::new_v4().expect("a TCP socket");
+        socket.bind(SocketAddr::new(from, 0)).expect("bind the client address");
+        let stream = socket
+            .connect(SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .expect("connect to nginx");
+        match client_async_tls_with_config(request, stream, None, Some(Connector::Rustls(tls))).await
+        {
+            Ok((ws, response)) => {
+                assert_eq!(response.status(), 101, "upgrade answered {response:?}");
+                Ok(Self {
+                    ws,
+                    kept: VecDeque::new(),
+                })
+            }
+            Err(Error::Http(response)) => Err(*response),
+            Err(other) => panic!("WebSocket upgrade through the gateway: {other}"),
+        }
+    }
+
+    /// A normal close (1000), waiting for the server's close frame.
+    pub async fn close(mut self) {
+        self.ws.close(None).await.expect("send a close frame");
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(WITHIN, self.ws.next()).await {}
     }
 
     pub async fn send_json(&mut self, value: Value) {
@@ -109,4 +153,17 @@ impl WsClient {
             .await;
         self.next_of("subscribed").await
     }
+}
+
+/// The upgrade request for `url`, with `Authorization: Bearer` when a token
+/// is given.
+fn request(url: &str, bearer: Option<&str>) -> Request {
+    let mut request = url.into_client_request().expect("a WebSocket URL");
+    if let Some(token) = bearer {
+        request.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).expect("header value"),
+        );
+    }
+    request
 }

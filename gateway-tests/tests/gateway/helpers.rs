@@ -30,11 +30,15 @@ use tokio::{
     process::{Child, ChildStdin, Command},
 };
 
-use crate::client::WsClient;
+use crate::{client::WsClient, proxy::FaultProxy};
 
 pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const PG_ADDR: &str = "127.0.0.1:5432";
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// The issue endpoint's series in coupon-service's request metrics.
+pub const ISSUE_ROUTE: &str = r#"route="/api/coupons/issue""#;
 
 /// Generous bound for anything asynchronous to show up.
 pub const WITHIN: Duration = Duration::from_secs(15);
@@ -80,6 +84,11 @@ pub struct Options {
     pub auth_burst: u32,
     /// Extra `APP_…` settings of both coupon-service instances.
     pub coupon_env: Vec<(String, String)>,
+    /// nginx limit_conn on /ws: open sockets per client address.
+    pub ws_conn_per_ip: u32,
+    /// Each coupon-service instance reaches PostgreSQL through a proxy of
+    /// its own (`Stack::pg_proxies`), which the test can cut.
+    pub postgres_proxies: bool,
 }
 
 impl Default for Options {
@@ -90,6 +99,8 @@ impl Default for Options {
             auth_per_minute: 100_000,
             auth_burst: 100_000,
             coupon_env: Vec::new(),
+            ws_conn_per_ip: 10_000,
+            postgres_proxies: false,
         }
     }
 }
@@ -129,12 +140,16 @@ pub struct Stack {
     pub http: reqwest::Client,
     pub tls: Arc<ClientConfig>,
     pub signer: TokenSigner,
+    /// With `Options::postgres_proxies`: coupon-service instance i reaches
+    /// PostgreSQL through `pg_proxies[i]`; otherwise empty.
+    pub pg_proxies: Vec<FaultProxy>,
 }
 
 /// What the gateway is rendered with (besides the upstreams).
 pub struct GatewayOptions {
     pub issue_rate: String,
     pub issue_burst: u32,
+    pub ws_conn_per_ip: u32,
     /// Static front end (web/dist in the real run).
     pub web_root: PathBuf,
 }
@@ -163,12 +178,14 @@ impl Stack {
         let redis_prefix = format!("t:{tag}:");
         let shared = shared_env(&redis_prefix, &topology);
 
+        let mut pg_proxies = Vec::new();
+        if options.postgres_proxies {
+            for _ in 0..2 {
+                pg_proxies.push(FaultProxy::start(PG_ADDR.parse().expect("address")).await);
+            }
+        }
         let mut coupon_env = shared.clone();
         coupon_env.extend([
-            (
-                "APP_DATABASE__URL".into(),
-                format!("postgres://postgres@127.0.0.1:5432/{db_name}"),
-            ),
             ("APP_DATABASE__ACQUIRE_TIMEOUT_MS".into(), "1000".into()),
             (
                 "APP_AUTH__PRIVATE_KEY_PATH".into(),
@@ -188,10 +205,20 @@ impl Stack {
         ]);
         coupon_env.extend(options.coupon_env.iter().cloned());
 
-        let spawned = [
-            spawn_instance(&dir, "coupon-1", "gateway-coupon-service", &coupon_env),
-            spawn_instance(&dir, "coupon-2", "gateway-coupon-service", &coupon_env),
-        ];
+        let spawned = [0, 1].map(|i| {
+            let port = pg_proxies.get(i).map_or(5432, |proxy: &FaultProxy| proxy.port);
+            let mut env = coupon_env.clone();
+            env.push((
+                "APP_DATABASE__URL".into(),
+                format!("postgres://postgres@127.0.0.1:{port}/{db_name}"),
+            ));
+            spawn_instance(
+                &dir,
+                &format!("coupon-{}", i + 1),
+                "gateway-coupon-service",
+                &env,
+            )
+        });
         let mut coupons = Vec::new();
         for instance in spawned {
             coupons.push(listening(instance).await);
@@ -223,6 +250,7 @@ impl Stack {
             &GatewayOptions {
                 issue_rate: options.issue_rate.clone(),
                 issue_burst: options.issue_burst,
+                ws_conn_per_ip: options.ws_conn_per_ip,
                 web_root: dir.join("web"),
             },
         )
@@ -268,6 +296,7 @@ impl Stack {
             gateway,
             http,
             tls,
+            pg_proxies,
         };
         stack.wait_gateway(&stack.gateway).await;
         stack
@@ -503,6 +532,35 @@ impl Stack {
     pub fn access_log(&self) -> String {
         std::fs::read_to_string(self.gateway.dir.join("logs/access.log")).unwrap_or_default()
     }
+
+    /// The access log's record of one request, found by the X-Request-Id
+    /// nginx gave it (and sent back to the client): which instance(s)
+    /// answered (`upstream_addr`, "a, b" when passed on) and with what.
+    pub async fn logged(&self, response: &reqwest::Response) -> Value {
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("nginx gives every response an X-Request-Id")
+            .to_owned();
+        let needle = format!("\"request_id\":\"{id}\"");
+        let mut found = None;
+        eventually(Duration::from_secs(5), "the request in the access log", || {
+            found = self
+                .access_log()
+                .lines()
+                .find(|line| line.contains(&needle))
+                .map(|line| serde_json::from_str(line).expect("a JSON log line"));
+            std::future::ready(found.is_some())
+        })
+        .await;
+        found.expect("found above")
+    }
+
+    /// `127.0.0.1:<port>` of a coupon-service instance, as nginx logs it.
+    pub fn coupon_addr(&self, index: usize) -> String {
+        format!("127.0.0.1:{}", self.coupons[index].port)
+    }
 }
 
 /// Settings both services share: one deployment (Redis prefix, RabbitMQ
@@ -652,6 +710,7 @@ async fn start_gateway(
             ),
             ("GATEWAY_ISSUE_RATE", options.issue_rate.clone()),
             ("GATEWAY_ISSUE_BURST", options.issue_burst.to_string()),
+            ("GATEWAY_WS_CONN_PER_IP", options.ws_conn_per_ip.to_string()),
             ("GATEWAY_WEB_ROOT", options.web_root.display().to_string()),
             ("GATEWAY_ACCESS_LOG", "logs/access.log".into()),
             ("GATEWAY_ERROR_LOG", "logs/error.log".into()),

@@ -7,9 +7,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use futures::future::join_all;
 use tokio::sync::Mutex;
 
-use crate::helpers::{Options, Stack, Stop, WITHIN, eventually};
-
-const ISSUE_ROUTE: &str = r#"route="/api/coupons/issue""#;
+use crate::helpers::{ISSUE_ROUTE, Options, Stack, Stop, WITHIN, eventually};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_two_instances_of_each_service_hit_alternately_issuance_and_push_stay_exact() {
