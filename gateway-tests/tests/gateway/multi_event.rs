@@ -14,9 +14,9 @@ use crate::helpers::{ISSUE_ROUTE, Stack, WITHIN, eventually};
 
 /// Presses per user and event.
 const PRESSES: i64 = 3;
-const USERS: i64 = 40;
+const USERS: i64 = 60;
 /// Requests in flight at once.
-const IN_FLIGHT: usize = 96;
+const IN_FLIGHT: usize = 128;
 
 struct Sale {
     id: i64,
@@ -33,7 +33,7 @@ async fn several_events_selling_at_once_to_the_same_crowd_answer_no_5xx_and_keep
     // Two sell out (the crowd wants more than the stock); on the other two
     // only the per-user limit stops the presses.
     let mut sales = Vec::new();
-    for (total, max_per_user) in [(20, 1), (45, 2), (200, 3), (150, 1)] {
+    for (total, max_per_user) in [(30, 1), (70, 2), (300, 3), (100, 1), (250, 2), (45, 3)] {
         sales.push(Sale {
             id: stack.create_event(total, max_per_user).await,
             total,
