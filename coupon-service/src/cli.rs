@@ -12,9 +12,9 @@
 //!   `auth.private_key_path`, for scripts and load tests.
 
 use anyhow::Context;
-use rand::RngExt;
 use chrono::{Duration, Utc};
 use contract::jwt::{Role, TokenSigner, now_unix};
+use rand::RngExt;
 use sqlx::PgPool;
 
 use crate::{

@@ -352,6 +352,9 @@ mod tests {
         s.database.url = "postgres://coupons:change-me-postgres@postgres:5432/coupons".into();
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("database.url"), "{err}");
-        assert!(!err.contains("change-me-postgres"), "the secret is not repeated: {err}");
+        assert!(
+            !err.contains("change-me-postgres"),
+            "the secret is not repeated: {err}"
+        );
     }
 }

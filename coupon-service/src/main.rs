@@ -33,7 +33,9 @@ async fn main() -> anyhow::Result<()> {
             // loopback (scripts/dev up); anywhere else new random ones.
             let (admin_password, user_password) = match rest {
                 [] => (cli::random_password(), cli::random_password()),
-                ["--fixed-passwords"] => (cli::DEMO_ADMIN.1.to_owned(), cli::DEMO_USER.1.to_owned()),
+                ["--fixed-passwords"] => {
+                    (cli::DEMO_ADMIN.1.to_owned(), cli::DEMO_USER.1.to_owned())
+                }
                 _ => anyhow::bail!("usage: coupon-service seed-demo [--fixed-passwords]"),
             };
             let db = startup::connect_postgres(&settings, true).await?;

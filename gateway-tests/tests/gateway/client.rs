@@ -18,10 +18,7 @@ use tokio_tungstenite::{
     Connector, MaybeTlsStream, WebSocketStream, client_async_tls_with_config,
     connect_async_tls_with_config,
     tungstenite::{
-        Error, Message,
-        client::IntoClientRequest,
-        handshake::client::Request,
-        http::HeaderValue,
+        Error, Message, client::IntoClientRequest, handshake::client::Request, http::HeaderValue,
     },
 };
 
@@ -39,10 +36,14 @@ pub type Refusal = tokio_tungstenite::tungstenite::http::Response<Option<Vec<u8>
 impl WsClient {
     /// `wss://…/ws`; `Authorization: Bearer` when a token is given.
     pub async fn connect(url: &str, tls: Arc<ClientConfig>, bearer: Option<&str>) -> Self {
-        let (ws, response) =
-            connect_async_tls_with_config(request(url, bearer), None, true, Some(Connector::Rustls(tls)))
-                .await
-                .expect("WebSocket upgrade through the gateway");
+        let (ws, response) = connect_async_tls_with_config(
+            request(url, bearer),
+            None,
+            true,
+            Some(Connector::Rustls(tls)),
+        )
+        .await
+        .expect("WebSocket upgrade through the gateway");
         assert_eq!(response.status(), 101, "upgrade answered {response:?}");
         Self {
             ws,
@@ -62,12 +63,15 @@ impl WsClient {
         let request = request(url, bearer);
         let port = request.uri().port_u16().expect("a port in the URL");
         let socket = TcpSocket::new_v4().expect("a TCP socket");
-        socket.bind(SocketAddr::new(from, 0)).expect("bind the client address");
+        socket
+            .bind(SocketAddr::new(from, 0))
+            .expect("bind the client address");
         let stream = socket
             .connect(SocketAddr::from(([127, 0, 0, 1], port)))
             .await
             .expect("connect to nginx");
-        match client_async_tls_with_config(request, stream, None, Some(Connector::Rustls(tls))).await
+        match client_async_tls_with_config(request, stream, None, Some(Connector::Rustls(tls)))
+            .await
         {
             Ok((ws, response)) => {
                 assert_eq!(response.status(), 101, "upgrade answered {response:?}");

@@ -206,7 +206,9 @@ impl Stack {
         coupon_env.extend(options.coupon_env.iter().cloned());
 
         let spawned = [0, 1].map(|i| {
-            let port = pg_proxies.get(i).map_or(5432, |proxy: &FaultProxy| proxy.port);
+            let port = pg_proxies
+                .get(i)
+                .map_or(5432, |proxy: &FaultProxy| proxy.port);
             let mut env = coupon_env.clone();
             env.push((
                 "APP_DATABASE__URL".into(),
@@ -545,14 +547,18 @@ impl Stack {
             .to_owned();
         let needle = format!("\"request_id\":\"{id}\"");
         let mut found = None;
-        eventually(Duration::from_secs(5), "the request in the access log", || {
-            found = self
-                .access_log()
-                .lines()
-                .find(|line| line.contains(&needle))
-                .map(|line| serde_json::from_str(line).expect("a JSON log line"));
-            std::future::ready(found.is_some())
-        })
+        eventually(
+            Duration::from_secs(5),
+            "the request in the access log",
+            || {
+                found = self
+                    .access_log()
+                    .lines()
+                    .find(|line| line.contains(&needle))
+                    .map(|line| serde_json::from_str(line).expect("a JSON log line"));
+                std::future::ready(found.is_some())
+            },
+        )
         .await;
         found.expect("found above")
     }

@@ -123,15 +123,17 @@ async fn several_events_selling_at_once_to_the_same_crowd_answer_no_5xx_and_keep
 /// every row a 201, exactly the stock gone where it sold out, every user's
 /// full allowance where it did not, Redis remaining = total − count.
 async fn check_invariants(stack: &Stack, sale: &Sale, results: &[Press]) {
-    let rows: Vec<(i64, String, i32)> = sqlx::query_as(
-        "SELECT user_id, code, stock_seq FROM user_coupons WHERE event_id = $1",
-    )
-    .bind(sale.id)
-    .fetch_all(&stack.db)
-    .await
-    .expect("coupons of the event");
+    let rows: Vec<(i64, String, i32)> =
+        sqlx::query_as("SELECT user_id, code, stock_seq FROM user_coupons WHERE event_id = $1")
+            .bind(sale.id)
+            .fetch_all(&stack.db)
+            .await
+            .expect("coupons of the event");
     let count = rows.len() as i64;
-    let what = format!("event {} ({} max {})", sale.id, sale.total, sale.max_per_user);
+    let what = format!(
+        "event {} ({} max {})",
+        sale.id, sale.total, sale.max_per_user
+    );
     assert!(count <= sale.total, "{what}: {count} coupons");
     let tickets: HashSet<i32> = rows.iter().map(|(_, _, seq)| *seq).collect();
     assert_eq!(tickets.len(), rows.len(), "{what}: a stock_seq twice");
@@ -163,7 +165,10 @@ async fn check_invariants(stack: &Stack, sale: &Sale, results: &[Press]) {
     }
     assert_eq!(issued.len(), rows.len(), "{what}: rows nobody was told of");
     if answered.iter().any(|(_, _, status, ..)| *status == 410) {
-        assert_eq!(count, sale.total, "{what}: sold out before the stock was gone");
+        assert_eq!(
+            count, sale.total,
+            "{what}: sold out before the stock was gone"
+        );
     } else {
         assert_eq!(
             count,

@@ -18,7 +18,10 @@ fn handshake_offering_only(stack: &Stack, suite: &str) -> Option<String> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let agreed = stdout
         .lines()
-        .find_map(|line| line.split_once("Cipher is ").map(|(_, s)| s.trim().to_owned()))
+        .find_map(|line| {
+            line.split_once("Cipher is ")
+                .map(|(_, s)| s.trim().to_owned())
+        })
         .filter(|s| s != "(NONE)");
     assert_eq!(
         agreed.is_some(),
@@ -34,7 +37,11 @@ async fn tls_1_2_handshakes_offering_only_cbc_or_sha1_suites_are_refused_and_aea
     let stack = Stack::start().await;
     // The gateway's certificate is ECDSA: these are the CBC suites it could
     // otherwise agree on (HMAC-SHA1 and HMAC-SHA256).
-    for suite in ["ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA", "ECDHE-ECDSA-AES128-SHA256"] {
+    for suite in [
+        "ECDHE-ECDSA-AES128-SHA",
+        "ECDHE-ECDSA-AES256-SHA",
+        "ECDHE-ECDSA-AES128-SHA256",
+    ] {
         assert_eq!(
             handshake_offering_only(&stack, suite),
             None,

@@ -57,7 +57,7 @@ async fn one_address_opening_more_websockets_than_the_limit_is_refused_with_429_
     let body: serde_json::Value =
         serde_json::from_slice(refused.body().as_deref().unwrap_or_default())
             .unwrap_or_else(|e| panic!("a JSON body ({e}): {refused:?}"));
-    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    assert_eq!(body["error"]["code"], "too_many_connections", "{body}");
     assert!(body["error"]["message"].is_string(), "{body}");
 
     // Another address (another household) gets its own allowance.
