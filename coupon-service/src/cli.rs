@@ -61,10 +61,19 @@ pub async fn upsert_account(
     Ok(id)
 }
 
-/// A password for a demo account: 120 random bits, hex.
-pub fn random_password() -> String {
-    let bytes: [u8; 15] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The (admin, user) passwords `seed-demo` gives the demo accounts: new
+/// random ones (120 bits each), or with `--fixed-passwords` the well-known
+/// ones, only for a gateway that listens on loopback (scripts/dev up).
+pub fn demo_passwords(args: &[&str]) -> anyhow::Result<(String, String)> {
+    let random = || {
+        let bytes: [u8; 15] = rand::rng().random();
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    match args {
+        [] => Ok((random(), random())),
+        ["--fixed-passwords"] => Ok((DEMO_ADMIN.1.to_owned(), DEMO_USER.1.to_owned())),
+        _ => anyhow::bail!("usage: coupon-service seed-demo [--fixed-passwords]"),
+    }
 }
 
 /// Creates (or resets) the demo accounts with these passwords and creates
@@ -140,4 +149,26 @@ pub fn dev_token(settings: &Settings, user_id: i64, role: Role) -> anyhow::Resul
     let signer = TokenSigner::from_private_pem(&auth.key_id, &pem, &auth.issuer, &auth.audience)
         .context("auth.private_key_path: not an Ed25519 private key (PEM)")?;
     Ok(signer.sign(user_id, role, now_unix(), 3600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_demo_gives_new_random_passwords_unless_asked_for_the_well_known_ones() {
+        let (admin, user) = demo_passwords(&[]).unwrap();
+        let (again, _) = demo_passwords(&[]).unwrap();
+        for password in [&admin, &user] {
+            assert_eq!(password.len(), 30, "{password}");
+            assert!(password != DEMO_ADMIN.1 && password != DEMO_USER.1);
+        }
+        assert_ne!(admin, user);
+        assert_ne!(admin, again, "new ones on every run");
+        assert_eq!(
+            demo_passwords(&["--fixed-passwords"]).unwrap(),
+            (DEMO_ADMIN.1.to_owned(), DEMO_USER.1.to_owned())
+        );
+        assert!(demo_passwords(&["--fixed"]).is_err());
+    }
 }

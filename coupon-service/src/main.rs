@@ -29,15 +29,7 @@ async fn main() -> anyhow::Result<()> {
             startup::connect_postgres(&settings, true).await?;
         }
         ["seed-demo", rest @ ..] => {
-            // The well-known passwords only where the gateway listens on
-            // loopback (scripts/dev up); anywhere else new random ones.
-            let (admin_password, user_password) = match rest {
-                [] => (cli::random_password(), cli::random_password()),
-                ["--fixed-passwords"] => {
-                    (cli::DEMO_ADMIN.1.to_owned(), cli::DEMO_USER.1.to_owned())
-                }
-                _ => anyhow::bail!("usage: coupon-service seed-demo [--fixed-passwords]"),
-            };
+            let (admin_password, user_password) = cli::demo_passwords(rest)?;
             let db = startup::connect_postgres(&settings, true).await?;
             let (user, event) = cli::seed_demo(&db, &admin_password, &user_password).await?;
             println!("demo_user_id={user} demo_event_id={event}");
