@@ -258,12 +258,7 @@ impl Stack {
         )
         .await;
         let pem = std::fs::read(&cert_path).expect("the gateway certificate");
-        let http = reqwest::Client::builder()
-            .tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("PEM certificate")])
-            .pool_max_idle_per_host(64)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("HTTPS client");
+        let http = https_client(&pem);
         let mut roots = RootCertStore::empty();
         roots
             .add(CertificateDer::from_pem_slice(&pem).expect("PEM certificate"))
@@ -336,6 +331,15 @@ impl Stack {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Another HTTPS client of the gateway with connections of its own: one
+    /// user of a crowd (nginx ends an HTTP/2 connection after 1,000
+    /// requests, so a crowd on one shared connection is not a crowd).
+    pub fn new_client(&self) -> reqwest::Client {
+        https_client(
+            &std::fs::read(self.dir.join("tls/gateway.crt")).expect("the gateway certificate"),
+        )
     }
 
     /// `https://localhost:<gateway port><path>`.
@@ -666,6 +670,16 @@ async fn wait_ready(instance: &mut Instance) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// An HTTPS client that trusts exactly the gateway's certificate (PEM).
+fn https_client(pem: &[u8]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(pem).expect("PEM certificate")])
+        .pool_max_idle_per_host(64)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTPS client")
 }
 
 fn nginx_binary() -> PathBuf {
