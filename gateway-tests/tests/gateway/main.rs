@@ -8,8 +8,8 @@ mod helpers;
 mod instances;
 mod multi_event;
 // The cuttable TCP proxy of coupon-service's tests, shared rather than
-// copied; this suite may not use every part of it.
-#[allow(dead_code)]
+// copied.
+#[expect(dead_code, reason = "this suite cuts and restores; it never stalls")]
 #[path = "../../../coupon-service/tests/api/proxy.rs"]
 mod proxy;
 mod tls;
