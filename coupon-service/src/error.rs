@@ -98,16 +98,25 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
+/// The body of every error answer (also the OpenAPI document's
+/// `ErrorEnvelope`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorEnvelope)]
+pub struct Envelope<'a> {
     error: Body<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorBody)]
 struct Body<'a> {
+    /// Stable, snake_case: what a client branches on.
+    #[schema(value_type = String, pattern = "^[a-z][a-z0-9]*(_[a-z0-9]+)*$")]
     code: &'a str,
+    /// For people; may change.
     message: String,
+    /// 422 only: each bad field with what is wrong with it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
     fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 

@@ -7,8 +7,15 @@
 use actix_web::{HttpResponse, web};
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        Content, PathItem, RefOr, Response,
+        path::{Operation, ParameterIn},
+        schema::Ref,
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
 };
+
+use crate::error::Envelope;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +25,7 @@ use utoipa::{
             {\"error\": {\"code\": \"<snake_case>\", \"message\": \"...\"}}; 422 adds \"fields\".",
     ),
     modifiers(&BearerAuth),
+    components(schemas(Envelope)),
     tags(
         (name = "events", description = "Public event list and detail with live stock"),
         (name = "coupons", description = "Issuance, my coupons, redemption"),
@@ -43,6 +51,92 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Adds what every operation can answer besides its own outcomes — the
+/// app-wide extractor and token handlers (`error.rs`, `auth/`) answer the
+/// same way on every route — where the operation does not list it, and gives
+/// every error response the envelope as its body. Run on the whole document,
+/// after the routes' descriptions are collected.
+pub fn complete(doc: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for operation in operations(item) {
+            for (status, description) in common_errors(path, operation) {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| Response::new(description).into());
+            }
+            for (status, response) in operation.responses.responses.iter_mut() {
+                let is_error = status.starts_with('4') || status.starts_with('5');
+                if let (true, RefOr::T(response)) = (is_error, response)
+                    && response.content.is_empty()
+                {
+                    response.content.insert(
+                        "application/json".to_owned(),
+                        Content::new(Some(Ref::from_schema_name("ErrorEnvelope"))).into(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+        &mut item.query,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The errors an operation can meet before (or beside) its handler.
+fn common_errors(path: &str, operation: &Operation) -> Vec<(&'static str, &'static str)> {
+    let mut errors = Vec::new();
+    let has_param = |place: ParameterIn| {
+        operation.parameters.iter().flatten().any(|p| match p {
+            RefOr::T(p) => p.parameter_in == place,
+            RefOr::Ref(_) => false,
+        })
+    };
+    if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+        errors.push((
+            "401",
+            "unauthorized (no token), invalid_token or token_expired",
+        ));
+    }
+    if path.starts_with("/api/admin/") {
+        errors.push(("403", "forbidden: the token is not an ADMIN's"));
+    }
+    if has_param(ParameterIn::Path) {
+        errors.push((
+            "404",
+            "not_found: the path names nothing (e.g. an id that is not an integer)",
+        ));
+    }
+    if has_param(ParameterIn::Query) {
+        errors.push(("400", "invalid_query: a query parameter of the wrong type"));
+        errors.push(("422", "validation_failed: a query parameter out of range"));
+    }
+    if operation.request_body.is_some() {
+        errors.push(("400", "malformed_json or malformed_body"));
+        errors.push(("413", "payload_too_large"));
+        errors.push((
+            "415",
+            "unsupported_media_type: the body must be application/json",
+        ));
+        errors.push(("422", "validation_failed (with per-field errors)"));
+    }
+    errors
 }
 
 /// The document, built once at start-up (see `startup::api_doc`).

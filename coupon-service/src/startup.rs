@@ -202,11 +202,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 /// The OpenAPI document: the descriptions collected from `routes`.
 pub fn api_doc() -> utoipa::openapi::OpenApi {
-    let (_, doc) = App::new()
+    let (_, mut doc) = App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi())
         .configure(routes)
         .split_for_parts();
+    openapi::complete(&mut doc);
     doc
 }
 

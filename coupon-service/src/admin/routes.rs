@@ -145,7 +145,7 @@ pub async fn list_events(
 }
 
 /// One event with live stats.
-#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path, minimum = 1)),
     responses((status = 200, body = AdminEventView), (status = 404, description = "event_not_found"), (status = 403)))]
 #[get("/events/{id}")]
 pub async fn get_event(
@@ -165,7 +165,7 @@ pub async fn get_event(
 /// Change an event. Raising the stock during a sale adds tickets at once;
 /// lowering it below what is issued, or changing the window of an ended
 /// event, is refused with 409.
-#[utoipa::path(tag = "admin", request_body = validation::EventPatch, security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(tag = "admin", request_body = validation::EventPatch, security(("bearer" = [])), params(("id" = i64, Path, minimum = 1)),
     responses((status = 200, body = AdminEventView), (status = 409, description = "stock_below_issued, limit_below_held, event_ended or event_started"),
     (status = 422, description = "validation_failed"), (status = 404), (status = 403)))]
 #[patch("/events/{id}")]
@@ -189,7 +189,7 @@ pub async fn patch_event(
 }
 
 /// End the sale now: issuance answers 410 `event_ended` on every instance.
-#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path)),
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path, minimum = 1)),
     responses((status = 200, body = AdminEventView), (status = 404), (status = 403)))]
 #[post("/events/{id}/close")]
 pub async fn close_event(
@@ -227,7 +227,7 @@ pub struct CouponPage {
 }
 
 /// An event's issued coupons, newest first, paged, searchable by code.
-#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path), CouponQuery, PageQuery),
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path, minimum = 1), CouponQuery, PageQuery),
     responses((status = 200, body = CouponPage), (status = 404), (status = 422, description = "validation_failed: bad page, size or code"), (status = 403)))]
 #[get("/events/{id}/coupons")]
 pub async fn event_coupons(

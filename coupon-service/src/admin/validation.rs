@@ -19,19 +19,29 @@ const MAX_PER_USER: i64 = 1_000;
 const MAX_VALID_DAYS: i64 = 3_650;
 const MAX_AMOUNT: i64 = 1_000_000_000_000;
 
-/// A change to an event; every field optional.
+/// A change to an event; every field optional, the rules of a new event.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EventPatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    #[schema(minimum = 1, maximum = 100_000_000)]
     pub total_count: Option<i32>,
+    #[schema(minimum = 1, maximum = 1000)]
     pub max_per_user: Option<i32>,
     pub start_time: Option<DateTime<Utc>>,
     pub end_time: Option<DateTime<Utc>>,
+    #[schema(pattern = "^(percentage|fixed)$")]
     pub discount_type: Option<String>,
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub discount_value: Option<i64>,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub min_purchase_amount: Option<i64>,
+    #[schema(minimum = 1, maximum = 3650)]
     pub valid_days: Option<i32>,
+    #[schema(pattern = "^[A-Z0-9]{1,12}$")]
     pub code_prefix: Option<String>,
 }
 

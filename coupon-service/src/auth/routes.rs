@@ -11,8 +11,11 @@ use crate::{error::ApiError, state::AppState};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignupRequest {
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
 }
 

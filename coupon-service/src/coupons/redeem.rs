@@ -15,6 +15,8 @@ const MAX_ORDER: i64 = 1_000_000_000_000;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RedeemRequest {
+    /// In the currency's minor unit.
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     order_amount: i64,
 }
 

@@ -107,19 +107,32 @@ pub struct EventView {
     pub valid_days: i32,
 }
 
-/// What creating an event takes (admin API, seeding, tests).
+/// What creating an event takes (admin API, seeding, tests). The schema
+/// states the admin validator's rules; other fields are refused.
 #[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewEvent {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
+    #[schema(required = false, max_length = 2000)]
     pub description: String,
+    #[schema(minimum = 1, maximum = 100_000_000)]
     pub total_count: i32,
+    #[schema(required = false, minimum = 1, maximum = 1000)]
     pub max_per_user: i32,
     pub start_time: DateTime<Utc>,
+    /// After `start_time` and in the future.
     pub end_time: DateTime<Utc>,
+    #[schema(pattern = "^(percentage|fixed)$")]
     pub discount_type: String,
+    /// 1-100 for a percentage, an amount in minor units for fixed.
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub discount_value: i64,
+    #[schema(required = false, minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub min_purchase_amount: i64,
+    #[schema(required = false, minimum = 1, maximum = 3650)]
     pub valid_days: i32,
+    #[schema(pattern = "^[A-Z0-9]{1,12}$")]
     pub code_prefix: String,
 }
 

@@ -68,7 +68,7 @@ pub async fn list_events(
 }
 
 /// One event with its live remaining stock.
-#[utoipa::path(tag = "events", params(("id" = i64, Path)),
+#[utoipa::path(tag = "events", params(("id" = i64, Path, minimum = 1)),
     responses((status = 200, body = EventView), (status = 404, description = "event_not_found")))]
 #[get("/events/{id}")]
 #[tracing::instrument(skip_all, fields(event.id = *id))]

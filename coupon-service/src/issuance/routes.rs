@@ -28,6 +28,7 @@ const ATTEMPTS: usize = 3;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct IssueRequest {
+    #[schema(minimum = 1)]
     event_id: i64,
 }
 
@@ -41,7 +42,8 @@ pub struct Issued {
 /// `Idempotency-Key` header to make retries safe: a retry returns the first
 /// result.
 #[utoipa::path(tag = "coupons", request_body = IssueRequest, security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters",
+        min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
     responses((status = 201, body = Issued), (status = 401), (status = 404, description = "event_not_found"),
     (status = 409, description = "event_not_started or user_limit_reached"), (status = 410, description = "sold_out or event_ended"),
     (status = 422, description = "idempotency_key_reused or validation_failed"), (status = 429, description = "rate_limited"),

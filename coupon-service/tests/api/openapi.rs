@@ -124,3 +124,153 @@ async fn every_list_query_parameter_is_described_with_its_range_or_values() {
         32
     );
 }
+
+/// The document as served, for the completeness checks below (built the
+/// same way the service builds it at start-up).
+fn document() -> serde_json::Value {
+    serde_json::to_value(coupon_service::startup::api_doc()).unwrap()
+}
+
+/// Every (method, path, operation) of the document.
+fn operations(doc: &serde_json::Value) -> Vec<(String, String, serde_json::Value)> {
+    let mut all = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            all.push((method.clone(), path.clone(), operation.clone()));
+        }
+    }
+    all
+}
+
+fn documents(operation: &serde_json::Value, status: &str) -> bool {
+    operation["responses"].get(status).is_some()
+}
+
+fn has_param(operation: &serde_json::Value, place: &str) -> bool {
+    operation["parameters"]
+        .as_array()
+        .is_some_and(|ps| ps.iter().any(|p| p["in"] == place))
+}
+
+#[test]
+fn every_error_response_in_the_openapi_document_has_the_error_envelope_as_its_body() {
+    let doc = document();
+    let envelope = &doc["components"]["schemas"]["ErrorEnvelope"];
+    assert_eq!(
+        envelope["required"],
+        serde_json::json!(["error"]),
+        "ErrorEnvelope: {envelope}"
+    );
+    for (method, path, operation) in operations(&doc) {
+        for (status, response) in operation["responses"].as_object().unwrap() {
+            if status.starts_with('4') || status.starts_with('5') {
+                assert_eq!(
+                    response["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorEnvelope",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_operation_documents_the_errors_it_can_meet_before_its_handler() {
+    let doc = document();
+    for (method, path, operation) in operations(&doc) {
+        let secured = operation["security"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty());
+        let mut expected = Vec::new();
+        if secured {
+            expected.push("401");
+        }
+        if path.starts_with("/api/admin/") {
+            assert!(secured, "{method} {path} needs a token");
+            expected.push("403");
+        }
+        if has_param(&operation, "path") {
+            expected.push("404");
+        }
+        if has_param(&operation, "query") {
+            expected.extend(["400", "422"]);
+        }
+        if operation.get("requestBody").is_some() {
+            expected.extend(["400", "413", "415", "422"]);
+        }
+        for status in expected {
+            assert!(
+                documents(&operation, status),
+                "{method} {path} does not document {status}"
+            );
+        }
+    }
+    // The routes a user's token opens.
+    for (method, path) in [
+        ("post", "/api/coupons/issue"),
+        ("get", "/api/coupons/my"),
+        ("post", "/api/coupons/{code}/redeem"),
+        ("post", "/api/auth/logout"),
+    ] {
+        let operation = &doc["paths"][path][method];
+        assert!(
+            operation["security"].as_array().is_some_and(|s| !s.is_empty()),
+            "{method} {path} documents its token"
+        );
+    }
+}
+
+/// Integers a client sends, wherever it sends them: path, query or body.
+fn integers(doc: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    let mut found = Vec::new();
+    for (method, path, operation) in operations(doc) {
+        for p in operation["parameters"].as_array().into_iter().flatten() {
+            if p["schema"]["type"] == "integer" {
+                found.push((format!("{method} {path} {}", p["name"]), p["schema"].clone()));
+            }
+        }
+        let body = &operation["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+        if let Some(name) = body.as_str().and_then(|r| r.rsplit('/').next()) {
+            let schema = &doc["components"]["schemas"][name];
+            for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+                let ty = &property["type"];
+                if ty == "integer" || ty.as_array().is_some_and(|t| t.contains(&"integer".into())) {
+                    found.push((format!("{method} {path} body {field}"), property.clone()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_integer_a_client_sends_has_documented_bounds() {
+    let doc = document();
+    let found = integers(&doc);
+    assert!(found.len() >= 15, "path ids, paging and body numbers: {found:?}");
+    for (what, schema) in found {
+        assert!(schema.get("minimum").is_some(), "{what} has no minimum: {schema}");
+        if what.contains(" body ") || what.ends_with("\"size\"") {
+            assert!(schema.get("maximum").is_some(), "{what} has no maximum: {schema}");
+        }
+    }
+}
+
+#[test]
+fn admin_bodies_refuse_fields_an_admin_cannot_set() {
+    let doc = document();
+    for name in ["NewEvent", "EventPatch"] {
+        assert_eq!(
+            doc["components"]["schemas"][name]["additionalProperties"],
+            false,
+            "{name}"
+        );
+    }
+    let required = &doc["components"]["schemas"]["NewEvent"]["required"];
+    for optional in ["description", "max_per_user", "min_purchase_amount", "valid_days"] {
+        assert!(
+            !required.as_array().unwrap().contains(&optional.into()),
+            "{optional} has a default"
+        );
+    }
+}
