@@ -142,9 +142,31 @@ class Tokens:
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
 
+_extreme_turn = 0
+
+
+def _integer_query_params(operation) -> list:
+    return [
+        p["name"]
+        for p in operation.definition.raw.get("parameters", [])
+        if p.get("in") == "query" and p.get("schema", {}).get("type") == "integer"
+    ]
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    global _extreme_turn
     case.headers = {**(case.headers or {}), "X-Forwarded-For": crowd_address()}
+    # Every third request with integer query parameters sets one of them to
+    # an extreme, in turn (generation alone rarely reaches them).
+    names = _integer_query_params(case.operation)
+    if names:
+        _extreme_turn += 1
+        if _extreme_turn % 3 == 0:
+            i = _extreme_turn // 3
+            name = names[i % len(names)]
+            extreme = _EXTREMES[(i // len(names)) % len(_EXTREMES)]
+            case.query = {**(case.query or {}), name: extreme}
 
 
 @schemathesis.hook
@@ -158,6 +180,11 @@ def flatmap_path_parameters(context, path_parameters):
     if "code" in known:
         known["code"] = FIXTURE["code"]
     return st.sampled_from([path_parameters, known])
+
+
+# The numbers a hostile client tries first: the ends of the integer types the
+# service parses into, and the sums and products that overflow near them.
+_EXTREMES = [0, -1, 2**31 - 1, 2**31, 2**53, 2**63 - 1, -(2**63)]
 
 
 @schemathesis.hook
