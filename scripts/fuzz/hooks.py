@@ -146,10 +146,15 @@ _extreme_turn = 0
 
 
 def _integer_query_params(operation) -> list:
+    def is_integer(schema) -> bool:
+        # OpenAPI 3.1 writes an optional integer as ["integer", "null"].
+        kind = schema.get("type")
+        return kind == "integer" or (isinstance(kind, list) and "integer" in kind)
+
     return [
         p["name"]
         for p in operation.definition.raw.get("parameters", [])
-        if p.get("in") == "query" and p.get("schema", {}).get("type") == "integer"
+        if p.get("in") == "query" and is_integer(p.get("schema", {}))
     ]
 
 
