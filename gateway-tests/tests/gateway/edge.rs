@@ -91,6 +91,24 @@ async fn the_gateway_speaks_http2_sets_security_headers_and_request_ids_and_hide
     assert_eq!(body["error"]["code"], "payload_too_large");
 }
 
+/// What nginx refuses by itself (before any location or upstream) is in the
+/// API's error envelope too: a client parses one shape of error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_nginx_makes_itself_carry_the_error_envelope() {
+    let stack = Stack::start().await;
+    let trace = reqwest::Method::from_bytes(b"TRACE").expect("method");
+    let response = stack
+        .http
+        .request(trace, stack.url("/api/auth/jwks"))
+        .send()
+        .await
+        .expect("TRACE");
+    assert_eq!(response.status(), 405);
+    assert_security_headers(&response, "405");
+    let body: serde_json::Value = response.json().await.expect("JSON error");
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_issue_endpoint_is_rate_limited_per_ip_with_429_and_the_client_address_reaches_the_service()
  {
