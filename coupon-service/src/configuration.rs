@@ -112,7 +112,7 @@ pub struct RateLimitSettings {
     pub auth_per_minute: u32,
     pub auth_burst: u32,
     /// Addresses and CIDR ranges whose X-Forwarded-For is believed.
-    pub trusted_proxies: Vec<crate::rate_limit::client_ip::ProxyRange>,
+    pub trusted_proxies: Vec<service_kit::client_address::ProxyRange>,
     pub retain_interval_secs: u64,
     /// Login attempts on one account that may fail per window.
     pub login_failures_per_account: u32,
@@ -322,15 +322,15 @@ mod tests {
     fn trusted_proxies_take_cidr_ranges_and_name_a_bad_entry() {
         let s = Settings::defaults().unwrap();
         assert!(!s.rate_limit.trusted_proxies.is_empty());
-        let ok: Vec<crate::rate_limit::client_ip::ProxyRange> =
+        let ok: Vec<service_kit::client_address::ProxyRange> =
             serde_json::from_str(r#"["10.0.0.0/8", "fd00::/8", "192.0.2.1"]"#).unwrap();
         assert_eq!(ok.len(), 3);
-        let err = serde_json::from_str::<Vec<crate::rate_limit::client_ip::ProxyRange>>(
+        let err = serde_json::from_str::<Vec<service_kit::client_address::ProxyRange>>(
             r#"["10.0.0.0/40"]"#,
         )
         .unwrap_err()
         .to_string();
-        assert!(err.contains("rate_limit.trusted_proxies"), "{err}");
+        assert!(err.contains("10.0.0.0/40"), "{err}");
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! indistinguishable from fresh are forgotten on a timer, so memory stays
 //! bounded however many users and addresses come by.
 
-pub mod client_ip;
 pub mod login_failures;
 
 use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
@@ -15,14 +14,16 @@ use governor::{
     clock::{Clock, DefaultClock},
 };
 
-use self::{client_ip::ProxyRange, login_failures::LoginFailures};
+use service_kit::client_address::{AddressKey, ProxyRange, client_address};
+
+use self::login_failures::LoginFailures;
 use crate::{configuration::RateLimitSettings, error::ApiError};
 
 pub struct Limiters {
     pub issue: DefaultKeyedRateLimiter<i64>,
     pub redeem: DefaultKeyedRateLimiter<i64>,
-    /// Keyed by [`client_ip::limiter_key`] of the client's address.
-    pub auth: DefaultKeyedRateLimiter<IpAddr>,
+    /// Keyed by the client's address (IPv6: its /64).
+    pub auth: DefaultKeyedRateLimiter<AddressKey>,
     /// Per account (normalised email) on login, whatever the address.
     pub login_failures: LoginFailures,
     trusted_proxies: Vec<ProxyRange>,
@@ -74,16 +75,22 @@ impl Limiters {
         self.len() == 0
     }
 
-    /// The client's address (see [`client_ip::client_ip`]).
+    /// The client's address (see [`client_address`]).
     pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
-        client_ip::client_ip(req, &self.trusted_proxies)
+        let peer = req.peer_addr()?.ip();
+        let forwarded: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        Some(client_address(peer, &forwarded, &self.trusted_proxies))
     }
 
     /// The per-address check of the anonymous auth routes: IPv6 clients
     /// share one allowance per /64.
     pub fn check_auth(&self, req: &HttpRequest) -> Result<(), ApiError> {
         match self.client_ip(req) {
-            Some(ip) => check(&self.auth, &client_ip::limiter_key(ip)),
+            Some(ip) => check(&self.auth, &AddressKey::from(ip)),
             None => Ok(()),
         }
     }

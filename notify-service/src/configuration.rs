@@ -7,7 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 
-use crate::ws::client_address::TrustedProxies;
+use service_kit::client_address::ProxyRange;
 
 const DEFAULTS: &str = include_str!("../configuration/base.yaml");
 
@@ -181,7 +181,9 @@ impl Settings {
                 "websocket.max_unauthenticated and websocket.max_unauthenticated_per_address must be at least 1",
             ),
             (
-                TrustedProxies::parse(&ws.trusted_proxies).is_ok(),
+                ws.trusted_proxies
+                    .iter()
+                    .all(|e| e.parse::<ProxyRange>().is_ok()),
                 "websocket.trusted_proxies entries must be IP addresses or CIDR ranges (10.0.0.0/8)",
             ),
             (

@@ -11,7 +11,7 @@ use actix_web::{App, HttpServer, dev::Server, web};
 use anyhow::Context;
 use contract::jwt::TokenVerifier;
 use secrecy::ExposeSecret;
-use service_kit::redis::RedisConnections;
+use service_kit::{client_address::ProxyRange, redis::RedisConnections};
 use tokio::{net::TcpSocket, task::JoinHandle};
 
 use crate::{
@@ -28,7 +28,6 @@ use crate::{
     ws::{
         self,
         admission::{AllowedOrigins, Slots},
-        client_address::TrustedProxies,
         unauthenticated::Unauthenticated,
     },
 };
@@ -107,8 +106,12 @@ impl Application {
                 metrics.connections.clone(),
                 metrics.unauthenticated.clone(),
             ),
-            trusted_proxies: TrustedProxies::parse(&ws_settings.trusted_proxies)
-                .map_err(|entry| anyhow::anyhow!("websocket.trusted_proxies: {entry:?}"))?,
+            trusted_proxies: ws_settings
+                .trusted_proxies
+                .iter()
+                .map(|entry| entry.parse::<ProxyRange>())
+                .collect::<Result<_, _>>()
+                .map_err(|e| anyhow::anyhow!("websocket.trusted_proxies: {e}"))?,
             origins: AllowedOrigins::new(&ws_settings.allowed_origins),
             settings: settings.clone(),
             hub,

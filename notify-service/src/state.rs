@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use contract::jwt::TokenVerifier;
+use service_kit::client_address::ProxyRange;
 use tokio::sync::watch;
 
 use crate::{
@@ -15,7 +16,6 @@ use crate::{
     snapshot::Snapshots,
     ws::{
         admission::{AllowedOrigins, Slots},
-        client_address::TrustedProxies,
         unauthenticated::Unauthenticated,
     },
 };
@@ -32,7 +32,7 @@ pub struct AppState {
     pub slots: Slots,
     /// Sockets still without a verified token.
     pub unauthenticated: Unauthenticated,
-    pub trusted_proxies: TrustedProxies,
+    pub trusted_proxies: Vec<ProxyRange>,
     pub origins: AllowedOrigins,
     pub shutdown: watch::Receiver<Phase>,
 }

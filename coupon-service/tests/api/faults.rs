@@ -268,6 +268,27 @@ async fn postgres_cut_during_a_wave_loses_no_acknowledged_coupon_and_redis_conve
     assert!(app.max_coupons_per_user(event.id).await <= 1);
 }
 
+/// An app reaching Redis through a cuttable proxy, with this Redis
+/// deadline, an event on sale, and users of whom the first got a coupon.
+async fn selling_through_a_redis_proxy(
+    timeout_ms: u64,
+    users: i64,
+) -> (crate::helpers::TestApp, i64, Vec<i64>) {
+    let app = spawn_app_with(
+        Faults {
+            redis: true,
+            ..Faults::default()
+        },
+        |s| s.redis.timeout_ms = timeout_ms,
+    )
+    .await;
+    let event = app.create_event(100, 1).await;
+    let users = app.create_users(users).await;
+    let first = app.issue(&app.token(users[0]), event.id, None).await;
+    assert_eq!(first.status().as_u16(), 201);
+    (app, event.id, users)
+}
+
 /// Issues once per user, all at once; each answer with its duration.
 async fn timed_issues(
     app: &crate::helpers::TestApp,
@@ -284,33 +305,18 @@ async fn timed_issues(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_redis_is_known_unreachable_buyers_get_503_in_milliseconds() {
-    let app = spawn_app_with(
-        Faults {
-            redis: true,
-            ..Faults::default()
-        },
-        |s| s.redis.timeout_ms = 1000,
-    )
-    .await;
+    let (app, event_id, users) = selling_through_a_redis_proxy(1000, 60).await;
     let proxy = app.redis_proxy.as_ref().unwrap();
-    let event = app.create_event(100, 1).await;
-    let users = app.create_users(60).await;
-    assert_eq!(
-        error_code(app.issue(&app.token(users[0]), event.id, None).await)
-            .await
-            .0,
-        201
-    );
 
     proxy.cut();
     // The first callers after the cut find it out (within their deadline).
     eventually(Duration::from_secs(5), "a fast 503", || async {
         let started = std::time::Instant::now();
-        let answer = error_code(app.issue(&app.token(users[1]), event.id, None).await).await;
+        let answer = error_code(app.issue(&app.token(users[1]), event_id, None).await).await;
         answer == (503, "unavailable".into()) && started.elapsed() < Duration::from_millis(100)
     })
     .await;
-    for (answer, took) in timed_issues(&app, &users[2..], event.id).await {
+    for (answer, took) in timed_issues(&app, &users[2..], event_id).await {
         assert_eq!(answer, (503, "unavailable".into()));
         assert!(
             took < Duration::from_millis(250),
@@ -320,7 +326,7 @@ async fn while_redis_is_known_unreachable_buyers_get_503_in_milliseconds() {
 
     proxy.restore();
     eventually(Duration::from_secs(10), "issuing again", || async {
-        app.issue(&app.token(users[1]), event.id, None)
+        app.issue(&app.token(users[1]), event_id, None)
             .await
             .status()
             .as_u16()
@@ -331,30 +337,15 @@ async fn while_redis_is_known_unreachable_buyers_get_503_in_milliseconds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_redis_keeps_the_deadline_rather_than_failing_at_once() {
-    let app = spawn_app_with(
-        Faults {
-            redis: true,
-            ..Faults::default()
-        },
-        |s| s.redis.timeout_ms = 300,
-    )
-    .await;
+    let (app, event_id, users) = selling_through_a_redis_proxy(300, 10).await;
     let proxy = app.redis_proxy.as_ref().unwrap();
-    let event = app.create_event(100, 1).await;
-    let users = app.create_users(10).await;
-    assert_eq!(
-        error_code(app.issue(&app.token(users[0]), event.id, None).await)
-            .await
-            .0,
-        201
-    );
 
     proxy.stall();
     // A hung Redis may still answer: every caller waits out its deadline,
     // also after the probe has had time to run.
-    timed_issues(&app, &users[1..2], event.id).await;
+    timed_issues(&app, &users[1..2], event_id).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    for (answer, took) in timed_issues(&app, &users[2..], event.id).await {
+    for (answer, took) in timed_issues(&app, &users[2..], event_id).await {
         assert_eq!(answer, (503, "unavailable".into()));
         assert!(
             took >= Duration::from_millis(250),
@@ -364,7 +355,7 @@ async fn a_hung_redis_keeps_the_deadline_rather_than_failing_at_once() {
 
     proxy.restore();
     eventually(Duration::from_secs(10), "issuing again", || async {
-        app.issue(&app.token(users[1]), event.id, None)
+        app.issue(&app.token(users[1]), event_id, None)
             .await
             .status()
             .as_u16()

@@ -1,11 +1,10 @@
 //! The WebSocket endpoint: admission of the upgrade ([`route`],
-//! [`admission`], [`client_address`], [`unauthenticated`]), one task per
+//! [`admission`], [`unauthenticated`]), one task per
 //! socket ([`connection`]) and the ordering of personal messages around
 //! `resume` ([`personal`]).
 
 pub mod admission;
 pub mod budget;
-pub mod client_address;
 pub mod connection;
 pub mod personal;
 pub mod route;

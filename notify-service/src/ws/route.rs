@@ -5,10 +5,10 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use contract::jwt::{Principal, TokenError};
+use service_kit::client_address::{self, AddressKey};
 
 use super::{
     admission::{Place, query_carries_token},
-    client_address::AddressKey,
     connection::Connection,
     unauthenticated::Refused,
 };
@@ -92,11 +92,16 @@ fn client_address(req: &HttpRequest, state: &AppState) -> AddressKey {
     let peer = req
         .peer_addr()
         .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.ip());
-    let forwarded = req
+    let forwarded: Vec<&str> = req
         .headers()
         .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok());
-    AddressKey::from(state.trusted_proxies.client(peer, forwarded))
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    AddressKey::from(client_address::client_address(
+        peer,
+        &forwarded,
+        &state.trusted_proxies,
+    ))
 }
 
 fn is_websocket_upgrade(req: &HttpRequest) -> bool {

@@ -16,7 +16,7 @@ use std::{
 
 use prometheus::IntGauge;
 
-use super::client_address::AddressKey;
+use service_kit::client_address::AddressKey;
 
 /// Why an unauthenticated socket was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
