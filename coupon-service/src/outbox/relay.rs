@@ -30,6 +30,7 @@ use lapin::{
     types::{AMQPValue, FieldTable, LongString, ShortString},
 };
 use secrecy::{ExposeSecret, SecretString};
+use service_kit::backoff::Backoff;
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::mpsc;
 
@@ -58,8 +59,6 @@ pub struct Relay {
     pub recover_after: Duration,
     pub batch_size: i64,
 }
-
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Claimed batches waiting for their confirms at once. Each holds a
 /// PostgreSQL connection (its claim's transaction) until settled.
@@ -93,11 +92,11 @@ impl Relay {
     pub async fn run(self, mut handed: Handed) {
         let (marks, confirmed) = mpsc::channel(MARKS_QUEUED);
         tokio::spawn(mark_loop(self.db.clone(), confirmed));
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::reconnect();
         loop {
             match self.connect().await {
                 Ok((connection, channel)) => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     self.set_connected(true);
                     tracing::info!("outbox relay connected to RabbitMQ");
                     let error = self
@@ -114,11 +113,10 @@ impl Relay {
             // Away from the broker, what is handed is dropped rather than
             // kept in memory: it is in the table, and the drain at connect
             // publishes it.
-            let retry_at = tokio::time::Instant::now() + backoff;
+            let retry_at = tokio::time::Instant::now() + backoff.next_wait();
             let discard = async { while handed.recv().await.is_some() {} };
             let _ = tokio::time::timeout_at(retry_at, discard).await;
             tokio::time::sleep_until(retry_at).await;
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 

@@ -27,6 +27,7 @@ use lapin::{
     types::{AMQPValue, FieldTable},
 };
 use secrecy::{ExposeSecret, SecretString};
+use service_kit::backoff::Backoff;
 use tokio::sync::watch;
 use tracing::Instrument;
 
@@ -38,7 +39,6 @@ use crate::{
     shutdown::{self, Phase},
 };
 
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Consumer {
@@ -54,7 +54,7 @@ pub struct Consumer {
 impl Consumer {
     /// Runs until shutdown: connect, consume, back off, reconnect.
     pub async fn run(mut self) {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::reconnect();
         loop {
             match self.consume(&mut backoff).await {
                 Ok(()) => {
@@ -67,10 +67,9 @@ impl Consumer {
                 }
             }
             tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
+                _ = tokio::time::sleep(backoff.next_wait()) => {}
                 () = shutdown::reached(&mut self.shutdown, Phase::StopConsuming) => return,
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 
@@ -80,7 +79,7 @@ impl Consumer {
     }
 
     /// One connection's life; Ok on shutdown, Err when the broker went away.
-    async fn consume(&mut self, backoff: &mut Duration) -> anyhow::Result<()> {
+    async fn consume(&mut self, backoff: &mut Backoff) -> anyhow::Result<()> {
         let connection = tokio::time::timeout(
             CONNECT_TIMEOUT,
             Connection::connect(
@@ -103,7 +102,7 @@ impl Consumer {
     async fn consume_on(
         &mut self,
         connection: &Connection,
-        backoff: &mut Duration,
+        backoff: &mut Backoff,
     ) -> anyhow::Result<()> {
         // One channel per queue: delivery tags are per channel, and an
         // `AckWindow` needs its channel's deliveries in the order the broker
@@ -135,7 +134,7 @@ impl Consumer {
             attached.push((channel, AckWindow::default()));
             consumers.push(consumer);
         }
-        *backoff = Duration::from_millis(100);
+        backoff.reset();
         self.set_up(true);
         tracing::info!(prefetch = self.prefetch, "RabbitMQ consumer attached");
 
@@ -284,7 +283,7 @@ impl Handler<'_> {
         consumed_ms: i64,
         channel: &Channel,
     ) -> Option<Fanned> {
-        let mut backoff = Duration::from_millis(50);
+        let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
         loop {
             match notification.fan_out(self.store, consumed_ms).await {
                 Ok(fanned) => return Some(fanned),
@@ -295,8 +294,7 @@ impl Handler<'_> {
             if *self.shutdown.borrow() >= Phase::StopConsuming || !channel.status().connected() {
                 return None;
             }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(2));
+            tokio::time::sleep(backoff.next_wait()).await;
         }
     }
 

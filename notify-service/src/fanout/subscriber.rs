@@ -9,6 +9,7 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use futures::StreamExt;
+use service_kit::backoff::Backoff;
 use tokio::sync::watch;
 
 use super::wire;
@@ -19,7 +20,6 @@ use crate::{
     shutdown::{self, Phase},
 };
 
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How often the idle subscription is probed, to notice a silent Redis.
 const PROBE_EVERY: Duration = Duration::from_secs(5);
 
@@ -36,7 +36,7 @@ pub struct Subscriber {
 impl Subscriber {
     /// Runs until shutdown: subscribe, deliver, reconnect when lost.
     pub async fn run(mut self) {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::reconnect();
         let mut had_subscription = false;
         loop {
             match self.listen(&mut had_subscription).await {
@@ -47,10 +47,9 @@ impl Subscriber {
                 }
             }
             tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
+                _ = tokio::time::sleep(backoff.next_wait()) => {}
                 () = shutdown::reached(&mut self.shutdown, Phase::CloseSockets) => return,
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 
