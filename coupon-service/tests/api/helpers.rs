@@ -23,7 +23,7 @@ use lapin::{Connection, ConnectionProperties};
 use secrecy::SecretString;
 use sqlx::{AssertSqlSafe, Connection as _, Executor, PgConnection, PgPool};
 
-use crate::proxy::FaultProxy;
+use test_support::FaultProxy;
 
 pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub const PG_ADDR: &str = "127.0.0.1:5432";
@@ -520,23 +520,7 @@ impl TestApp {
 }
 
 /// Polls `check` until it returns true or `within` passes (never a bare sleep).
-pub async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+pub use test_support::eventually;
 
 pub async fn error_code(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();

@@ -15,6 +15,5 @@ mod openapi;
 mod operations;
 mod outbox;
 mod password_gate;
-mod proxy;
 mod rate_limits;
 mod redeem;

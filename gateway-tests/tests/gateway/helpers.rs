@@ -30,7 +30,9 @@ use tokio::{
     process::{Child, ChildStdin, Command},
 };
 
-use crate::{client::WsClient, proxy::FaultProxy};
+use test_support::FaultProxy;
+
+use crate::client::WsClient;
 
 pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const PG_ADDR: &str = "127.0.0.1:5432";
@@ -865,23 +867,7 @@ async fn cleanup_stale_redis_keys() {
 }
 
 /// Polls `check` until it returns true or `within` passes (never a bare sleep).
-pub async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+pub use test_support::eventually;
 
 impl Drop for Stack {
     /// Stops every process and leaves nothing on the shared servers: the

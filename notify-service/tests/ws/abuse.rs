@@ -3,13 +3,13 @@
 //! into work for coupon-service.
 
 use serde_json::json;
+use test_support::FaultProxy;
 use tokio_tungstenite::tungstenite;
 
 use crate::{
     client::{Client, Ending},
     e2e::spawn_coupon_service,
     helpers::{Deployment, Faults, NotifyApp, WITHIN, eventually},
-    proxy::FaultProxy,
 };
 
 /// Opens `n` sockets without a token, each as if from `address(i)` (the

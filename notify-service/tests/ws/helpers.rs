@@ -23,7 +23,9 @@ use notify_service::{
 };
 use secrecy::SecretString;
 
-use crate::{client::Client, proxy::FaultProxy};
+use test_support::FaultProxy;
+
+use crate::client::Client;
 
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub const REDIS_ADDR: &str = "127.0.0.1:6379";
@@ -472,23 +474,7 @@ impl NotifyApp {
 }
 
 /// Polls `check` until it returns true or `within` passes (never a bare sleep).
-pub async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+pub use test_support::eventually;
 
 /// Percentile (0–100) of sorted samples.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -12,5 +12,4 @@ mod e2e;
 mod fanout;
 mod helpers;
 mod operations;
-mod proxy;
 mod resume;

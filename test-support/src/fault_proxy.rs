@@ -1,7 +1,6 @@
-//! A TCP proxy a test can cut and restore, to take Redis or RabbitMQ away
-//! from one application without touching the shared server. Copied from
-//! coupon-service's tests, plus `freeze_upstream`: bytes from the app to the
-//! server are held back (e.g. an ack that must never reach the broker).
+//! A TCP proxy a test can cut, stall, freeze and restore, to take
+//! PostgreSQL, Redis or RabbitMQ away from one application without touching
+//! the shared server.
 
 use std::{
     net::SocketAddr,
@@ -21,6 +20,9 @@ use tokio::{
 pub struct FaultProxy {
     pub port: u16,
     cut: Arc<AtomicBool>,
+    stalled: Arc<AtomicBool>,
+    /// Connections accepted while stalled: open, never answered.
+    held: Arc<Mutex<Vec<TcpStream>>>,
     frozen: watch::Sender<bool>,
     links: Arc<Mutex<Vec<AbortHandle>>>,
     accept: AbortHandle,
@@ -32,14 +34,26 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let port = listener.local_addr().expect("proxy addr").port();
         let cut = Arc::new(AtomicBool::new(false));
+        let stalled = Arc::new(AtomicBool::new(false));
+        let held: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
         let (frozen, _) = watch::channel(false);
         let links: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
         let accept = {
-            let (cut, links, frozen) = (cut.clone(), links.clone(), frozen.clone());
+            let (cut, stalled, held, links, frozen) = (
+                cut.clone(),
+                stalled.clone(),
+                held.clone(),
+                links.clone(),
+                frozen.clone(),
+            );
             tokio::spawn(async move {
                 while let Ok((client, _)) = listener.accept().await {
                     if cut.load(Ordering::SeqCst) {
                         drop(client); // refused: connection closed at once
+                        continue;
+                    }
+                    if stalled.load(Ordering::SeqCst) {
+                        held.lock().expect("held").push(client);
                         continue;
                     }
                     let link = tokio::spawn(forward(client, target, frozen.subscribe()));
@@ -51,9 +65,20 @@ impl FaultProxy {
         Self {
             port,
             cut,
+            stalled,
+            held,
             frozen,
             links,
             accept,
+        }
+    }
+
+    /// A hung server: drops every open connection, then accepts new ones
+    /// and never answers on them.
+    pub fn stall(&self) {
+        self.stalled.store(true, Ordering::SeqCst);
+        for link in self.links.lock().expect("links").drain(..) {
+            link.abort();
         }
     }
 
@@ -66,11 +91,14 @@ impl FaultProxy {
     }
 
     pub fn restore(&self) {
-        self.frozen.send_replace(false);
         self.cut.store(false, Ordering::SeqCst);
+        self.stalled.store(false, Ordering::SeqCst);
+        self.held.lock().expect("held").clear();
+        self.frozen.send_replace(false);
     }
 
-    /// Holds back everything the app sends; the server's side still flows.
+    /// Holds back everything the app sends (an ack that must never reach
+    /// the broker, say); the server's side still flows.
     pub fn freeze_upstream(&self) {
         self.frozen.send_replace(true);
     }
