@@ -4,6 +4,10 @@
 
 mod eventually;
 mod fault_proxy;
+mod resources;
 
 pub use eventually::eventually;
 pub use fault_proxy::FaultProxy;
+pub use resources::{
+    PG_ADMIN_URL, REDIS_URL, cleanup_stale_redis_keys, create_database, unique_tag,
+};

@@ -1,10 +1,7 @@
 //! `spawn_app()`: a real coupon-service on port 0 with its own database,
 //! Redis key prefix and RabbitMQ names.
 
-use std::{
-    net::SocketAddr,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{net::SocketAddr, time::Duration};
 
 use actix_web::web;
 use chrono::{DateTime, Utc};
@@ -22,12 +19,10 @@ use futures::future::join_all;
 use lapin::{Connection, ConnectionProperties};
 use secrecy::SecretString;
 use sqlx::{AssertSqlSafe, Connection as _, Executor, PgConnection, PgPool};
+use test_support::{FaultProxy, cleanup_stale_redis_keys, create_database, unique_tag};
 
-use test_support::FaultProxy;
-
-pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub use test_support::{PG_ADMIN_URL, REDIS_URL};
 pub const PG_ADDR: &str = "127.0.0.1:5432";
-pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub const REDIS_ADDR: &str = "127.0.0.1:6379";
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 pub const AMQP_ADDR: &str = "127.0.0.1:5672";
@@ -41,8 +36,6 @@ const TEST_PUBLIC_KEY_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../contract/test-keys/test-ed25519.pub.pem"
 );
-/// Test resources older than this are leftovers of killed runs.
-const STALE_AFTER_SECS: u64 = 3 * 3600;
 
 pub struct TestApp {
     pub address: String,
@@ -69,17 +62,6 @@ pub struct Faults {
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Faults::default(), |_| {}).await
-}
-
-fn unique_tag() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    format!(
-        "{secs}_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    )
 }
 
 pub async fn spawn_app_with(faults: Faults, tweak: impl FnOnce(&mut Settings)) -> TestApp {
@@ -171,69 +153,6 @@ async fn proxy_if(wanted: bool, target: &str) -> Option<FaultProxy> {
         Some(FaultProxy::start(target.parse::<SocketAddr>().expect("addr")).await)
     } else {
         None
-    }
-}
-
-async fn create_database(name: &str) {
-    let mut admin = PgConnection::connect(PG_ADMIN_URL)
-        .await
-        .expect("PostgreSQL is running");
-    // Leftovers of runs that were killed before they could clean up.
-    let stale: Vec<String> = sqlx::query_scalar(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'coupon\\_test\\_%'",
-    )
-    .fetch_all(&mut admin)
-    .await
-    .expect("list databases");
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    for old in stale {
-        let born: u64 = old
-            .split('_')
-            .nth(2)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(now);
-        if now.saturating_sub(born) > STALE_AFTER_SECS {
-            let _ = admin
-                .execute(AssertSqlSafe(format!(
-                    r#"DROP DATABASE IF EXISTS "{old}" WITH (FORCE)"#
-                )))
-                .await;
-        }
-    }
-    admin
-        .execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-        .await
-        .expect("create test database");
-}
-
-async fn cleanup_stale_redis_keys() {
-    let Ok(client) = redis::Client::open(REDIS_URL) else {
-        return;
-    };
-    let Ok(mut c) = client.get_multiplexed_async_connection().await else {
-        return;
-    };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("t:*")
-        .query_async(&mut c)
-        .await
-        .unwrap_or_default();
-    for key in keys {
-        let born: u64 = key
-            .split([':', '_'])
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(now);
-        if now.saturating_sub(born) > STALE_AFTER_SECS {
-            let _: Result<i64, _> = redis::cmd("DEL").arg(&key).query_async(&mut c).await;
-        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::{
     path::{Path, PathBuf},
     process::Stdio,
     sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use contract::{
@@ -25,18 +25,16 @@ use rustls::{
 };
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection as _, Executor, PgConnection, PgPool};
+use test_support::{FaultProxy, cleanup_stale_redis_keys, create_database, unique_tag};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, ChildStdin, Command},
 };
 
-use test_support::FaultProxy;
-
 use crate::client::WsClient;
 
-pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const PG_ADDR: &str = "127.0.0.1:5432";
-pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+pub use test_support::{PG_ADMIN_URL, REDIS_URL};
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 /// The issue endpoint's series in coupon-service's request metrics.
@@ -44,8 +42,6 @@ pub const ISSUE_ROUTE: &str = r#"route="/api/coupons/issue""#;
 
 /// Generous bound for anything asynchronous to show up.
 pub const WITHIN: Duration = Duration::from_secs(15);
-/// Test resources older than this are leftovers of killed runs.
-const STALE_AFTER_SECS: u64 = 3 * 3600;
 
 const TEST_PRIVATE_KEY: &[u8] = include_bytes!("../../../contract/test-keys/test-ed25519.pem");
 
@@ -62,17 +58,6 @@ fn test_key(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-fn unique_tag() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    format!(
-        "{secs}_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    )
 }
 
 /// How the stack's nginx and services are tuned for one test.
@@ -801,69 +786,6 @@ async fn start_gateway(
         "nginx could not start (see {}/logs/error.log)",
         prefix.display()
     );
-}
-
-async fn create_database(name: &str) {
-    let mut admin = PgConnection::connect(PG_ADMIN_URL)
-        .await
-        .expect("PostgreSQL is running");
-    // Same naming as the services' own tests: any suite sweeps leftovers.
-    let stale: Vec<String> = sqlx::query_scalar(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'coupon\\_test\\_%'",
-    )
-    .fetch_all(&mut admin)
-    .await
-    .expect("list databases");
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    for old in stale {
-        let born: u64 = old
-            .split('_')
-            .nth(2)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(now);
-        if now.saturating_sub(born) > STALE_AFTER_SECS {
-            let _ = admin
-                .execute(AssertSqlSafe(format!(
-                    r#"DROP DATABASE IF EXISTS "{old}" WITH (FORCE)"#
-                )))
-                .await;
-        }
-    }
-    admin
-        .execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-        .await
-        .expect("create test database");
-}
-
-async fn cleanup_stale_redis_keys() {
-    let Ok(client) = redis::Client::open(REDIS_URL) else {
-        return;
-    };
-    let Ok(mut c) = client.get_multiplexed_async_connection().await else {
-        return;
-    };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("t:*")
-        .query_async(&mut c)
-        .await
-        .unwrap_or_default();
-    for key in keys {
-        let born: u64 = key
-            .split([':', '_'])
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(now);
-        if now.saturating_sub(born) > STALE_AFTER_SECS {
-            let _: Result<i64, _> = redis::cmd("DEL").arg(&key).query_async(&mut c).await;
-        }
-    }
 }
 
 /// Polls `check` until it returns true or `within` passes (never a bare sleep).

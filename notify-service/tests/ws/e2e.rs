@@ -5,7 +5,7 @@
 //! its own tests do (its own database, this test's Redis prefix and RabbitMQ
 //! names, so both services share the deployment).
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use coupon_service::{
@@ -15,16 +15,13 @@ use coupon_service::{
 };
 use secrecy::SecretString;
 use serde_json::json;
-use sqlx::{AssertSqlSafe, Connection as _, Executor, PgConnection, PgPool};
+use sqlx::PgPool;
+use test_support::create_database;
 
 use crate::{
     client::Client,
     helpers::{Deployment, Faults, TEST_PRIVATE_KEY_PATH, TEST_PUBLIC_KEY_PATH},
 };
-
-const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-/// Test databases older than this are leftovers of killed runs.
-const STALE_AFTER_SECS: u64 = 3 * 3600;
 
 pub struct CouponService {
     pub address: String,
@@ -62,40 +59,6 @@ pub async fn spawn_coupon_service(d: &Deployment) -> CouponService {
             .expect("test pool"),
         http: reqwest::Client::new(),
     }
-}
-
-async fn create_database(name: &str) {
-    let mut admin = PgConnection::connect(PG_ADMIN_URL)
-        .await
-        .expect("PostgreSQL is running");
-    let stale: Vec<String> = sqlx::query_scalar(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'coupon\\_test\\_%'",
-    )
-    .fetch_all(&mut admin)
-    .await
-    .expect("list databases");
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    for old in stale {
-        let born: u64 = old
-            .split('_')
-            .nth(2)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(now);
-        if now.saturating_sub(born) > STALE_AFTER_SECS {
-            let _ = admin
-                .execute(AssertSqlSafe(format!(
-                    r#"DROP DATABASE IF EXISTS "{old}" WITH (FORCE)"#
-                )))
-                .await;
-        }
-    }
-    admin
-        .execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-        .await
-        .expect("create test database");
 }
 
 impl CouponService {

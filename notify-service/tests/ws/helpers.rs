@@ -2,10 +2,7 @@
 //! instances on port 0 inside it, a publisher standing in for coupon-service
 //! and the helpers the tests share.
 
-use std::{
-    net::SocketAddr,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{net::SocketAddr, time::Duration};
 
 use actix_web::web;
 use contract::{
@@ -22,12 +19,11 @@ use notify_service::{
     configuration::Settings, shutdown::ShutdownHandle, startup::Application, state::AppState,
 };
 use secrecy::SecretString;
-
-use test_support::FaultProxy;
+use test_support::{FaultProxy, unique_tag};
 
 use crate::client::Client;
 
-pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+pub use test_support::REDIS_URL;
 pub const REDIS_ADDR: &str = "127.0.0.1:6379";
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 pub const AMQP_ADDR: &str = "127.0.0.1:5672";
@@ -50,17 +46,6 @@ pub const WITHIN: Duration = Duration::from_secs(20);
 /// Starting an instance declares queues and connects to both brokers; a
 /// broker busy expiring other suites' queues may not accept for a while.
 const READY_WITHIN: Duration = Duration::from_secs(60);
-
-fn unique_tag() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    format!(
-        "{secs}_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    )
-}
 
 /// One test's world: names no other test shares, a token signer, and a
 /// publisher playing coupon-service's outbox relay.

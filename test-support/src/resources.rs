@@ -1,0 +1,88 @@
+//! What one test owns on the shared servers — a PostgreSQL database, Redis
+//! keys under a prefix — named so that any suite can recognise and sweep the
+//! leftovers of runs that were killed before they could clean up.
+//!
+//! Names carry their creation time: databases `coupon_test_<secs>_<rand>`,
+//! Redis keys `t:<secs>_<rand>…`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+
+pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// Test resources older than this are leftovers of killed runs.
+const STALE_AFTER: Duration = Duration::from_secs(3 * 3600);
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+fn is_stale(born: Option<u64>, now: u64) -> bool {
+    born.is_some_and(|born| now.saturating_sub(born) > STALE_AFTER.as_secs())
+}
+
+/// `<secs>_<10 random hex digits>`: unique per test, and its age readable.
+pub fn unique_tag() -> String {
+    format!(
+        "{}_{}",
+        now_secs(),
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+/// Creates the database `name` (by convention `coupon_test_<unique_tag>`),
+/// first dropping test databases older than three hours.
+pub async fn create_database(name: &str) {
+    let mut admin = PgConnection::connect(PG_ADMIN_URL)
+        .await
+        .expect("PostgreSQL is running");
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'coupon\\_test\\_%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .expect("list databases");
+    let now = now_secs();
+    for old in stale {
+        if is_stale(old.split('_').nth(2).and_then(|s| s.parse().ok()), now) {
+            let _ = admin
+                .execute(AssertSqlSafe(format!(
+                    r#"DROP DATABASE IF EXISTS "{old}" WITH (FORCE)"#
+                )))
+                .await;
+        }
+    }
+    admin
+        .execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+        .await
+        .expect("create test database");
+}
+
+/// Deletes test keys (`t:<secs>_…`) older than three hours; best effort.
+pub async fn cleanup_stale_redis_keys() {
+    let Ok(client) = redis::Client::open(REDIS_URL) else {
+        return;
+    };
+    let Ok(mut c) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("t:*")
+        .query_async(&mut c)
+        .await
+        .unwrap_or_default();
+    let now = now_secs();
+    for key in keys {
+        if is_stale(
+            key.split([':', '_']).nth(1).and_then(|s| s.parse().ok()),
+            now,
+        ) {
+            let _: Result<i64, _> = redis::cmd("DEL").arg(&key).query_async(&mut c).await;
+        }
+    }
+}
