@@ -9,5 +9,5 @@ mod resources;
 pub use eventually::eventually;
 pub use fault_proxy::FaultProxy;
 pub use resources::{
-    PG_ADMIN_URL, REDIS_URL, cleanup_stale_redis_keys, create_database, unique_tag,
+    PG_ADMIN_URL, REDIS_URL, TestDatabase, cleanup_stale_redis_keys, create_database, unique_tag,
 };

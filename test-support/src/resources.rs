@@ -86,3 +86,76 @@ pub async fn cleanup_stale_redis_keys() {
         }
     }
 }
+
+/// A test's own database, dropped with this value (on a thread of its own,
+/// since `Drop` cannot await; bounded, and a killed run's leftover is swept
+/// by a later run's [`create_database`]).
+pub struct TestDatabase {
+    name: String,
+}
+
+impl TestDatabase {
+    /// Creates `name` (by convention `coupon_test_<unique_tag>`).
+    pub async fn create(name: &str) -> Self {
+        create_database(name).await;
+        Self {
+            name: name.to_owned(),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let dropping = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                let drop_it = async {
+                    if let Ok(mut admin) = PgConnection::connect(PG_ADMIN_URL).await {
+                        let _ = admin
+                            .execute(AssertSqlSafe(format!(
+                                r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+                            )))
+                            .await;
+                    }
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(10), drop_it).await;
+            });
+        });
+        let _ = dropping.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn exists(name: &str) -> bool {
+        let mut admin = PgConnection::connect(PG_ADMIN_URL)
+            .await
+            .expect("PostgreSQL is running");
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut admin)
+            .await
+            .expect("query pg_database")
+    }
+
+    #[tokio::test]
+    async fn a_test_database_is_gone_once_its_guard_is_dropped() {
+        let name = format!("coupon_test_{}", unique_tag());
+        let database = TestDatabase::create(&name).await;
+        assert!(exists(&name).await);
+        drop(database);
+        assert!(!exists(&name).await, "{name} was left behind");
+    }
+}

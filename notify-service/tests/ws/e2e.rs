@@ -16,7 +16,7 @@ use coupon_service::{
 use secrecy::SecretString;
 use serde_json::json;
 use sqlx::PgPool;
-use test_support::create_database;
+use test_support::TestDatabase;
 
 use crate::{
     client::Client,
@@ -27,16 +27,17 @@ pub struct CouponService {
     pub address: String,
     pub db: PgPool,
     pub http: reqwest::Client,
+    /// Dropped with the service: the database goes with the test.
+    _database: TestDatabase,
 }
 
 pub async fn spawn_coupon_service(d: &Deployment) -> CouponService {
     // Same naming as coupon-service's tests, so either suite cleans up both.
-    let db_name = format!("coupon_test_{}", d.tag);
-    create_database(&db_name).await;
+    let database = TestDatabase::create(&format!("coupon_test_{}", d.tag)).await;
     let mut s = CouponSettings::defaults().expect("coupon-service defaults");
     s.application.port = 0;
     s.application.workers = 2;
-    s.database.url = SecretString::from(format!("postgres://postgres@127.0.0.1:5432/{db_name}"));
+    s.database.url = SecretString::from(database.url());
     s.database.acquire_timeout_ms = 1000;
     s.redis.key_prefix = d.redis_prefix.clone();
     s.rabbitmq.exchange = d.topology.exchange.clone();
@@ -54,10 +55,9 @@ pub async fn spawn_coupon_service(d: &Deployment) -> CouponService {
     tokio::spawn(app.run_until_stopped());
     CouponService {
         address,
-        db: PgPool::connect(&format!("postgres://postgres@127.0.0.1:5432/{db_name}"))
-            .await
-            .expect("test pool"),
+        db: PgPool::connect(&database.url()).await.expect("test pool"),
         http: reqwest::Client::new(),
+        _database: database,
     }
 }
 
