@@ -62,13 +62,8 @@ impl Application {
             timeout,
         )?;
         let prefix = settings.redis.key_prefix.clone();
-        let fanout = FanoutStore::new(
-            connections.clone(),
-            &prefix,
-            timeout,
-            settings.fanout.clone(),
-        );
-        let snapshots = Snapshots::new(connections, prefix, timeout, &settings.coupon_api)?;
+        let fanout = FanoutStore::new(connections.clone(), &prefix, settings.fanout.clone());
+        let snapshots = Snapshots::new(connections, prefix, &settings.coupon_api)?;
         let (shutdown, phase) = ShutdownHandle::new();
 
         tokio::spawn(

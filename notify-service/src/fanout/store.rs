@@ -2,11 +2,11 @@
 //! (deduplicate by message id, append to the user's history, publish to
 //! every instance), and the history read behind `resume`.
 
-use std::{sync::LazyLock, time::Duration};
+use std::sync::LazyLock;
 
 use actix_web::web::Bytes;
 use anyhow::Context;
-use redis::{FromRedisValue, RedisResult, Script, Value};
+use redis::{FromRedisValue, Script, Value};
 use service_kit::redis::RedisConnections;
 
 use super::{keys::Keys, wire};
@@ -42,21 +42,14 @@ pub enum Replay {
 pub struct FanoutStore {
     connections: RedisConnections,
     keys: Keys,
-    timeout: Duration,
     settings: FanoutSettings,
 }
 
 impl FanoutStore {
-    pub fn new(
-        connections: RedisConnections,
-        prefix: &str,
-        timeout: Duration,
-        settings: FanoutSettings,
-    ) -> Self {
+    pub fn new(connections: RedisConnections, prefix: &str, settings: FanoutSettings) -> Self {
         Self {
             connections,
             keys: Keys::new(prefix),
-            timeout,
             settings,
         }
     }
@@ -70,13 +63,11 @@ impl FanoutStore {
         what: &'static str,
         invocation: redis::ScriptInvocation<'_>,
     ) -> anyhow::Result<T> {
-        tokio::time::timeout(self.timeout, async {
-            let mut c = self.connections.get();
-            let result: RedisResult<T> = invocation.invoke_async(&mut c).await;
-            result.context(what)
-        })
-        .await
-        .with_context(|| format!("{what}: Redis timed out"))?
+        let mut c = self.connections.get();
+        self.connections
+            .call(invocation.invoke_async(&mut c))
+            .await
+            .context(what)
     }
 
     /// Appends a personal message to the user's history and publishes it.
@@ -144,16 +135,13 @@ impl FanoutStore {
 
     /// A shared connection answers (readiness).
     pub async fn ping(&self) -> anyhow::Result<()> {
-        tokio::time::timeout(self.timeout, async {
-            let mut c = self.connections.get();
-            let _: String = redis::cmd("PING")
-                .query_async(&mut c)
-                .await
-                .context("PING")?;
-            anyhow::Ok(())
-        })
-        .await
-        .context("PING: Redis timed out")?
+        let mut c = self.connections.get();
+        let _: String = self
+            .connections
+            .call(redis::cmd("PING").query_async(&mut c))
+            .await
+            .context("PING")?;
+        Ok(())
     }
 }
 

@@ -8,7 +8,7 @@
 
 mod coupon_api;
 
-use std::{sync::LazyLock, time::Duration};
+use std::sync::LazyLock;
 
 use anyhow::Context;
 use redis::Script;
@@ -60,7 +60,6 @@ pub fn status(
 pub struct Snapshots {
     connections: RedisConnections,
     prefix: String,
-    timeout: Duration,
     coupon_api: Option<CouponApi>,
 }
 
@@ -68,13 +67,11 @@ impl Snapshots {
     pub fn new(
         connections: RedisConnections,
         prefix: String,
-        timeout: Duration,
         coupon_api: &CouponApiSettings,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             connections,
             prefix,
-            timeout,
             coupon_api: CouponApi::new(coupon_api)?,
         })
     }
@@ -95,17 +92,17 @@ impl Snapshots {
 
     async fn read_redis(&self, event_id: i64) -> anyhow::Result<Option<Snapshot>> {
         let base = format!("{}event:{{{event_id}}}:", self.prefix);
-        let reply: Vec<String> = tokio::time::timeout(self.timeout, async {
-            let mut c = self.connections.get();
-            SNAPSHOT
-                .key(format!("{base}info"))
-                .key(format!("{base}stock"))
-                .invoke_async(&mut c)
-                .await
-                .context("snapshot script")
-        })
-        .await
-        .context("snapshot: Redis timed out")??;
+        let mut c = self.connections.get();
+        let reply: Vec<String> = self
+            .connections
+            .call(
+                SNAPSHOT
+                    .key(format!("{base}info"))
+                    .key(format!("{base}stock"))
+                    .invoke_async(&mut c),
+            )
+            .await
+            .context("snapshot script")?;
         let [start, end, closed, remaining, now] = reply.as_slice() else {
             return Ok(None);
         };

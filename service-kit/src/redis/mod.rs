@@ -11,8 +11,6 @@
 
 mod reachability;
 
-use std::future::Future;
-
 use std::{
     sync::{
         Arc,
@@ -51,10 +49,10 @@ pub enum CallError {
 impl RedisConnections {
     /// `count` connections to `url`, opened on first use (a Redis that is
     /// down at start-up is reported by readiness, not a crash). `timeout`
-    /// bounds each connection attempt and each reply; callers put their own
-    /// deadline around a command too, since a command issued while Redis is
-    /// away waits for the reconnection. Must be called inside a Tokio
-    /// runtime: each connection's driver task lives on it.
+    /// bounds each connection attempt and each reply, and is the deadline of
+    /// every [`call`](Self::call): a command issued while Redis is away waits
+    /// for the reconnection. Must be called inside a Tokio runtime: each
+    /// connection's driver task lives on it.
     pub fn lazy(url: &str, count: usize, timeout: Duration) -> anyhow::Result<Self> {
         let info = url
             .into_connection_info()
@@ -99,19 +97,15 @@ impl RedisConnections {
         if self.reachability.is_known_down() {
             return Err(CallError::KnownDown);
         }
-        let result = match tokio::time::timeout(self.timeout, call).await {
+        let error = match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(value)) => return Ok(value),
-            Ok(Err(e)) if is_connection_error(&e) => Err(CallError::Redis(e)),
-            Ok(Err(e)) => return Err(CallError::Redis(e)),
-            Err(_) => Err(CallError::TimedOut),
+            // Redis answered with an error: it is reachable.
+            Ok(Err(e)) if !is_connection_error(&e) => return Err(e.into()),
+            Ok(Err(e)) => CallError::Redis(e),
+            Err(_) => CallError::TimedOut,
         };
         self.reachability.call_failed();
-        result
-    }
-
-    /// Whether calls are failing at once because Redis is unreachable.
-    pub fn is_known_down(&self) -> bool {
-        self.reachability.is_known_down()
+        Err(error)
     }
 
     /// One of the shared connections (round robin); cheap to clone and use
