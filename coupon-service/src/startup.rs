@@ -285,9 +285,7 @@ fn spawn_background(
     tokio::spawn(auth::refresh::purge_loop(
         db.clone(),
         Duration::from_secs(settings.auth.refresh_purge_interval_secs),
-        chrono::Duration::seconds(
-            i64::try_from(settings.auth.refresh_family_max_secs).unwrap_or(i64::MAX / 1000),
-        ),
+        auth::refresh::Lifetimes::of(&settings.auth).family,
     ));
     tokio::spawn(relay::housekeeping_loop(
         db.clone(),

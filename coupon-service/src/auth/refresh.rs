@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use crate::configuration::AuthSettings;
+
 /// Why a refresh token was refused (all are 401 `invalid_token` outside).
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
@@ -42,6 +44,21 @@ pub struct Lifetimes {
     pub token: Duration,
     /// One family, from its login.
     pub family: Duration,
+}
+
+impl Lifetimes {
+    pub fn of(auth: &AuthSettings) -> Self {
+        let seconds = |secs: u64| {
+            i64::try_from(secs)
+                .ok()
+                .and_then(Duration::try_seconds)
+                .unwrap_or(Duration::MAX)
+        };
+        Self {
+            token: seconds(auth.refresh_ttl_secs),
+            family: seconds(auth.refresh_family_max_secs),
+        }
+    }
 }
 
 /// Starts a family for a fresh login; returns the token.

@@ -1,7 +1,6 @@
 //! `POST /api/auth/{signup,login,refresh,logout}` and the JWKS.
 
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
-use chrono::Duration;
 use contract::jwt::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -239,15 +238,7 @@ pub async fn jwks_alias(keys: web::Data<KeySet>) -> HttpResponse {
 }
 
 fn refresh_lifetimes(state: &AppState) -> refresh::Lifetimes {
-    let auth = &state.settings.auth;
-    refresh::Lifetimes {
-        token: seconds(auth.refresh_ttl_secs),
-        family: seconds(auth.refresh_family_max_secs),
-    }
-}
-
-fn seconds(secs: u64) -> Duration {
-    Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 1000))
+    refresh::Lifetimes::of(&state.settings.auth)
 }
 
 fn token_pair(
