@@ -26,15 +26,27 @@ pub enum AdminStatus {
 }
 
 impl AdminStatus {
+    const ALL: [Self; 5] = [
+        Self::Upcoming,
+        Self::Live,
+        Self::SoldOut,
+        Self::Ended,
+        Self::Closed,
+    ];
+
+    /// The name clients send, and the store's SQL matches on.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upcoming => "upcoming",
+            Self::Live => "live",
+            Self::SoldOut => "sold_out",
+            Self::Ended => "ended",
+            Self::Closed => "closed",
+        }
+    }
+
     fn parse(raw: &str) -> Option<Self> {
-        Some(match raw {
-            "upcoming" => Self::Upcoming,
-            "live" => Self::Live,
-            "sold_out" => Self::SoldOut,
-            "ended" => Self::Ended,
-            "closed" => Self::Closed,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
     }
 }
 

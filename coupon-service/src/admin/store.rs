@@ -41,16 +41,6 @@ macro_rules! admin_list {
     };
 }
 
-fn status_name(status: AdminStatus) -> &'static str {
-    match status {
-        AdminStatus::Upcoming => "upcoming",
-        AdminStatus::Live => "live",
-        AdminStatus::SoldOut => "sold_out",
-        AdminStatus::Ended => "ended",
-        AdminStatus::Closed => "closed",
-    }
-}
-
 /// One page of the admin list, newest start first, and the number matching.
 #[tracing::instrument(skip_all, fields(list.page = paging.page()))]
 pub async fn list(
@@ -58,7 +48,7 @@ pub async fn list(
     filter: &AdminFilter,
     paging: Paging,
 ) -> sqlx::Result<(Vec<EventStats>, i64)> {
-    let status = filter.status.map(status_name);
+    let status = filter.status.map(AdminStatus::as_str);
     let items = sqlx::query_as(admin_list!(
         "SELECT e.*, (SELECT count(*) FROM user_coupons c WHERE c.event_id = e.id AND c.status = 'used') AS redeemed",
         " ORDER BY e.start_time DESC, e.id DESC LIMIT $3 OFFSET $4"
