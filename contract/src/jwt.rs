@@ -25,7 +25,7 @@ pub enum Role {
     Admin,
 }
 
-/// Claims of an access token (DESIGN §4 and issue "Accounts, tokens…").
+/// Claims of an access token (docs/contract.md §2.2 and issue "Accounts, tokens…").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
     /// The user id, as a decimal string (JWT `sub` is a string).

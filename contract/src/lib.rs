@@ -1,9 +1,14 @@
 //! The wire contract shared by coupon-service and notify-service.
 //!
 //! Anything both sides of a wire must agree on lives here and nowhere else:
-//! message bodies and routing keys (DESIGN §5), the RabbitMQ topology, and the
-//! access-token claims with their verification (DESIGN §4).
+//! message bodies and routing keys (docs/contract.md §3), the RabbitMQ
+//! topology, the access-token claims with their verification and the loading
+//! of the keys (§2.2), the error envelope and its codes (§2.9), and the Redis
+//! key layout both services use (§5).
 
+pub mod errors;
 pub mod jwt;
+pub mod keys;
 pub mod messages;
+pub mod redis_keys;
 pub mod topology;

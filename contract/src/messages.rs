@@ -1,4 +1,4 @@
-//! Message bodies published on `coupon.exchange` (DESIGN §5).
+//! Message bodies published on `coupon.exchange` (docs/contract.md §3).
 //!
 //! Field names are camelCase inside `data` because that is the published
 //! contract; the envelope keys (`type`, `id`, `timestamp`) are fixed.

@@ -1,17 +1,20 @@
-//! The one error type of the HTTP API and its JSON envelope (DESIGN §4):
-//! `{"error": {"code": "<snake_case>", "message": "<human text>"}}`.
+//! The one error type of the HTTP API, rendered in the platform's envelope
+//! (`contract::errors`, docs/contract.md §2.9):
+//! `{"error": {"code": "<snake_case>", "message": "<human text>"}}`. Codes
+//! are `ErrorCode`s, so a new public code is added to the contract's list,
+//! never typed here.
 
 use actix_web::{
     HttpRequest, HttpResponse, ResponseError,
     error::{JsonPayloadError, PathError, QueryPayloadError},
     http::{StatusCode, header},
 };
-use serde::Serialize;
+use contract::errors::{ErrorCode, ErrorEnvelope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{1}")]
-    BadRequest(&'static str, String),
+    BadRequest(ErrorCode, String),
     /// 422 `validation_failed`; `fields` names each bad field.
     #[error("{message}")]
     Validation {
@@ -35,13 +38,13 @@ pub enum ApiError {
     #[error("this action needs another role")]
     Forbidden,
     #[error("{1}")]
-    NotFound(&'static str, String),
+    NotFound(ErrorCode, String),
     #[error("{1}")]
-    Conflict(&'static str, String),
+    Conflict(ErrorCode, String),
     #[error("{1}")]
-    Gone(&'static str, String),
+    Gone(ErrorCode, String),
     #[error("{1}")]
-    Unprocessable(&'static str, String),
+    Unprocessable(ErrorCode, String),
     #[error("the request body is too large")]
     PayloadTooLarge,
     #[error("the request body must be JSON (Content-Type: application/json)")]
@@ -56,25 +59,33 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::BadRequest(code, _)
             | Self::NotFound(code, _)
             | Self::Conflict(code, _)
             | Self::Gone(code, _)
-            | Self::Unprocessable(code, _) => code,
-            Self::Validation { .. } => "validation_failed",
-            Self::Unauthenticated => "unauthorized",
-            Self::InvalidToken | Self::InvalidRefreshToken => "invalid_token",
-            Self::TokenExpired => "token_expired",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::Forbidden => "forbidden",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Unavailable(_) => "unavailable",
-            Self::Unexpected(_) => "internal_error",
+            | Self::Unprocessable(code, _) => *code,
+            Self::Validation { .. } => ErrorCode::ValidationFailed,
+            Self::Unauthenticated => ErrorCode::Unauthorized,
+            Self::InvalidToken | Self::InvalidRefreshToken => ErrorCode::InvalidToken,
+            Self::TokenExpired => ErrorCode::TokenExpired,
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Unexpected(_) => ErrorCode::InternalError,
         }
+    }
+
+    /// 404 `event_not_found`, the one way every route says it.
+    pub fn event_not_found(id: i64) -> Self {
+        Self::NotFound(
+            ErrorCode::EventNotFound,
+            format!("event {id} does not exist"),
+        )
     }
 
     pub fn validation(field: &str, message: &str) -> Self {
@@ -96,28 +107,6 @@ impl ApiError {
             Self::unavailable(what)
         }
     }
-}
-
-/// The body of every error answer (also the OpenAPI document's
-/// `ErrorEnvelope`).
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = ErrorEnvelope)]
-pub struct Envelope<'a> {
-    error: Body<'a>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = ErrorBody)]
-struct Body<'a> {
-    /// Stable, snake_case: what a client branches on.
-    #[schema(value_type = String, pattern = "^[a-z][a-z0-9]*(_[a-z0-9]+)*$")]
-    code: &'a str,
-    /// For people; may change.
-    message: String,
-    /// 422 only: each bad field with what is wrong with it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
-    fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ResponseError for ApiError {
@@ -147,15 +136,12 @@ impl ResponseError for ApiError {
             // Logged once, here at the boundary, with the whole cause chain.
             tracing::error!(error.cause_chain = ?cause, "unexpected error");
         }
-        let fields = match self {
-            Self::Validation { fields, .. } if !fields.is_empty() => Some(
-                fields
-                    .iter()
-                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                    .collect(),
-            ),
-            _ => None,
-        };
+        let mut envelope = ErrorEnvelope::new(self.code(), self.to_string());
+        if let Self::Validation { fields, .. } = self
+            && !fields.is_empty()
+        {
+            envelope = envelope.with_fields(fields.iter().cloned().collect());
+        }
         let mut response = HttpResponse::build(self.status_code());
         match self {
             Self::RateLimited { retry_after_secs } => {
@@ -169,13 +155,7 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        response.json(Envelope {
-            error: Body {
-                code: self.code(),
-                message: self.to_string(),
-                fields,
-            },
-        })
+        response.json(envelope)
     }
 }
 
@@ -191,11 +171,11 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
             fields: Vec::new(),
         },
         JsonPayloadError::Deserialize(e) => ApiError::BadRequest(
-            "malformed_json",
+            ErrorCode::MalformedJson,
             format!("the request body is not valid JSON: {e}"),
         ),
         _ => ApiError::BadRequest(
-            "malformed_body",
+            ErrorCode::MalformedBody,
             "the request body could not be read".into(),
         ),
     };
@@ -203,16 +183,23 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
 }
 
 pub fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::NotFound("not_found", "no such resource".into()).into()
+    ApiError::NotFound(ErrorCode::NotFound, "no such resource".into()).into()
 }
 
 pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::BadRequest("invalid_query", format!("invalid query string: {err}")).into()
+    ApiError::BadRequest(
+        ErrorCode::InvalidQuery,
+        format!("invalid query string: {err}"),
+    )
+    .into()
 }
 
 /// Unknown routes and methods still answer in the envelope.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("not_found", "no such resource".into()))
+    Err(ApiError::NotFound(
+        ErrorCode::NotFound,
+        "no such resource".into(),
+    ))
 }
 
 #[cfg(test)]
@@ -233,7 +220,7 @@ mod tests {
 
     #[actix_web::test]
     async fn each_variant_renders_its_status_code_and_envelope() {
-        let (status, body, _) = render(ApiError::Gone("sold_out", "sold out".into())).await;
+        let (status, body, _) = render(ApiError::Gone(ErrorCode::SoldOut, "sold out".into())).await;
         assert_eq!(status, 410);
         assert_eq!(
             body,

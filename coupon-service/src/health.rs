@@ -16,8 +16,8 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Ready when PostgreSQL answers and the issuance script itself runs in
-/// Redis (not a mere PING). RabbitMQ is reported but does not fail readiness:
+/// Ready when PostgreSQL answers, the issuance script itself runs in Redis
+/// (not a mere PING) and every background task is still running. RabbitMQ is reported but does not fail readiness:
 /// issuance goes on through the outbox while the broker is away.
 #[utoipa::path(tag = "operations", responses((status = 200), (status = 503)))]
 #[get("/readyz")]
@@ -29,16 +29,23 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     .await;
     let postgres_ok = matches!(postgres, Ok(Ok(1)));
     let redis_ok = state.redis.probe().await.is_ok();
-    let rabbitmq = if state.relay.is_connected() {
+    let rabbitmq = if state.relay.is_up() {
         "connected"
     } else {
         "disconnected"
     };
-    let ready = postgres_ok && redis_ok;
+    let stopped_tasks = state.tasks.ended();
+    let ready = postgres_ok && redis_ok && stopped_tasks.is_empty();
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },
-        "checks": {"postgres": word(postgres_ok), "redis_script": word(redis_ok), "rabbitmq": rabbitmq},
+        "checks": {
+            "postgres": word(postgres_ok),
+            "redis_script": word(redis_ok),
+            "rabbitmq": rabbitmq,
+            "background_tasks": if stopped_tasks.is_empty() { "ok" } else { "stopped" },
+        },
+        "stopped_tasks": stopped_tasks,
     });
     if ready {
         HttpResponse::Ok().json(body)

@@ -15,7 +15,7 @@ use utoipa::{
     },
 };
 
-use crate::error::Envelope;
+use contract::errors::ErrorEnvelope;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,7 +25,7 @@ use crate::error::Envelope;
             {\"error\": {\"code\": \"<snake_case>\", \"message\": \"...\"}}; 422 adds \"fields\".",
     ),
     modifiers(&BearerAuth),
-    components(schemas(Envelope)),
+    components(schemas(ErrorEnvelope)),
     tags(
         (name = "events", description = "Public event list and detail with live stock"),
         (name = "coupons", description = "Issuance, my coupons, redemption"),

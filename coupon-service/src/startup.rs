@@ -1,14 +1,17 @@
-//! Builds the application from settings: pools, background tasks, routes.
+//! Builds the application from settings: pools, background tasks, routes;
+//! runs it until a graceful shutdown.
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use service_kit::redis::RedisConnections;
+use service_kit::{connected::Connected, redis::RedisConnections, tasks::Tasks};
 use sqlx::{PgPool, postgres::PgPoolOptions};
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
+
+pub use service_kit::shutdown::ShutdownTrigger;
 
 use crate::{
     admin,
@@ -21,22 +24,29 @@ use crate::{
         redis_state::RedisState,
         sold_out::SoldOutMemo,
     },
+    lifecycle,
     metrics::{self, Metrics},
     openapi,
     outbox::{
         handoff::{self, Handed},
-        relay::{self, Relay, RelayStatus},
+        relay::{self, Relay},
         stock_ticker::{self, StockChanges},
     },
     rate_limit::{self, Limiters},
+    redis_store::RedisStore,
     state::AppState,
     telemetry,
 };
+
+/// How long each shutdown step may take before the next one starts anyway.
+const SHUTDOWN_STEP: Duration = Duration::from_secs(5);
 
 pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    tasks: Tasks,
+    shutdown: ShutdownTrigger,
 }
 
 impl Application {
@@ -51,10 +61,15 @@ impl Application {
         for collector in password_gate.collectors() {
             metrics.register(collector)?;
         }
-        tokio::spawn(rate_limit::retain_loop(
-            limiters.clone(),
-            Duration::from_secs(settings.rate_limit.retain_interval_secs),
-        ));
+        let tasks = Tasks::new();
+        tasks.spawn_loop(
+            "rate-limit-retain",
+            lifecycle::HOUSEKEEPING,
+            rate_limit::retain_loop(
+                limiters.clone(),
+                Duration::from_secs(settings.rate_limit.retain_interval_secs),
+            ),
+        );
         let document = web::Data::new(openapi::Document(
             api_doc()
                 .to_json()
@@ -74,22 +89,35 @@ impl Application {
                 writers: settings.issuance.writers,
                 write_timeout: settings.issuance.write_timeout(),
             },
+            &tasks,
         );
-        let relay_status = Arc::new(RelayStatus::default());
+        let relay_status = Arc::new(Connected::new(metrics.amqp_connected.clone()));
         let event_cache = events::cache::EventCache::new(
             db.clone(),
-            redis.clone(),
+            redis.store().clone(),
             Duration::from_millis(settings.events.cache_ttl_ms),
             settings.events.list_cache_entries,
         );
-        spawn_background(&settings, &db, &redis, &metrics, &relay_status, handed);
-        tokio::spawn(stock_ticker::stock_loop(
-            stock_changes,
-            db.clone(),
-            redis.clone(),
-            event_cache.clone(),
-            handoff,
-        ));
+        spawn_background(
+            &tasks,
+            &settings,
+            &db,
+            &redis,
+            &metrics,
+            &relay_status,
+            handed,
+        );
+        tasks.spawn_loop(
+            "stock-ticker",
+            lifecycle::PRODUCERS,
+            stock_ticker::stock_loop(
+                stock_changes,
+                db.clone(),
+                redis.store().clone(),
+                event_cache.clone(),
+                handoff,
+            ),
+        );
 
         let state = web::Data::new(AppState {
             events: event_cache,
@@ -101,6 +129,7 @@ impl Application {
             relay: relay_status,
             limiters,
             password_gate,
+            tasks: tasks.clone(),
         });
 
         let listener = TcpListener::bind((
@@ -142,7 +171,10 @@ impl Application {
                 )
                 .default_service(web::to(error::not_found))
         })
-        .listen(listener)?;
+        .listen(listener)?
+        // Signals start our own ordered shutdown (see run_until_stopped).
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_STEP.as_secs());
         if settings.application.workers > 0 {
             server = server.workers(settings.application.workers);
         }
@@ -150,6 +182,8 @@ impl Application {
             port,
             server: server.run(),
             state,
+            tasks,
+            shutdown: ShutdownTrigger::new(),
         })
     }
 
@@ -162,8 +196,42 @@ impl Application {
         self.state.clone()
     }
 
+    /// The background tasks (readiness reads them; tests kill one).
+    pub fn tasks(&self) -> Tasks {
+        self.tasks.clone()
+    }
+
+    /// Starts a graceful shutdown from outside (main.rs on SIGTERM / Ctrl-C;
+    /// tests).
+    pub fn shutdown_trigger(&self) -> ShutdownTrigger {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the shutdown trigger, then stops in the order of
+    /// [`lifecycle`]: the HTTP server answers what is in flight, then the
+    /// background tasks stop stage by stage.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Self {
+            mut server,
+            tasks,
+            shutdown,
+            ..
+        } = self;
+        tokio::select! {
+            stopped = &mut server => {
+                tasks.stop_all(SHUTDOWN_STEP).await;
+                return stopped;
+            }
+            () = shutdown.triggered() => {}
+        }
+        tracing::info!("shutting down: answering requests in flight");
+        // The server handles the stop command inside its own future: poll both.
+        let handle = server.handle();
+        let ((), stopped) = tokio::join!(handle.stop(true), server);
+        tracing::info!("shutting down: stopping background tasks");
+        tasks.stop_all(SHUTDOWN_STEP).await;
+        tracing::info!("coupon-service stopped");
+        stopped
     }
 }
 
@@ -241,55 +309,65 @@ fn connect_redis(settings: &Settings) -> anyhow::Result<RedisState> {
         timeout,
     )?;
     Ok(RedisState::new(
-        connections,
-        settings.redis.key_prefix.clone(),
+        RedisStore::new(connections, settings.redis.key_prefix.clone()),
         settings.issuance.idempotency_ttl_secs,
     ))
 }
 
 fn spawn_background(
+    tasks: &Tasks,
     settings: &Settings,
     db: &PgPool,
     redis: &RedisState,
     metrics: &Arc<Metrics>,
-    relay_status: &Arc<RelayStatus>,
+    relay_status: &Arc<Connected>,
     handed: Handed,
 ) {
     let issuance_settings = &settings.issuance;
-    tokio::spawn(issuance::background::preload_loop(
-        db.clone(),
-        redis.clone(),
-        metrics.clone(),
-        Duration::from_millis(issuance_settings.preload_interval_ms),
-    ));
-    tokio::spawn(issuance::background::sweep_loop(
-        db.clone(),
-        redis.clone(),
-        metrics.clone(),
-        Duration::from_millis(issuance_settings.sweep_interval_ms),
-        issuance_settings.pending_timeout(),
-    ));
-    tokio::spawn(
-        Relay {
-            db: db.clone(),
-            amqp_url: settings.rabbitmq.url.clone(),
-            topology: settings.rabbitmq.topology(),
-            metrics: metrics.clone(),
-            status: relay_status.clone(),
-            poll_interval: Duration::from_millis(settings.outbox.poll_interval_ms),
-            recover_after: Duration::from_millis(settings.outbox.recover_after_ms),
-            batch_size: settings.outbox.batch_size,
-        }
-        .run(handed),
+    tasks.spawn_loop(
+        "preload",
+        lifecycle::HOUSEKEEPING,
+        issuance::background::preload_loop(
+            db.clone(),
+            redis.clone(),
+            metrics.clone(),
+            Duration::from_millis(issuance_settings.preload_interval_ms),
+        ),
     );
-    tokio::spawn(auth::refresh::purge_loop(
-        db.clone(),
-        Duration::from_secs(settings.auth.refresh_purge_interval_secs),
-        auth::refresh::Lifetimes::of(&settings.auth).family,
-    ));
-    tokio::spawn(relay::housekeeping_loop(
-        db.clone(),
-        metrics.clone(),
-        settings.outbox.retention_secs,
-    ));
+    tasks.spawn_loop(
+        "sweeper",
+        lifecycle::HOUSEKEEPING,
+        issuance::background::sweep_loop(
+            db.clone(),
+            redis.clone(),
+            metrics.clone(),
+            Duration::from_millis(issuance_settings.sweep_interval_ms),
+            issuance_settings.pending_timeout(),
+        ),
+    );
+    tasks.spawn_loop(
+        "refresh-token-purge",
+        lifecycle::HOUSEKEEPING,
+        auth::refresh::purge_loop(
+            db.clone(),
+            Duration::from_secs(settings.auth.refresh_purge_interval_secs),
+            auth::refresh::Lifetimes::of(&settings.auth).family,
+        ),
+    );
+    tasks.spawn_loop(
+        "outbox-housekeeping",
+        lifecycle::HOUSEKEEPING,
+        relay::housekeeping_loop(db.clone(), metrics.clone(), settings.outbox.retention_secs),
+    );
+    Relay {
+        db: db.clone(),
+        amqp_url: settings.rabbitmq.url.clone(),
+        topology: settings.rabbitmq.topology(),
+        metrics: metrics.clone(),
+        status: relay_status.clone(),
+        poll_interval: Duration::from_millis(settings.outbox.poll_interval_ms),
+        recover_after: Duration::from_millis(settings.outbox.recover_after_ms),
+        batch_size: settings.outbox.batch_size,
+    }
+    .spawn(handed, tasks);
 }

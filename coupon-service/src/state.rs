@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use service_kit::{connected::Connected, tasks::Tasks};
 use sqlx::PgPool;
 
 use crate::{
@@ -10,7 +11,6 @@ use crate::{
     error::ApiError,
     events::{Event, cache::EventCache},
     issuance::{batch_writer::BatchWriter, redis_state::RedisState, sold_out::SoldOutMemo},
-    outbox::relay::RelayStatus,
     rate_limit::Limiters,
 };
 
@@ -21,9 +21,12 @@ pub struct AppState {
     pub events: EventCache,
     pub writer: BatchWriter,
     pub sold_out: SoldOutMemo,
-    pub relay: Arc<RelayStatus>,
+    /// The outbox relay's broker connection.
+    pub relay: Arc<Connected>,
     pub limiters: Arc<Limiters>,
     pub password_gate: PasswordGate,
+    /// The background tasks; one that ended makes the instance not ready.
+    pub tasks: Tasks,
 }
 
 impl AppState {
@@ -31,10 +34,7 @@ impl AppState {
     pub async fn event(&self, id: i64) -> Result<Arc<Event>, ApiError> {
         match self.events.get(id).await {
             Ok(Some(event)) => Ok(event),
-            Ok(None) => Err(ApiError::NotFound(
-                "event_not_found",
-                format!("event {id} does not exist"),
-            )),
+            Ok(None) => Err(ApiError::event_not_found(id)),
             Err(e) => {
                 tracing::warn!(error = %e, "event lookup failed");
                 Err(ApiError::unavailable("the event store"))

@@ -1,4 +1,4 @@
-//! The invariants of DESIGN §7, checked after every run against PostgreSQL,
+//! The invariants of docs/contract.md §6, checked after every run against PostgreSQL,
 //! Redis and what the sockets received. Each violation is a sentence.
 
 use std::{
@@ -100,11 +100,11 @@ async fn settle_redis(
     let deadline = tokio::time::Instant::now() + SETTLE;
     loop {
         let remaining: Option<i64> = redis::cmd("GET")
-            .arg(target.event_key(event_id, "stock"))
+            .arg(target.event_keys(event_id).stock())
             .query_async(&mut c)
             .await?;
         let fields: Vec<String> = redis::cmd("HKEYS")
-            .arg(target.event_key(event_id, "pending"))
+            .arg(target.event_keys(event_id).pending())
             .query_async(&mut c)
             .await?;
         let pending = fields.iter().filter(|f| f.as_str() != "_").count();

@@ -1,5 +1,5 @@
 //! flashload: drives the real stack over HTTP and WebSocket, measures, and
-//! checks the invariants of DESIGN §7 after every run.
+//! checks the invariants of docs/contract.md §6 after every run.
 //!
 //! - `target.rs`: where the stack is and how to reach its stores;
 //! - `setup.rs`: users, tokens, events (through the admin API);

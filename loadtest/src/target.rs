@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use contract::jwt::{Role, TokenSigner, now_unix};
+use contract::{
+    jwt::{Role, TokenSigner, now_unix},
+    redis_keys::EventKeys,
+};
 use sqlx::PgPool;
 
 /// How to reach the stack (HTTP API, WebSocket, PostgreSQL, Redis) and how
@@ -68,8 +71,8 @@ impl Target {
         format!("{}{path}", self.config.api_url.trim_end_matches('/'))
     }
 
-    /// Redis key of an event's issuance state (must match coupon-service).
-    pub fn event_key(&self, event_id: i64, suffix: &str) -> String {
-        format!("{}event:{{{event_id}}}:{suffix}", self.config.redis_prefix)
+    /// The Redis keys of an event's issuance state.
+    pub fn event_keys(&self, event_id: i64) -> EventKeys {
+        EventKeys::new(&self.config.redis_prefix, event_id)
     }
 }

@@ -10,48 +10,41 @@ use loadtest::{
     target::{Target, TargetConfig},
 };
 use secrecy::SecretString;
-use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
-
-const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../contract/test-keys/");
+use test_support::{
+    TEST_PRIVATE_KEY, TEST_PRIVATE_KEY_PATH, TEST_PUBLIC_KEY_PATH, TestScope, eventually,
+};
 
 struct Stack {
     target: Arc<Target>,
-    db_name: String,
     notify_pid: u32,
+    /// Last: the database, Redis keys and RabbitMQ names go with the stack.
+    _scope: TestScope,
 }
 
 async fn start_stack() -> Stack {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let tag = format!(
-        "{secs}_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    );
-    let db_name = format!("coupon_test_{tag}");
-    let mut admin = PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres")
-        .await
-        .expect("PostgreSQL");
-    admin
-        .execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{db_name}""#)))
-        .await
-        .expect("create database");
-    let database_url = format!("postgres://postgres@127.0.0.1:5432/{db_name}");
-    let prefix = format!("t:{tag}:");
+    let scope = TestScope::with_database().await;
+    let database_url = scope.database_url(5432);
+    let prefix = scope.redis_prefix.clone();
+    let topology = &scope.topology;
 
     let mut coupon = coupon_service::configuration::Settings::defaults().expect("defaults");
     coupon.application.port = 0;
     coupon.application.workers = 2;
     coupon.database.url = SecretString::from(database_url.clone());
     coupon.redis.key_prefix = prefix.clone();
-    coupon.rabbitmq.exchange = format!("t.{tag}.coupon.exchange");
-    coupon.rabbitmq.dead_letter_exchange = format!("t.{tag}.coupon.dlx");
-    coupon.rabbitmq.queue_prefix = format!("t.{tag}.");
-    coupon.rabbitmq.queue_type = "classic".into();
-    coupon.rabbitmq.queue_expires_ms = Some(120_000);
-    coupon.auth.public_key_path = format!("{KEYS}test-ed25519.pub.pem");
-    coupon.auth.private_key_path = Some(format!("{KEYS}test-ed25519.pem"));
+    coupon.rabbitmq.exchange.clone_from(&topology.exchange);
+    coupon
+        .rabbitmq
+        .dead_letter_exchange
+        .clone_from(&topology.dead_letter_exchange);
+    coupon
+        .rabbitmq
+        .queue_prefix
+        .clone_from(&topology.queue_prefix);
+    coupon.rabbitmq.queue_type.clone_from(&topology.queue_type);
+    coupon.rabbitmq.queue_expires_ms = topology.queue_expires_ms;
+    coupon.auth.public_key_path = TEST_PUBLIC_KEY_PATH.into();
+    coupon.auth.private_key_path = Some(TEST_PRIVATE_KEY_PATH.into());
     coupon.rate_limit.issue_per_second = 100_000;
     coupon.rate_limit.issue_burst = 100_000;
     coupon.log.level = "warn".into();
@@ -63,8 +56,8 @@ async fn start_stack() -> Stack {
     notify.rabbitmq.exchange = coupon.rabbitmq.exchange.clone();
     notify.rabbitmq.dead_letter_exchange = coupon.rabbitmq.dead_letter_exchange.clone();
     notify.rabbitmq.queue_prefix = coupon.rabbitmq.queue_prefix.clone();
-    notify.rabbitmq.queue_type = "classic".into();
-    notify.rabbitmq.queue_expires_ms = Some(120_000);
+    notify.rabbitmq.queue_type.clone_from(&topology.queue_type);
+    notify.rabbitmq.queue_expires_ms = topology.queue_expires_ms;
     notify.auth.public_key_path = coupon.auth.public_key_path.clone();
     notify.log.level = "warn".into();
 
@@ -85,19 +78,14 @@ async fn start_stack() -> Stack {
         format!("{api_url}/readyz"),
         format!("http://127.0.0.1:{notify_port}/readyz"),
     ] {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if client
+        eventually(Duration::from_secs(30), &format!("{url} ready"), || async {
+            client
                 .get(&url)
                 .send()
                 .await
                 .is_ok_and(|r| r.status().is_success())
-            {
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{url} never ready");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await;
     }
     let target = Target::connect(
         TargetConfig {
@@ -106,7 +94,7 @@ async fn start_stack() -> Stack {
             database_url,
             redis_url: "redis://127.0.0.1:6379".into(),
             redis_prefix: prefix,
-            private_key_pem: std::fs::read(format!("{KEYS}test-ed25519.pem")).expect("test key"),
+            private_key_pem: TEST_PRIVATE_KEY.to_vec(),
             key_id: "dev-1".into(),
             issuer: "coupon-platform".into(),
             audience: "coupon-api".into(),
@@ -117,8 +105,8 @@ async fn start_stack() -> Stack {
     .expect("target");
     Stack {
         target: Arc::new(target),
-        db_name,
         notify_pid: std::process::id(),
+        _scope: scope,
     }
 }
 
@@ -195,14 +183,4 @@ async fn every_scenario_at_a_small_size_keeps_every_invariant() {
     );
     assert_eq!(reports[3].latency.count, 100, "every watcher got sold-out");
     assert_eq!(reports[4].latency.count, 30, "every winner got the push");
-
-    let mut admin = PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres")
-        .await
-        .expect("PostgreSQL");
-    let _ = admin
-        .execute(AssertSqlSafe(format!(
-            r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
-            stack.db_name
-        )))
-        .await;
 }

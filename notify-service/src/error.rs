@@ -1,12 +1,13 @@
 //! Errors of the plain HTTP side (the upgrade request and unknown routes),
-//! in the platform's envelope: `{"error": {"code", "message"}}`. Once a
+//! in the platform's envelope (`contract::errors`): `{"error": {"code",
+//! "message"}}`. Once a
 //! socket is open, errors are `error` frames and close codes instead.
 
 use actix_web::{
     HttpResponse, ResponseError,
     http::{StatusCode, header},
 };
-use serde_json::json;
+use contract::errors::{ErrorCode, ErrorEnvelope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -39,18 +40,18 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::UpgradeRequired => "websocket_upgrade_required",
-            Self::TokenInQuery => "token_in_query",
-            Self::InvalidToken => "invalid_token",
-            Self::TokenExpired => "token_expired",
-            Self::OriginNotAllowed => "origin_not_allowed",
-            Self::TooManyConnections => "too_many_connections",
-            Self::ServerFull | Self::UnauthenticatedFull => "server_full",
-            Self::TooManyUnauthenticated => "too_many_unauthenticated",
-            Self::NotReady => "unavailable",
-            Self::NotFound => "not_found",
+            Self::UpgradeRequired => ErrorCode::WebsocketUpgradeRequired,
+            Self::TokenInQuery => ErrorCode::TokenInQuery,
+            Self::InvalidToken => ErrorCode::InvalidToken,
+            Self::TokenExpired => ErrorCode::TokenExpired,
+            Self::OriginNotAllowed => ErrorCode::OriginNotAllowed,
+            Self::TooManyConnections => ErrorCode::TooManyConnections,
+            Self::ServerFull | Self::UnauthenticatedFull => ErrorCode::ServerFull,
+            Self::TooManyUnauthenticated => ErrorCode::TooManyUnauthenticated,
+            Self::NotReady => ErrorCode::Unavailable,
+            Self::NotFound => ErrorCode::NotFound,
         }
     }
 }
@@ -86,7 +87,7 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        response.json(json!({"error": {"code": self.code(), "message": self.to_string()}}))
+        response.json(ErrorEnvelope::new(self.code(), self.to_string()))
     }
 }
 

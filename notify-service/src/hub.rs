@@ -21,7 +21,7 @@ use actix_web::web::Bytes;
 use futures::channel::mpsc;
 use tokio::sync::Notify;
 
-use crate::{fanout::wire::Target, protocol::seq::Seq};
+use crate::protocol::seq::Seq;
 
 /// One frame as every local recipient gets it.
 #[derive(Debug)]
@@ -114,6 +114,14 @@ pub enum HubError {
     TooManyConnections,
     #[error("the connection watches the most events allowed")]
     TooManySubscriptions,
+}
+
+/// Whom a message goes to: every socket of a user, or every socket
+/// watching an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    User(i64),
+    Event(i64),
 }
 
 pub struct Hub {

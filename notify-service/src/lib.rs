@@ -1,5 +1,5 @@
 //! notify-service: pushes coupon events over WebSocket to every device of a
-//! winner and to every page watching an event (DESIGN §6).
+//! winner and to every page watching an event (docs/contract.md §4).
 //!
 //! Where things happen: a message is consumed in [`consumer`], fanned out
 //! through Redis in [`fanout`] (one Lua call, then pub/sub to every
@@ -13,6 +13,7 @@ pub mod error;
 pub mod fanout;
 pub mod health;
 pub mod hub;
+pub mod liveness;
 pub mod metrics;
 pub mod protocol;
 pub mod shutdown;

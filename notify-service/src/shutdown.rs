@@ -2,7 +2,12 @@
 //! the queue for the other instances), close every socket with 1001 so
 //! clients reconnect elsewhere and `resume`, then stop the server.
 
+use service_kit::tasks::{Stage, Tasks};
 use tokio::sync::watch;
+
+/// Stages of the background tasks, in the order they stop.
+pub const CONSUMER_STAGE: Stage = 0;
+pub const SUBSCRIBER_STAGE: Stage = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
@@ -15,17 +20,23 @@ pub enum Phase {
 
 /// Starts a graceful shutdown (SIGTERM / Ctrl-C do the same).
 #[derive(Clone)]
-pub struct ShutdownHandle(watch::Sender<Phase>);
+pub struct ShutdownHandle {
+    phase: watch::Sender<Phase>,
+    tasks: Tasks,
+}
 
 impl ShutdownHandle {
-    pub fn new() -> (Self, watch::Receiver<Phase>) {
-        let (tx, rx) = watch::channel(Phase::Running);
-        (Self(tx), rx)
+    pub fn new(tasks: Tasks) -> (Self, watch::Receiver<Phase>) {
+        let (phase, rx) = watch::channel(Phase::Running);
+        (Self { phase, tasks }, rx)
     }
 
     /// Asks for a shutdown; `run_until_stopped` carries it out.
     pub fn trigger(&self) {
-        self.0.send_if_modified(|phase| {
+        // Before the phase moves: the loops that end on it are stopping,
+        // not failing.
+        self.tasks.begin_stopping();
+        self.phase.send_if_modified(|phase| {
             let start = *phase == Phase::Running;
             if start {
                 *phase = Phase::StopConsuming;
@@ -35,7 +46,7 @@ impl ShutdownHandle {
     }
 
     pub(crate) fn advance(&self, to: Phase) {
-        self.0.send_if_modified(|phase| {
+        self.phase.send_if_modified(|phase| {
             let later = *phase < to;
             if later {
                 *phase = to;
@@ -45,7 +56,7 @@ impl ShutdownHandle {
     }
 
     pub fn subscribe(&self) -> watch::Receiver<Phase> {
-        self.0.subscribe()
+        self.phase.subscribe()
     }
 }
 

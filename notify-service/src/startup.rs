@@ -9,20 +9,21 @@ use std::{
 
 use actix_web::{App, HttpServer, dev::Server, web};
 use anyhow::Context;
-use contract::jwt::TokenVerifier;
+use contract::{jwt::TokenVerifier, keys::PublicKeys};
 use secrecy::ExposeSecret;
-use service_kit::{client_address::ProxyRange, redis::RedisConnections};
-use tokio::{net::TcpSocket, task::JoinHandle};
+use service_kit::{client_address::ProxyRange, redis::RedisConnections, tasks::Tasks};
+use tokio::net::TcpSocket;
 
 use crate::{
     configuration::Settings,
     consumer::Consumer,
     error,
     fanout::{store::FanoutStore, subscriber::Subscriber},
-    health::{self, Liveness},
+    health,
     hub::Hub,
+    liveness::Liveness,
     metrics::{self, Metrics},
-    shutdown::{self, Phase, ShutdownHandle},
+    shutdown::{self, CONSUMER_STAGE, Phase, SUBSCRIBER_STAGE, ShutdownHandle},
     snapshot::Snapshots,
     state::AppState,
     ws::{
@@ -40,7 +41,7 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     shutdown: ShutdownHandle,
-    consumer: JoinHandle<()>,
+    tasks: Tasks,
 }
 
 impl Application {
@@ -48,7 +49,7 @@ impl Application {
         settings.validate()?;
         let settings = Arc::new(settings);
         let metrics = Arc::new(Metrics::new()?);
-        let liveness = Arc::new(Liveness::default());
+        let liveness = Arc::new(Liveness::new(&metrics));
         let ws_settings = &settings.websocket;
         let hub = Arc::new(Hub::new(
             ws_settings.outgoing_queue,
@@ -64,33 +65,31 @@ impl Application {
         let prefix = settings.redis.key_prefix.clone();
         let fanout = FanoutStore::new(connections.clone(), &prefix, settings.fanout.clone());
         let snapshots = Snapshots::new(connections, prefix, &settings.coupon_api)?;
-        let (shutdown, phase) = ShutdownHandle::new();
+        let tasks = Tasks::new();
+        let (shutdown, phase) = ShutdownHandle::new(tasks.clone());
 
-        tokio::spawn(
-            Subscriber {
-                client: redis::Client::open(settings.redis.url.expose_secret())
-                    .context("redis.url is not valid")?,
-                channel: fanout.channel(),
-                hub: hub.clone(),
-                metrics: metrics.clone(),
-                liveness: liveness.clone(),
-                timeout,
-                shutdown: phase.clone(),
-            }
-            .run(),
-        );
-        let consumer = tokio::spawn(
-            Consumer {
-                amqp_url: settings.rabbitmq.url.clone(),
-                topology: settings.rabbitmq.topology(),
-                prefetch: settings.rabbitmq.prefetch,
-                store: fanout.clone(),
-                metrics: metrics.clone(),
-                liveness: liveness.clone(),
-                shutdown: phase.clone(),
-            }
-            .run(),
-        );
+        // Both end by themselves at their shutdown phase.
+        let subscriber = Subscriber {
+            client: redis::Client::open(settings.redis.url.expose_secret())
+                .context("redis.url is not valid")?,
+            channel: fanout.channel(),
+            hub: hub.clone(),
+            metrics: metrics.clone(),
+            liveness: liveness.clone(),
+            timeout,
+            shutdown: phase.clone(),
+        };
+        tasks.spawn("fanout-subscriber", SUBSCRIBER_STAGE, |_| subscriber.run());
+        let consumer = Consumer {
+            amqp_url: settings.rabbitmq.url.clone(),
+            topology: settings.rabbitmq.topology(),
+            prefetch: settings.rabbitmq.prefetch,
+            store: fanout.clone(),
+            metrics: metrics.clone(),
+            liveness: liveness.clone(),
+            shutdown: phase.clone(),
+        };
+        tasks.spawn("rabbitmq-consumer", CONSUMER_STAGE, |_| consumer.run());
 
         let state = web::Data::new(AppState {
             verifier: load_verifier(&settings)?,
@@ -115,6 +114,7 @@ impl Application {
             metrics: metrics.clone(),
             liveness,
             shutdown: phase,
+            tasks: tasks.clone(),
         });
 
         let listener = bind(&settings).with_context(|| {
@@ -145,12 +145,17 @@ impl Application {
             server: server.run(),
             state,
             shutdown,
-            consumer,
+            tasks,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The background tasks (readiness reads them; tests kill one).
+    pub fn tasks(&self) -> Tasks {
+        self.tasks.clone()
     }
 
     /// Shared state (tests inspect the hub and metrics through it).
@@ -172,16 +177,19 @@ impl Application {
             mut server,
             state,
             shutdown,
-            consumer,
+            tasks,
             ..
         } = self;
         let mut phase = shutdown.subscribe();
         tokio::select! {
-            stopped = &mut server => return stopped,
+            stopped = &mut server => {
+                tasks.stop_all(SHUTDOWN_STEP).await;
+                return stopped;
+            }
             () = shutdown::reached(&mut phase, Phase::StopConsuming) => {}
         }
         tracing::info!("shutting down: detaching the consumer");
-        let _ = tokio::time::timeout(SHUTDOWN_STEP, consumer).await;
+        tasks.stop_stage(CONSUMER_STAGE, SHUTDOWN_STEP).await;
         let open = || state.slots.open() + state.unauthenticated.open();
         tracing::info!(connections = open(), "shutting down: closing sockets");
         shutdown.advance(Phase::CloseSockets);
@@ -192,6 +200,7 @@ impl Application {
         // The server handles the stop command inside its own future: poll both.
         let handle = server.handle();
         let ((), stopped) = tokio::join!(handle.stop(true), server);
+        tasks.stop_all(SHUTDOWN_STEP).await;
         stopped
     }
 }
@@ -230,42 +239,11 @@ fn bind(settings: &Settings) -> anyhow::Result<TcpListener> {
 
 fn load_verifier(settings: &Settings) -> anyhow::Result<TokenVerifier> {
     let auth = &settings.auth;
-    let read = |path: &str| {
-        std::fs::read(path).with_context(|| format!("auth: cannot read the public key {path}"))
-    };
-    let mut keys = vec![(auth.key_id.clone(), read(&auth.public_key_path)?)];
-    for previous in &auth.previous_public_keys {
-        keys.push((previous.kid.clone(), read(&previous.path)?));
-    }
-    TokenVerifier::from_public_pems(
-        keys.iter().map(|(kid, pem)| (kid.as_str(), pem.as_slice())),
-        &auth.issuer,
-        &auth.audience,
-        auth.leeway_secs,
-    )
-    .context("auth: a public key is not an Ed25519 public key (PEM)")
-}
-
-/// Resolves on SIGTERM or Ctrl-C. Only `main` listens: a test process
-/// keeps the default Ctrl-C behaviour.
-pub async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    let keys = PublicKeys::read(
+        (&auth.key_id, &auth.public_key_path),
+        auth.previous_public_keys
+            .iter()
+            .map(|old| (old.kid.as_str(), old.path.as_str())),
+    )?;
+    Ok(keys.verifier(&auth.issuer, &auth.audience, auth.leeway_secs)?)
 }

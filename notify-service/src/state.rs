@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use contract::jwt::TokenVerifier;
-use service_kit::client_address::ProxyRange;
+use service_kit::{client_address::ProxyRange, tasks::Tasks};
 use tokio::sync::watch;
 
 use crate::{
     configuration::Settings,
     fanout::store::FanoutStore,
-    health::Liveness,
     hub::Hub,
+    liveness::Liveness,
     metrics::Metrics,
     shutdown::Phase,
     snapshot::Snapshots,
@@ -35,4 +35,6 @@ pub struct AppState {
     pub trusted_proxies: Vec<ProxyRange>,
     pub origins: AllowedOrigins,
     pub shutdown: watch::Receiver<Phase>,
+    /// The background tasks; one that ended makes the instance not ready.
+    pub tasks: Tasks,
 }

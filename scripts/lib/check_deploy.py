@@ -84,6 +84,16 @@ K8S_KINDS = {
 }
 
 
+
+def clap_subcommands(main_rs: str) -> set[str]:
+    """The subcommands of a clap `enum Command` in main.rs, as typed on the
+    command line (variant `SeedDemo` is `seed-demo`)."""
+    block = re.search(r"enum Command \{(.*?)\n\}", main_rs, re.S)
+    if not block:
+        return set()
+    variants = re.findall(r"^    ([A-Z][A-Za-z0-9]*)\b", block.group(1), re.M)
+    return {re.sub(r"(?<!^)([A-Z])", r"-\1", v).lower() for v in variants}
+
 class Checker:
     def __init__(self, repo: Path, overrides: dict[str, str] | None = None):
         self.repo = repo
@@ -120,7 +130,7 @@ class Checker:
         for service in SERVICE_TARGETS.values():
             self.settings[service] = load_yaml(self.read(f"{service}/configuration/base.yaml"))
             main = self.read(f"{service}/src/main.rs")
-            self.subcommands[service] = set(re.findall(r'\[\s*"([a-z][a-z-]*)"', main))
+            self.subcommands[service] = clap_subcommands(main)
             text = self.read(f"{service}/src/metrics.rs")
             prefix = re.search(r'Registry::new_custom\(Some\("([a-z_]+)"', text)
             names = re.findall(

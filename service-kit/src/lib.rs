@@ -4,5 +4,8 @@
 pub mod backoff;
 pub mod client_address;
 pub mod config;
+pub mod connected;
 pub mod redis;
+pub mod shutdown;
+pub mod tasks;
 pub mod telemetry;

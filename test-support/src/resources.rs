@@ -95,6 +95,11 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// A new, empty database named `coupon_test_<unique_tag>`.
+    pub async fn new() -> Self {
+        Self::create(&format!("coupon_test_{}", unique_tag())).await
+    }
+
     /// Creates `name` (by convention `coupon_test_<unique_tag>`).
     pub async fn create(name: &str) -> Self {
         create_database(name).await;
@@ -104,7 +109,12 @@ impl TestDatabase {
     }
 
     pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+        self.url_on_port(5432)
+    }
+
+    /// The URL through another port (a fault proxy in front of PostgreSQL).
+    pub fn url_on_port(&self, port: u16) -> String {
+        format!("postgres://postgres@127.0.0.1:{port}/{}", self.name)
     }
 }
 

@@ -47,6 +47,7 @@ async fn admin_views(state: &AppState, rows: Vec<(Event, i64)>) -> Vec<AdminEven
     let ids: Vec<i64> = rows.iter().map(|(e, _)| e.id).collect();
     let live = state
         .redis
+        .store()
         .remaining(&ids)
         .await
         .unwrap_or_else(|_| vec![None; ids.len()]);
@@ -156,9 +157,7 @@ pub async fn get_event(
     let row = store::one(&state.db, *id)
         .await
         .map_err(ApiError::store_down("the event store"))?
-        .ok_or_else(|| {
-            ApiError::NotFound("event_not_found", format!("event {id} does not exist"))
-        })?;
+        .ok_or_else(|| ApiError::event_not_found(*id))?;
     Ok(HttpResponse::Ok().json(admin_view(&state, row.event, row.redeemed).await))
 }
 
@@ -179,9 +178,7 @@ pub async fn patch_event(
     let current = store::one(&state.db, *id)
         .await
         .map_err(ApiError::store_down("the event store"))?
-        .ok_or_else(|| {
-            ApiError::NotFound("event_not_found", format!("event {id} does not exist"))
-        })?;
+        .ok_or_else(|| ApiError::event_not_found(*id))?;
     let next = validation::merged(&current.event.as_new(), &change)?;
     let event = store::update(&state.db, *id, &next).await?;
     propagate(&state, &event).await?;

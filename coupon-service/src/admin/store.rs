@@ -1,6 +1,7 @@
 //! PostgreSQL side of admin event changes.
 
 use chrono::Utc;
+use contract::errors::ErrorCode;
 use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -75,10 +76,6 @@ pub async fn one(db: &PgPool, id: i64) -> sqlx::Result<Option<EventStats>> {
     .await
 }
 
-fn not_found(id: i64) -> ApiError {
-    ApiError::NotFound("event_not_found", format!("event {id} does not exist"))
-}
-
 /// Writes a validated, merged event under the rules of a running sale.
 /// The row is locked, so `issued_count` cannot move while it is checked.
 pub async fn update(db: &PgPool, id: i64, next: &NewEvent) -> Result<Event, ApiError> {
@@ -91,7 +88,7 @@ pub async fn update(db: &PgPool, id: i64, next: &NewEvent) -> Result<Event, ApiE
         .fetch_optional(&mut *tx)
         .await
         .map_err(ApiError::store_down("the event store"))?
-        .ok_or_else(|| not_found(id))?;
+        .ok_or_else(|| ApiError::event_not_found(id))?;
     let now = Utc::now();
     let window_changed = next.start_time != current.start_time || next.end_time != current.end_time;
     let ended = current.closed_at.is_some() || now >= current.end_time;
@@ -101,13 +98,13 @@ pub async fn update(db: &PgPool, id: i64, next: &NewEvent) -> Result<Event, ApiE
             || next.max_per_user != current.max_per_user)
     {
         return Err(ApiError::Conflict(
-            "event_ended",
+            ErrorCode::EventEnded,
             "the event has ended; its window and stock are final".into(),
         ));
     }
     if next.start_time != current.start_time && now >= current.start_time {
         return Err(ApiError::Conflict(
-            "event_started",
+            ErrorCode::EventStarted,
             "the sale has started; its start time is final".into(),
         ));
     }
@@ -119,7 +116,7 @@ pub async fn update(db: &PgPool, id: i64, next: &NewEvent) -> Result<Event, ApiE
     }
     if next.total_count < current.issued_count {
         return Err(ApiError::Conflict(
-            "stock_below_issued",
+            ErrorCode::StockBelowIssued,
             format!("{} coupons are already issued", current.issued_count),
         ));
     }
@@ -149,11 +146,11 @@ pub async fn update(db: &PgPool, id: i64, next: &NewEvent) -> Result<Event, ApiE
             |e| match e.as_database_error().and_then(|d| d.constraint()) {
                 // The cascade into user_coupons re-checks every held ticket and slot.
                 Some("user_coupons_ticket_in_stock") => ApiError::Conflict(
-                    "stock_below_issued",
+                    ErrorCode::StockBelowIssued,
                     "issued coupons hold tickets above the new stock".into(),
                 ),
                 Some("user_coupons_slot_in_limit") => ApiError::Conflict(
-                    "limit_below_held",
+                    ErrorCode::LimitBelowHeld,
                     "some users already hold more coupons than the new limit".into(),
                 ),
                 _ => ApiError::store_down("the event store")(e),
@@ -175,7 +172,7 @@ pub async fn close(db: &PgPool, id: i64) -> Result<Event, ApiError> {
     .fetch_optional(db)
     .await
     .map_err(ApiError::store_down("the event store"))?
-    .ok_or_else(|| not_found(id))
+    .ok_or_else(|| ApiError::event_not_found(id))
 }
 
 /// An issued coupon as the admin sees it (with its owner).

@@ -5,7 +5,10 @@
 
 use anyhow::Context;
 use base64::{Engine, engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD};
-use contract::jwt::{Principal, Role, TokenError, TokenSigner, TokenVerifier, now_unix};
+use contract::{
+    jwt::{Principal, Role, TokenError, TokenSigner, TokenVerifier, now_unix},
+    keys::PublicKeys,
+};
 use serde_json::{Value, json};
 
 use crate::configuration::AuthSettings;
@@ -33,25 +36,13 @@ pub struct KeySet {
 
 impl KeySet {
     pub fn load(auth: &AuthSettings) -> anyhow::Result<Self> {
-        let mut public = vec![(
-            auth.key_id.clone(),
-            read(&auth.public_key_path, "auth.public_key_path")?,
-        )];
-        for old in &auth.previous_public_keys {
-            public.push((
-                old.kid.clone(),
-                read(&old.path, "auth.previous_public_keys")?,
-            ));
-        }
-        let verifier = TokenVerifier::from_public_pems(
-            public
+        let public = PublicKeys::read(
+            (&auth.key_id, &auth.public_key_path),
+            auth.previous_public_keys
                 .iter()
-                .map(|(kid, pem)| (kid.as_str(), pem.as_slice())),
-            &auth.issuer,
-            &auth.audience,
-            auth.leeway_secs,
-        )
-        .context("auth: a public key is not an Ed25519 public key (PEM)")?;
+                .map(|old| (old.kid.as_str(), old.path.as_str())),
+        )?;
+        let verifier = public.verifier(&auth.issuer, &auth.audience, auth.leeway_secs)?;
         let keys = public
             .iter()
             .map(|(kid, pem)| jwk(kid, pem))
@@ -110,10 +101,6 @@ impl KeySet {
     pub fn jwks(&self) -> &Value {
         &self.jwks
     }
-}
-
-fn read(path: &str, setting: &str) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("{setting}: cannot read {path}"))
 }
 
 /// The JWK (RFC 8037, OKP / Ed25519) of a public key PEM.

@@ -1,6 +1,7 @@
 //! `POST /api/auth/{signup,login,refresh,logout}` and the JWKS.
 
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
+use contract::errors::ErrorCode;
 use contract::jwt::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -117,7 +118,10 @@ pub async fn signup(
     .await
     .map_err(ApiError::store_down("the account store"))?;
     let id = id.ok_or_else(|| {
-        ApiError::Conflict("email_taken", "an account with this email exists".into())
+        ApiError::Conflict(
+            ErrorCode::EmailTaken,
+            "an account with this email exists".into(),
+        )
     })?;
     Ok(HttpResponse::Created().json(UserView { id, email, name }))
 }

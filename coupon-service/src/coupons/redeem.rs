@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, post, web};
 use chrono::Utc;
+use contract::errors::ErrorCode;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -98,19 +99,21 @@ async fn why_not(db: &PgPool, code: &str, user_id: i64, order: i64) -> ApiError 
     .await;
     match found {
         Err(e) => ApiError::store_down("the coupon store")(e),
-        Ok(None) => ApiError::NotFound("coupon_not_found", "no such coupon".into()),
+        Ok(None) => ApiError::NotFound(ErrorCode::CouponNotFound, "no such coupon".into()),
         Ok(Some(c)) if c.status == "used" => {
-            ApiError::Conflict("coupon_used", "this coupon was already used".into())
+            ApiError::Conflict(ErrorCode::CouponUsed, "this coupon was already used".into())
         }
         Ok(Some(c)) if c.expires_at <= Utc::now() => {
-            ApiError::Gone("coupon_expired", "this coupon has expired".into())
+            ApiError::Gone(ErrorCode::CouponExpired, "this coupon has expired".into())
         }
         Ok(Some(c)) if c.min_purchase_amount > order => ApiError::Unprocessable(
-            "min_purchase_not_met",
+            ErrorCode::MinPurchaseNotMet,
             format!("the order must be at least {}", c.min_purchase_amount),
         ),
         // It changed between the two reads (e.g. redeemed meanwhile).
-        Ok(Some(_)) => ApiError::Conflict("coupon_used", "this coupon was already used".into()),
+        Ok(Some(_)) => {
+            ApiError::Conflict(ErrorCode::CouponUsed, "this coupon was already used".into())
+        }
     }
 }
 

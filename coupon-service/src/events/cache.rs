@@ -16,8 +16,8 @@ use std::{sync::Arc, time::Duration};
 use moka::future::Cache;
 use sqlx::PgPool;
 
-use super::{filter::PublicStatus, model::Event, store};
-use crate::{issuance::redis_state::RedisState, paging::Paging};
+use super::{filter::PublicStatus, model::Event, store, views::EventViews};
+use crate::{paging::Paging, redis_store::RedisStore};
 
 /// How long the Redis tier keeps an event. Admin writes delete it.
 const REDIS_TTL: Duration = Duration::from_secs(10);
@@ -34,11 +34,11 @@ pub struct EventCache {
     one: Cache<i64, Option<Arc<Event>>>,
     list: Cache<(PublicStatus, Paging), Arc<ListPage>>,
     db: PgPool,
-    redis: RedisState,
+    views: EventViews,
 }
 
 impl EventCache {
-    pub fn new(db: PgPool, redis: RedisState, ttl: Duration, list_entries: u64) -> Self {
+    pub fn new(db: PgPool, redis: RedisStore, ttl: Duration, list_entries: u64) -> Self {
         Self {
             one: Cache::builder()
                 .max_capacity(10_000)
@@ -49,7 +49,7 @@ impl EventCache {
                 .time_to_live(ttl)
                 .build(),
             db,
-            redis,
+            views: EventViews::new(redis),
         }
     }
 
@@ -83,19 +83,19 @@ impl EventCache {
         self.one.invalidate(&id).await;
         // Any page may hold the event, or shift because of it.
         self.list.invalidate_all();
-        self.redis.delete_view(id).await
+        self.views.delete(id).await
     }
 
     async fn load(&self, id: i64) -> anyhow::Result<Option<Event>> {
         // Redis is a cache here: when it is down, PostgreSQL still answers.
-        if let Ok(Some(json)) = self.redis.get_view(id).await
+        if let Ok(Some(json)) = self.views.get(id).await
             && let Ok(event) = serde_json::from_str::<Event>(&json)
         {
             return Ok(Some(event));
         }
         let event = store::find(&self.db, id).await?;
         if let Some(json) = event.as_ref().and_then(|e| serde_json::to_string(e).ok())
-            && let Err(e) = self.redis.put_view(id, &json, REDIS_TTL).await
+            && let Err(e) = self.views.put(id, &json, REDIS_TTL).await
         {
             tracing::debug!(error = %e, "could not cache event in Redis");
         }

@@ -5,5 +5,6 @@ pub mod filter;
 pub mod model;
 pub mod routes;
 pub mod store;
+pub mod views;
 
 pub use model::{Event, EventStatus, EventView, NewEvent};

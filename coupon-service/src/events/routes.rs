@@ -17,10 +17,15 @@ use super::{
 /// count (an event not yet loaded has not sold anything through Redis).
 async fn views(state: &AppState, events: &[&Event]) -> Vec<EventView> {
     let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
-    let live = state.redis.remaining(&ids).await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "live stock unavailable, answering from PostgreSQL");
-        vec![None; ids.len()]
-    });
+    let live = state
+        .redis
+        .store()
+        .remaining(&ids)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "live stock unavailable, answering from PostgreSQL");
+            vec![None; ids.len()]
+        });
     let now = Utc::now();
     events
         .iter()

@@ -21,17 +21,16 @@ use std::{
 
 use chrono::Utc;
 use contract::messages::{COUPON_ISSUED, COUPON_SOLDOUT, CouponIssued, CouponSoldout, Envelope};
+use service_kit::tasks::Tasks;
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::{
-    code::new_code,
-    redis_state::{RedisState, Reservation},
-};
+use super::{code::new_code, redis_state::RedisState, reservation::Reservation};
 use crate::{
     coupon_columns,
     coupons::Coupon,
     events::Event,
+    lifecycle,
     metrics::Metrics,
     outbox::{
         handoff::Handoff,
@@ -108,6 +107,7 @@ impl BatchWriter {
         handoff: Handoff,
         stock_changes: StockChanges,
         config: WriterConfig,
+        tasks: &Tasks,
     ) -> Self {
         let (tx, rx) = mpsc::channel(config.batch_max * 8);
         let rx = Arc::new(Mutex::new(rx));
@@ -121,7 +121,9 @@ impl BatchWriter {
         });
         for _ in 0..config.writers {
             let (rx, writer) = (rx.clone(), writer.clone());
-            tokio::spawn(async move { writer.run(rx).await });
+            tasks.spawn_loop("batch-writer", lifecycle::PRODUCERS, async move {
+                writer.run(rx).await;
+            });
         }
         Self { tx }
     }

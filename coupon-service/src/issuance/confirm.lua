@@ -1,5 +1,7 @@
 -- confirm.lua: clears the pending entries of committed reservations.
 --
+-- Key names: contract/src/redis_keys.rs (EventKeys), passed in as KEYS.
+--
 -- KEYS[1] pending
 -- ARGV pairs: ticket, the pending value reserved ("user:slot:ms:idem")
 -- An entry is cleared only if it still holds that exact value, so a ticket

@@ -1,6 +1,7 @@
 //! The `Idempotency-Key` request header.
 
 use actix_web::HttpRequest;
+use contract::errors::ErrorCode;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
@@ -20,7 +21,7 @@ pub fn key_hash(req: &HttpRequest) -> Result<String, ApiError> {
         .filter(|k| !k.is_empty() && k.len() <= MAX_LEN && k.bytes().all(|b| b.is_ascii_graphic()))
         .ok_or_else(|| {
             ApiError::BadRequest(
-                "invalid_idempotency_key",
+                ErrorCode::InvalidIdempotencyKey,
                 format!("{HEADER} must be 1 to {MAX_LEN} visible ASCII characters"),
             )
         })?;
@@ -50,7 +51,7 @@ mod tests {
             .to_http_request();
         assert_eq!(
             key_hash(&bad).unwrap_err().code(),
-            "invalid_idempotency_key"
+            ErrorCode::InvalidIdempotencyKey
         );
         let long = TestRequest::default()
             .insert_header((HEADER, "x".repeat(300)))

@@ -1,6 +1,8 @@
 -- load_event.lua: writes an event's whole issuance state, as rebuilt from
 -- PostgreSQL, unless the event is already loaded.
 --
+-- Key names: contract/src/redis_keys.rs (EventKeys), passed in as KEYS.
+--
 -- KEYS[1] info  KEYS[2] stock  KEYS[3] next  KEYS[4] free  KEYS[5] users
 -- KEYS[6] pending
 -- ARGV[1] start_ms  ARGV[2] end_ms  ARGV[3] total  ARGV[4] max_per_user

@@ -1,7 +1,8 @@
 //! First-come issuance: where a coupon is won.
 //!
 //! - `routes.rs`: the `POST /api/coupons/issue` handler, start here;
-//! - `reserve.lua` + `redis_state.rs`: the atomic decision in Redis;
+//! - `reserve.lua` + `redis_state.rs`: the atomic decision in Redis
+//!   (`reservation.rs`: what it decides);
 //! - `batch_writer.rs`: group commit to PostgreSQL (coupons + outbox);
 //! - `release.lua` / `confirm.lua`: settling a reservation afterwards;
 //! - `rebuild.rs` + `load_event.lua`: Redis state from PostgreSQL;
@@ -12,8 +13,8 @@ pub mod background;
 pub mod batch_writer;
 pub mod code;
 pub mod idempotency;
-pub mod keys;
 pub mod rebuild;
 pub mod redis_state;
+pub mod reservation;
 pub mod routes;
 pub mod sold_out;

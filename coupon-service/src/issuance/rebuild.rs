@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, time::Duration};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use super::redis_state::{EventState, RedisState};
+use super::{redis_state::RedisState, reservation::EventState};
 
 /// How long a rebuild may hold the lock (it takes milliseconds).
 const LOCK_TTL: Duration = Duration::from_secs(10);

@@ -1,4 +1,5 @@
-//! The issuance state in Redis and the Lua scripts that change it.
+//! The issuance state in Redis and the Lua scripts that change it (the
+//! deployment's connections and prefix: `crate::redis_store`).
 //!
 //! Each script runs atomically on the keys of one event (one hash tag); the
 //! scripts are the serialization point of issuance, no lock is taken around a
@@ -7,11 +8,11 @@
 
 use std::{sync::LazyLock, time::Duration};
 
-use anyhow::Context;
+use contract::redis_keys::{EventKeys, idempotency_binding};
 use redis::{RedisResult, Script, aio::ConnectionManager, cmd};
-use service_kit::redis::RedisConnections;
 
-use super::keys::{EventKeys, idempotency_binding};
+use super::reservation::{EventState, Reservation, ReserveOutcome};
+use crate::redis_store::RedisStore;
 
 static RESERVE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("reserve.lua")));
 static RELEASE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("release.lua")));
@@ -19,113 +20,40 @@ static CONFIRM: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("co
 static LOAD: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("load_event.lua")));
 static UPDATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("update_event.lua")));
 
-/// A ticket and a user slot held for one request until its coupon commits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reservation {
-    pub event_id: i64,
-    pub user_id: i64,
-    pub ticket: i32,
-    pub slot: i32,
-    /// Tickets left right after this one was taken.
-    pub remaining: i64,
-    pub reserved_ms: i64,
-    /// Hash of the request's `Idempotency-Key`, empty without one.
-    pub idem: String,
-}
-
-impl Reservation {
-    /// The value the reserve script stored under `pending[ticket]`.
-    pub fn pending_value(&self) -> String {
-        format!(
-            "{}:{}:{}:{}",
-            self.user_id, self.slot, self.reserved_ms, self.idem
-        )
-    }
-
-    /// Parses a `pending` entry back (the sweeper reads them).
-    pub fn from_pending(event_id: i64, ticket: &str, value: &str) -> Option<Self> {
-        let mut parts = value.splitn(4, ':');
-        Some(Self {
-            event_id,
-            user_id: parts.next()?.parse().ok()?,
-            slot: parts.next()?.parse().ok()?,
-            reserved_ms: parts.next()?.parse().ok()?,
-            idem: parts.next()?.to_owned(),
-            ticket: ticket.parse().ok()?,
-            remaining: 0,
-        })
-    }
-}
-
-/// What the reserve script decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReserveOutcome {
-    Reserved(Reservation),
-    /// The idempotency key already holds this ticket and slot.
-    Replay {
-        ticket: i32,
-        slot: i32,
-        remaining: i64,
-    },
-    NotLoaded,
-    NotStarted,
-    Ended,
-    SoldOut,
-    LimitReached,
-}
-
-/// An event's issuance state as rebuilt from PostgreSQL.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EventState {
-    pub start_ms: i64,
-    pub end_ms: i64,
-    pub total: i64,
-    pub max_per_user: i64,
-    pub closed: bool,
-    pub expire_at_ms: i64,
-    pub remaining: i64,
-    pub highest_ticket: i64,
-    pub free_tickets: Vec<i64>,
-    /// user → held-slots string ("1", "101", …).
-    pub users: Vec<(i64, String)>,
-}
-
-/// Handle on the Redis side of issuance for one deployment (key prefix).
+/// The issuance scripts and keys of one deployment.
 #[derive(Clone)]
 pub struct RedisState {
-    connections: RedisConnections,
-    prefix: String,
+    redis: RedisStore,
     idem_ttl_secs: u64,
 }
 
 impl RedisState {
-    pub fn new(connections: RedisConnections, prefix: String, idem_ttl_secs: u64) -> Self {
+    pub fn new(redis: RedisStore, idem_ttl_secs: u64) -> Self {
         Self {
-            connections,
-            prefix,
+            redis,
             idem_ttl_secs,
         }
     }
 
+    /// The deployment's Redis underneath (live stock reads).
+    pub fn store(&self) -> &RedisStore {
+        &self.redis
+    }
+
     pub fn keys(&self, event_id: i64) -> EventKeys {
-        EventKeys::new(&self.prefix, event_id)
+        self.redis.keys(event_id)
     }
 
-    /// One of the shared multiplexed connections. Every call on it runs
-    /// under `deadline`: a Redis that is down must turn into a quick 503,
-    /// not a stuck request.
     fn conn(&self) -> ConnectionManager {
-        self.connections.get()
+        self.redis.conn()
     }
 
-    /// Awaits one Redis call under the configured deadline; fails at once
-    /// while Redis is known to be unreachable.
     async fn deadline<T>(
         &self,
         what: &'static str,
         call: impl Future<Output = RedisResult<T>>,
     ) -> anyhow::Result<T> {
-        self.connections.call(call).await.context(what)
+        self.redis.call(what, call).await
     }
 
     /// The first-come decision (reserve.lua).
@@ -332,26 +260,6 @@ impl RedisState {
         Ok(())
     }
 
-    /// Claims the right to send the next `event.stock` of this event (one
-    /// sender per interval across instances).
-    pub async fn claim_stock_tick(&self, event_id: i64, every: Duration) -> anyhow::Result<bool> {
-        let key = self.keys(event_id).stock_tick();
-        let mut c = self.conn();
-        let taken: Option<String> = self
-            .deadline(
-                "SET NX stock tick",
-                cmd("SET")
-                    .arg(key)
-                    .arg(1)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(every.as_millis() as u64)
-                    .query_async(&mut c),
-            )
-            .await?;
-        Ok(taken.is_some())
-    }
-
     /// Binds an idempotency key to the body fingerprint it was first used
     /// with; returns the fingerprint already bound when it differs.
     pub async fn bind_idempotency(
@@ -360,7 +268,7 @@ impl RedisState {
         key_hash: &str,
         fingerprint: &str,
     ) -> anyhow::Result<Option<String>> {
-        let key = idempotency_binding(&self.prefix, user_id, key_hash);
+        let key = idempotency_binding(self.redis.prefix(), user_id, key_hash);
         let ttl = self.idem_ttl_secs;
         let previous: Option<String> = {
             let mut c = self.conn();
@@ -410,29 +318,6 @@ impl RedisState {
         Ok(value.is_some_and(|v| v.starts_with(&format!("{}:{}:", r.user_id, r.slot))))
     }
 
-    pub async fn delete_view(&self, event_id: i64) -> anyhow::Result<()> {
-        let key = self.keys(event_id).view();
-        let mut c = self.conn();
-        self.deadline("DEL view", cmd("DEL").arg(key).query_async::<i64>(&mut c))
-            .await?;
-        Ok(())
-    }
-
-    /// Tickets left per event (`None` where the event is not loaded).
-    pub async fn remaining(&self, event_ids: &[i64]) -> anyhow::Result<Vec<Option<i64>>> {
-        if event_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One pipelined GET per event (not MGET: on a cluster the stocks live
-        // in different slots), one round trip for the whole list.
-        let mut pipe = redis::pipe();
-        for id in event_ids {
-            pipe.cmd("GET").arg(self.keys(*id).stock());
-        }
-        let mut c = self.conn();
-        self.deadline("GET stocks", pipe.query_async(&mut c)).await
-    }
-
     /// Runs the reserve script against an event id that never exists: proves
     /// the script loads and runs without touching any state (readiness).
     pub async fn probe(&self) -> anyhow::Result<()> {
@@ -440,55 +325,5 @@ impl RedisState {
             ReserveOutcome::NotLoaded => Ok(()),
             other => anyhow::bail!("probe event 0 unexpectedly answered {other:?}"),
         }
-    }
-
-    /// Cached public JSON view of an event.
-    pub async fn get_view(&self, event_id: i64) -> anyhow::Result<Option<String>> {
-        let key = self.keys(event_id).view();
-        {
-            let mut c = self.conn();
-            self.deadline("GET view", async {
-                cmd("GET").arg(key).query_async(&mut c).await
-            })
-            .await
-        }
-    }
-
-    pub async fn put_view(&self, event_id: i64, json: &str, ttl: Duration) -> anyhow::Result<()> {
-        let key = self.keys(event_id).view();
-        {
-            let mut c = self.conn();
-            self.deadline("SET view", async {
-                cmd("SET")
-                    .arg(key)
-                    .arg(json)
-                    .arg("PX")
-                    .arg(ttl.as_millis() as u64)
-                    .query_async(&mut c)
-                    .await
-            })
-            .await
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pending_values_round_trip_including_colons_in_nothing_but_the_tail() {
-        let r = Reservation {
-            event_id: 3,
-            user_id: 17,
-            ticket: 9,
-            slot: 2,
-            remaining: 0,
-            reserved_ms: 1_700_000_000_123,
-            idem: "abcd".into(),
-        };
-        let back = Reservation::from_pending(3, "9", &r.pending_value()).unwrap();
-        assert_eq!(back, r);
-        assert_eq!(Reservation::from_pending(3, "9", "x:1:2:"), None);
     }
 }

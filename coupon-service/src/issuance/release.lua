@@ -1,5 +1,7 @@
 -- release.lua: settles one pending reservation; idempotent.
 --
+-- Key names: contract/src/redis_keys.rs (EventKeys), passed in as KEYS.
+--
 -- KEYS[1] stock  KEYS[2] free  KEYS[3] users  KEYS[4] pending
 -- KEYS[5] idempotency record of the reservation (may be unused)
 -- ARGV[1] ticket

@@ -1,5 +1,7 @@
 -- reserve.lua: the whole first-come decision for one request, atomically.
 --
+-- Key names: contract/src/redis_keys.rs (EventKeys), passed in as KEYS.
+--
 -- KEYS[1] info     KEYS[2] stock    KEYS[3] next     KEYS[4] free
 -- KEYS[5] users    KEYS[6] pending  KEYS[7] idempotency record (may be unused)
 -- ARGV[1] user id

@@ -1,4 +1,4 @@
-//! `POST /api/coupons/issue`: the hot path (DESIGN §3).
+//! `POST /api/coupons/issue`: the hot path (docs/contract.md §2.5).
 //!
 //! 1. the token (extractor) and the event (process cache);
 //! 2. the idempotency key's binding to this body;
@@ -6,6 +6,7 @@
 //!    answer is repeated for a moment without asking, see `sold_out.rs`);
 //! 4. the batch writer commits the coupon; 201 only after COMMIT.
 
+use contract::errors::ErrorCode;
 use std::{sync::Arc, time::Duration};
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
@@ -15,7 +16,7 @@ use utoipa::ToSchema;
 use super::{
     batch_writer::WriteError,
     idempotency, rebuild,
-    redis_state::{Reservation, ReserveOutcome},
+    reservation::{Reservation, ReserveOutcome},
 };
 use crate::{
     auth::AuthUser, coupons::Coupon, error::ApiError, events::Event, metrics::Metrics,
@@ -60,7 +61,7 @@ pub async fn issue(
     let result = issue_coupon(&req, user, body.event_id, &state).await;
     let outcome = match &result {
         Ok(_) => "issued",
-        Err(e) => e.code(),
+        Err(e) => e.code().as_str(),
     };
     metrics.issue_outcomes.with_label_values(&[outcome]).inc();
     let issued = result?;
@@ -95,7 +96,7 @@ async fn issue_coupon(
             .map_err(redis_down)?;
         if earlier.is_some() {
             return Err(ApiError::Unprocessable(
-                "idempotency_key_reused",
+                ErrorCode::IdempotencyKeyReused,
                 "this Idempotency-Key was already used with a different request".into(),
             ));
         }
@@ -144,12 +145,15 @@ async fn issue_coupon(
             }
             ReserveOutcome::NotStarted => {
                 return Err(ApiError::Conflict(
-                    "event_not_started",
+                    ErrorCode::EventNotStarted,
                     "the event has not started yet".into(),
                 ));
             }
             ReserveOutcome::Ended => {
-                return Err(ApiError::Gone("event_ended", "the event has ended".into()));
+                return Err(ApiError::Gone(
+                    ErrorCode::EventEnded,
+                    "the event has ended".into(),
+                ));
             }
             ReserveOutcome::SoldOut => {
                 state.sold_out.remember(event_id);
@@ -157,7 +161,7 @@ async fn issue_coupon(
             }
             ReserveOutcome::LimitReached => {
                 return Err(ApiError::Conflict(
-                    "user_limit_reached",
+                    ErrorCode::UserLimitReached,
                     format!("at most {} coupon(s) per person", event.max_per_user),
                 ));
             }
@@ -224,7 +228,10 @@ fn trace_id(req: &HttpRequest) -> String {
 }
 
 fn sold_out() -> ApiError {
-    ApiError::Gone("sold_out", "all coupons of this event are gone".into())
+    ApiError::Gone(
+        ErrorCode::SoldOut,
+        "all coupons of this event are gone".into(),
+    )
 }
 
 fn redis_down(e: anyhow::Error) -> ApiError {

@@ -1,6 +1,8 @@
 -- update_event.lua: applies an admin change to a loaded event's state.
 -- Idempotent (it sets values rather than adding), so a retry is safe.
 --
+-- Key names: contract/src/redis_keys.rs (EventKeys), passed in as KEYS.
+--
 -- KEYS[1] info  KEYS[2] stock  KEYS[3] next  KEYS[4] free  KEYS[5] users
 -- KEYS[6] pending
 -- ARGV[1] start_ms  ARGV[2] end_ms  ARGV[3] total  ARGV[4] max_per_user

@@ -8,19 +8,8 @@
 //! without reading them back; the outbox table is searched only at connect
 //! and, every poll interval, for rows the handoff did not bring.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
-use super::{
-    handoff::Handed,
-    store::{self, OutboxRow},
-};
-use crate::metrics::Metrics;
 use anyhow::Context;
 use contract::{messages::TRACE_ID_HEADER, topology::Topology};
 use futures::{StreamExt, future::join_all, stream::FuturesOrdered};
@@ -30,28 +19,23 @@ use lapin::{
     types::{AMQPValue, FieldTable, LongString, ShortString},
 };
 use secrecy::{ExposeSecret, SecretString};
-use service_kit::backoff::Backoff;
+use service_kit::{backoff::Backoff, connected::Connected, tasks::Tasks};
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::mpsc;
 
-/// Whether the relay holds a broker connection (reported by /readyz).
-#[derive(Default)]
-pub struct RelayStatus {
-    connected: AtomicBool,
-}
-
-impl RelayStatus {
-    pub fn is_connected(&self) -> bool {
-        self.connected.load(Ordering::Relaxed)
-    }
-}
+use super::{
+    handoff::Handed,
+    store::{self, OutboxRow},
+};
+use crate::{lifecycle, metrics::Metrics};
 
 pub struct Relay {
     pub db: PgPool,
     pub amqp_url: SecretString,
     pub topology: Topology,
     pub metrics: Arc<Metrics>,
-    pub status: Arc<RelayStatus>,
+    /// Whether the relay holds a broker connection (reported by /readyz).
+    pub status: Arc<Connected>,
     /// How often the outbox is searched for rows the handoff did not bring.
     pub poll_interval: Duration,
     /// Unpublished rows this old are anyone's: their writer's handoff
@@ -87,22 +71,32 @@ struct Published {
 }
 
 impl Relay {
+    /// Spawns the relay and the loop that marks what the broker confirmed,
+    /// both stopped last at shutdown ([`lifecycle::RELAY`]).
+    pub fn spawn(self, handed: Handed, tasks: &Tasks) {
+        let (marks, confirmed) = mpsc::channel(MARKS_QUEUED);
+        tasks.spawn_loop(
+            "outbox-marks",
+            lifecycle::RELAY,
+            mark_loop(self.db.clone(), confirmed),
+        );
+        tasks.spawn_loop("outbox-relay", lifecycle::RELAY, self.run(handed, marks));
+    }
+
     /// Runs forever: connect, publish until the connection breaks, back off,
     /// reconnect.
-    pub async fn run(self, mut handed: Handed) {
-        let (marks, confirmed) = mpsc::channel(MARKS_QUEUED);
-        tokio::spawn(mark_loop(self.db.clone(), confirmed));
+    async fn run(self, mut handed: Handed, marks: mpsc::Sender<Vec<i64>>) {
         let mut backoff = Backoff::reconnect();
         loop {
             match self.connect().await {
                 Ok((connection, channel)) => {
                     backoff.reset();
-                    self.set_connected(true);
+                    self.status.set(true);
                     tracing::info!("outbox relay connected to RabbitMQ");
                     let error = self
                         .publish_until_broken(&channel, &mut handed, &marks)
                         .await;
-                    self.set_connected(false);
+                    self.status.set(false);
                     tracing::warn!(error = %error, "outbox relay lost RabbitMQ; reconnecting");
                     let _ = connection.close(0, "relay reconnecting".into()).await;
                 }
@@ -118,11 +112,6 @@ impl Relay {
             let _ = tokio::time::timeout_at(retry_at, discard).await;
             tokio::time::sleep_until(retry_at).await;
         }
-    }
-
-    fn set_connected(&self, up: bool) {
-        self.status.connected.store(up, Ordering::Relaxed);
-        self.metrics.amqp_connected.set(i64::from(up));
     }
 
     async fn connect(&self) -> anyhow::Result<(Connection, Channel)> {

@@ -21,7 +21,7 @@ use super::{
     handoff::Handoff,
     store::{NewMessages, OutboxRow},
 };
-use crate::{events::cache::EventCache, issuance::redis_state::RedisState};
+use crate::{events::cache::EventCache, redis_store::RedisStore};
 
 /// Minimum spacing of two stock messages of one event.
 pub const STOCK_INTERVAL: Duration = Duration::from_millis(100);
@@ -48,7 +48,7 @@ impl StockChanges {
 pub async fn stock_loop(
     changes: StockChanges,
     db: PgPool,
-    redis: RedisState,
+    redis: RedisStore,
     events: EventCache,
     handoff: Handoff,
 ) {
@@ -84,14 +84,14 @@ struct Sent {
 async fn queue_messages(
     changed: &HashSet<i64>,
     db: &PgPool,
-    redis: &RedisState,
+    redis: &RedisStore,
     events: &EventCache,
 ) -> anyhow::Result<Sent> {
     let mut messages = NewMessages::default();
     let mut throttled = Vec::new();
     let now = Utc::now();
     for &event_id in changed {
-        if !redis.claim_stock_tick(event_id, STOCK_INTERVAL).await? {
+        if !claim_tick(redis, event_id, STOCK_INTERVAL).await? {
             throttled.push(event_id);
             continue;
         }
@@ -110,4 +110,24 @@ async fn queue_messages(
     }
     let rows = messages.insert(db).await?;
     Ok(Sent { rows, throttled })
+}
+
+/// Claims the right to send the next `event.stock` of this event: one
+/// sender per interval across instances.
+async fn claim_tick(redis: &RedisStore, event_id: i64, every: Duration) -> anyhow::Result<bool> {
+    let key = redis.keys(event_id).stock_tick();
+    let mut c = redis.conn();
+    let taken: Option<String> = redis
+        .call(
+            "SET NX stock tick",
+            redis::cmd("SET")
+                .arg(key)
+                .arg(1)
+                .arg("NX")
+                .arg("PX")
+                .arg(every.as_millis() as u64)
+                .query_async(&mut c),
+        )
+        .await?;
+    Ok(taken.is_some())
 }

@@ -1,4 +1,4 @@
-//! Bad input of DESIGN §9: a clear 4xx in the envelope, nothing written.
+//! Bad input (docs/contract.md §7): a clear 4xx in the envelope, nothing written.
 
 use contract::jwt::{AccessClaims, Role, TokenSigner, now_unix};
 

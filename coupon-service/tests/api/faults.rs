@@ -139,7 +139,7 @@ async fn rabbitmq_unreachable_does_not_stop_issuance_and_the_outbox_catches_up()
     app.relay_connected().await;
     proxy.cut();
     eventually(Duration::from_secs(10), "relay notices", || async {
-        !app.state.relay.is_connected()
+        !app.state.relay.is_up()
     })
     .await;
 

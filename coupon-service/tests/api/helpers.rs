@@ -6,41 +6,35 @@ use std::{net::SocketAddr, time::Duration};
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use contract::{
-    jwt::{Role, TokenSigner, now_unix},
+    jwt::{Role, TokenSigner},
+    redis_keys::EventKeys,
     topology::Topology,
 };
 use coupon_service::{
     configuration::Settings,
     events::{Event, NewEvent, store},
-    startup::Application,
+    startup::{Application, ShutdownTrigger},
     state::AppState,
 };
 use futures::future::join_all;
 use lapin::{Connection, ConnectionProperties};
 use secrecy::SecretString;
-use sqlx::{AssertSqlSafe, Connection as _, Executor, PgConnection, PgPool};
-use test_support::{FaultProxy, cleanup_stale_redis_keys, create_database, unique_tag};
+use service_kit::tasks::Tasks;
+use sqlx::PgPool;
+use test_support::{
+    FaultProxy, TEST_PRIVATE_KEY_PATH, TEST_PUBLIC_KEY_PATH, TestScope, insert_admin, insert_users,
+    test_signer, token,
+};
+use tokio::task::JoinHandle;
 
-pub use test_support::{PG_ADMIN_URL, REDIS_URL};
+pub use test_support::{AMQP_URL, REDIS_URL};
 pub const PG_ADDR: &str = "127.0.0.1:5432";
 pub const REDIS_ADDR: &str = "127.0.0.1:6379";
-pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 pub const AMQP_ADDR: &str = "127.0.0.1:5672";
-
-const TEST_PRIVATE_KEY: &[u8] = include_bytes!("../../../contract/test-keys/test-ed25519.pem");
-const TEST_PRIVATE_KEY_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../contract/test-keys/test-ed25519.pem"
-);
-const TEST_PUBLIC_KEY_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../contract/test-keys/test-ed25519.pub.pem"
-);
 
 pub struct TestApp {
     pub address: String,
     pub db: PgPool,
-    db_name: String,
     pub redis_prefix: String,
     pub topology: Topology,
     pub signer: TokenSigner,
@@ -50,6 +44,13 @@ pub struct TestApp {
     pub pg_proxy: Option<FaultProxy>,
     pub redis_proxy: Option<FaultProxy>,
     pub amqp_proxy: Option<FaultProxy>,
+    /// The app's background tasks (tests kill one to see readiness fail).
+    pub tasks: Tasks,
+    pub shutdown: ShutdownTrigger,
+    /// The server task; ends once a triggered shutdown has run its course.
+    pub stopped: Option<JoinHandle<std::io::Result<()>>>,
+    /// Last: the database and names go once everything above is dropped.
+    _scope: TestScope,
 }
 
 /// Which services the app should reach through a cuttable proxy.
@@ -65,10 +66,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(faults: Faults, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    let tag = unique_tag();
-    let db_name = format!("coupon_test_{tag}");
-    create_database(&db_name).await;
-    cleanup_stale_redis_keys().await;
+    let scope = TestScope::with_database().await;
 
     let pg_proxy = proxy_if(faults.postgres, PG_ADDR).await;
     let redis_proxy = proxy_if(faults.redis, REDIS_ADDR).await;
@@ -80,23 +78,29 @@ pub async fn spawn_app_with(faults: Faults, tweak: impl FnOnce(&mut Settings)) -
     let mut settings = Settings::defaults().expect("defaults");
     settings.application.port = 0;
     settings.application.workers = 2;
-    settings.database.url =
-        SecretString::from(format!("postgres://postgres@127.0.0.1:{pg_port}/{db_name}"));
+    settings.database.url = SecretString::from(scope.database_url(pg_port));
     settings.database.acquire_timeout_ms = 1000;
     settings.redis.url = SecretString::from(format!("redis://127.0.0.1:{redis_port}"));
-    settings.redis.key_prefix = format!("t:{tag}:");
+    settings.redis.key_prefix.clone_from(&scope.redis_prefix);
     settings.rabbitmq.url =
         SecretString::from(format!("amqp://guest:guest@127.0.0.1:{amqp_port}/%2f"));
-    settings.rabbitmq.exchange = format!("t.{tag}.coupon.exchange");
-    settings.rabbitmq.dead_letter_exchange = format!("t.{tag}.coupon.dlx");
-    settings.rabbitmq.queue_prefix = format!("t.{tag}.");
-    // Throwaway queues vanish five minutes after their last consumer or get
-    // (publishing does not count as use).
-    // Classic queues here: hundreds of short-lived quorum queues (a Raft
-    // group each) slow the shared broker down; the stampede test keeps the
-    // production type.
-    settings.rabbitmq.queue_expires_ms = Some(300_000);
-    settings.rabbitmq.queue_type = "classic".into();
+    settings
+        .rabbitmq
+        .exchange
+        .clone_from(&scope.topology.exchange);
+    settings
+        .rabbitmq
+        .dead_letter_exchange
+        .clone_from(&scope.topology.dead_letter_exchange);
+    settings
+        .rabbitmq
+        .queue_prefix
+        .clone_from(&scope.topology.queue_prefix);
+    settings.rabbitmq.queue_expires_ms = scope.topology.queue_expires_ms;
+    settings
+        .rabbitmq
+        .queue_type
+        .clone_from(&scope.topology.queue_type);
     settings.auth.public_key_path = TEST_PUBLIC_KEY_PATH.into();
     settings.auth.private_key_path = Some(TEST_PRIVATE_KEY_PATH.into());
     // Limits are tested on their own; elsewhere they must not interfere.
@@ -118,24 +122,19 @@ pub async fn spawn_app_with(faults: Faults, tweak: impl FnOnce(&mut Settings)) -
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
-    tokio::spawn(app.run_until_stopped());
+    let tasks = app.tasks();
+    let shutdown = app.shutdown_trigger();
+    let stopped = tokio::spawn(app.run_until_stopped());
 
-    let db = PgPool::connect(&format!("postgres://postgres@127.0.0.1:5432/{db_name}"))
+    let db = PgPool::connect(&scope.database_url(5432))
         .await
         .expect("test pool");
     TestApp {
         address,
         db,
-        db_name,
         redis_prefix,
         topology,
-        signer: TokenSigner::from_private_pem(
-            &auth.key_id,
-            TEST_PRIVATE_KEY,
-            &auth.issuer,
-            &auth.audience,
-        )
-        .expect("test key"),
+        signer: test_signer(&auth.key_id, &auth.issuer, &auth.audience),
         client: reqwest::Client::builder()
             .pool_max_idle_per_host(2000)
             .timeout(Duration::from_secs(30))
@@ -145,6 +144,10 @@ pub async fn spawn_app_with(faults: Faults, tweak: impl FnOnce(&mut Settings)) -
         pg_proxy,
         redis_proxy,
         amqp_proxy,
+        tasks,
+        shutdown,
+        stopped: Some(stopped),
+        _scope: scope,
     }
 }
 
@@ -163,31 +166,17 @@ impl TestApp {
 
     /// Inserts `n` users and returns their ids.
     pub async fn create_users(&self, n: i64) -> Vec<i64> {
-        sqlx::query_scalar(
-            "INSERT INTO users (email, password_hash, name) \
-             SELECT 'user' || g || '-' || gen_random_uuid() || '@example.test', 'not-a-hash', 'User ' || g \
-             FROM generate_series(1, $1) g RETURNING id",
-        )
-        .bind(n)
-        .fetch_all(&self.db)
-        .await
-        .expect("insert users")
+        insert_users(&self.db, n).await
     }
 
     pub fn token(&self, user_id: i64) -> String {
-        self.signer.sign(user_id, Role::User, now_unix(), 900)
+        token(&self.signer, user_id, Role::User)
     }
 
     /// A new ADMIN account and a token for it.
     pub async fn create_admin(&self) -> (i64, String) {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (email, password_hash, name, role) \
-             VALUES ('admin-' || gen_random_uuid() || '@example.test', 'not-a-hash', 'Admin', 'ADMIN') RETURNING id",
-        )
-        .fetch_one(&self.db)
-        .await
-        .expect("insert admin");
-        (id, self.signer.sign(id, Role::Admin, now_unix(), 900))
+        let id = insert_admin(&self.db).await;
+        (id, token(&self.signer, id, Role::Admin))
     }
 
     /// POST a JSON body (with a token when given); returns status and body.
@@ -360,7 +349,7 @@ impl TestApp {
 
     /// Deletes every Redis key of the event (a Redis that lost its state).
     pub async fn flush_event_keys(&self, event_id: i64) {
-        let pattern = format!("{}event:{{{event_id}}}:*", self.redis_prefix);
+        let pattern = EventKeys::new(&self.redis_prefix, event_id).pattern();
         let mut c = self.redis().await;
         let keys: Vec<String> = redis::cmd("KEYS")
             .arg(pattern)
@@ -390,7 +379,7 @@ impl TestApp {
     /// Waits until the outbox relay holds a broker connection.
     pub async fn relay_connected(&self) {
         eventually(Duration::from_secs(10), "relay connected", || async {
-            self.state.relay.is_connected()
+            self.state.relay.is_up()
         })
         .await;
     }
@@ -451,74 +440,6 @@ pub async fn error_code(response: reqwest::Response) -> (u16, String) {
             .unwrap_or_default()
             .to_owned(),
     )
-}
-
-impl Drop for TestApp {
-    /// Leaves nothing behind on the shared servers: the test's database,
-    /// Redis keys and RabbitMQ names go with it (bounded; leftovers of a
-    /// killed run are swept by later runs).
-    fn drop(&mut self) {
-        let (db_name, prefix, topology) = (
-            self.db_name.clone(),
-            self.redis_prefix.clone(),
-            self.topology.clone(),
-        );
-        let cleanup = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async move {
-                let work = async {
-                    if let Ok(mut admin) = PgConnection::connect(PG_ADMIN_URL).await {
-                        let _ = admin
-                            .execute(AssertSqlSafe(format!(
-                                r#"DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)"#
-                            )))
-                            .await;
-                    }
-                    if let Ok(client) = redis::Client::open(REDIS_URL)
-                        && let Ok(mut c) = client.get_multiplexed_async_connection().await
-                    {
-                        let keys: Vec<String> = redis::cmd("KEYS")
-                            .arg(format!("{prefix}*"))
-                            .query_async(&mut c)
-                            .await
-                            .unwrap_or_default();
-                        if !keys.is_empty() {
-                            let _: Result<i64, _> =
-                                redis::cmd("DEL").arg(keys).query_async(&mut c).await;
-                        }
-                    }
-                    if let Ok(conn) =
-                        Connection::connect(AMQP_URL, ConnectionProperties::default()).await
-                        && let Ok(channel) = conn.create_channel().await
-                    {
-                        let mut queues: Vec<String> = contract::topology::ROUTED_KINDS
-                            .iter()
-                            .map(|k| topology.queue(k))
-                            .collect();
-                        queues.push(topology.dead_letter_queue());
-                        for queue in queues {
-                            let _ = channel
-                                .queue_delete(queue.as_str().into(), Default::default())
-                                .await;
-                        }
-                        for exchange in [&topology.exchange, &topology.dead_letter_exchange] {
-                            let _ = channel
-                                .exchange_delete(exchange.as_str().into(), Default::default())
-                                .await;
-                        }
-                        let _ = conn.close(0, "".into()).await;
-                    }
-                };
-                let _ = tokio::time::timeout(Duration::from_secs(10), work).await;
-            });
-        });
-        let _ = cleanup.join();
-    }
 }
 
 /// Many events at once, for the list tests.

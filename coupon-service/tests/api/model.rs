@@ -1,10 +1,10 @@
 //! Property test of the issuance model against the real Redis scripts and
 //! PostgreSQL: random sequences of issue / retry / give-back / crash /
-//! rebuild keep invariants 1, 2 and 5 of DESIGN §7.
+//! rebuild keep invariants 1, 2 and 5 of docs/contract.md §6.
 
 use std::time::Duration;
 
-use coupon_service::issuance::{background::sweep_once, redis_state::ReserveOutcome};
+use coupon_service::issuance::{background::sweep_once, reservation::ReserveOutcome};
 use proptest::{
     prelude::*,
     test_runner::{Config, TestCaseError, TestRunner},

@@ -51,8 +51,8 @@ async fn my_coupons_lists_only_my_coupons_newest_first_in_pages() {
 async fn a_page_whose_offset_overflows_is_a_422_not_an_outage() {
     let app = spawn_app().await;
     let token = app.token(app.create_users(1).await[0]);
-    // (page - 1) * size is past i64: it used to wrap to a negative OFFSET
-    // that PostgreSQL refused (503) in a release build.
+    // (page - 1) * size is past i64: unchecked, it would wrap to a negative
+    // OFFSET that PostgreSQL refuses (a 503 in a release build).
     for query in [
         "page=92233720368547760&size=100",
         "page=9223372036854775807&size=100",

@@ -10,7 +10,7 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_is_se
     assert!(doc["openapi"].as_str().unwrap().starts_with('3'));
     let paths = doc["paths"].as_object().unwrap();
 
-    // The public contract of DESIGN §4, plus operations.
+    // The public contract of docs/contract.md §2, plus operations.
     let expected = [
         ("post", "/api/auth/signup"),
         ("post", "/api/auth/login"),

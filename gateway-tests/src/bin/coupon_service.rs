@@ -1,8 +1,10 @@
 //! `coupon-service serve` for the gateway tests: settings from the
-//! environment (`APP_…`), then the port it bound on stdout.
+//! environment (`APP_…`), then the port it bound on stdout; SIGTERM shuts it
+//! down in order, as in production.
 
 use anyhow::Context;
 use coupon_service::{configuration::Settings, startup::Application, telemetry};
+use service_kit::shutdown::wait_for_signal;
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,6 +15,11 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("starting coupon-service")?;
     println!("listening on {}", application.port());
+    let shutdown = application.shutdown_trigger();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        shutdown.trigger();
+    });
     application.run_until_stopped().await.context("serving")?;
     Ok(())
 }

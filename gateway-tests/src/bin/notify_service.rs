@@ -3,11 +3,8 @@
 //! order, as in production.
 
 use anyhow::Context;
-use notify_service::{
-    configuration::Settings,
-    startup::{Application, wait_for_signal},
-    telemetry,
-};
+use notify_service::{configuration::Settings, startup::Application, telemetry};
+use service_kit::shutdown::wait_for_signal;
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {

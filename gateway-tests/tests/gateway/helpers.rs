@@ -15,17 +15,17 @@ use std::{
 };
 
 use contract::{
-    jwt::{Role, TokenSigner, now_unix},
-    topology::{ROUTED_KINDS, Topology},
+    jwt::{Role, TokenSigner},
+    redis_keys::EventKeys,
+    topology::Topology,
 };
-use lapin::{Connection, ConnectionProperties};
 use rustls::{
     ClientConfig, RootCertStore,
     pki_types::{CertificateDer, pem::PemObject},
 };
 use serde_json::{Value, json};
-use sqlx::{AssertSqlSafe, Connection as _, Executor, PgConnection, PgPool};
-use test_support::{FaultProxy, cleanup_stale_redis_keys, create_database, unique_tag};
+use sqlx::PgPool;
+use test_support::{FaultProxy, TestScope, insert_admin, insert_users, test_signer, token};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, ChildStdin, Command},
@@ -34,16 +34,13 @@ use tokio::{
 use crate::client::WsClient;
 
 const PG_ADDR: &str = "127.0.0.1:5432";
-pub use test_support::{PG_ADMIN_URL, REDIS_URL};
-pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+pub use test_support::REDIS_URL;
 
 /// The issue endpoint's series in coupon-service's request metrics.
 pub const ISSUE_ROUTE: &str = r#"route="/api/coupons/issue""#;
 
 /// Generous bound for anything asynchronous to show up.
 pub const WITHIN: Duration = Duration::from_secs(15);
-
-const TEST_PRIVATE_KEY: &[u8] = include_bytes!("../../../contract/test-keys/test-ed25519.pem");
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -118,9 +115,7 @@ pub struct Gateway {
 pub struct Stack {
     pub dir: PathBuf,
     pub db: PgPool,
-    db_name: String,
     pub redis_prefix: String,
-    pub topology: Topology,
     pub coupons: Vec<Instance>,
     pub notifies: Vec<Instance>,
     pub gateway: Gateway,
@@ -130,6 +125,9 @@ pub struct Stack {
     /// With `Options::postgres_proxies`: coupon-service instance i reaches
     /// PostgreSQL through `pg_proxies[i]`; otherwise empty.
     pub pg_proxies: Vec<FaultProxy>,
+    /// Last: the database, Redis keys and RabbitMQ names go once the
+    /// processes are stopped.
+    _scope: TestScope,
 }
 
 /// What the gateway is rendered with (besides the upstreams).
@@ -147,22 +145,11 @@ impl Stack {
     }
 
     pub async fn start_with(options: Options) -> Self {
-        let tag = unique_tag();
-        let dir = std::env::temp_dir().join(format!("gateway-test-{tag}"));
+        let scope = TestScope::with_database().await;
+        let dir = std::env::temp_dir().join(format!("gateway-test-{}", scope.tag));
         std::fs::create_dir_all(dir.join("web")).expect("test directory");
-        let db_name = format!("coupon_test_{tag}");
-        create_database(&db_name).await;
-        cleanup_stale_redis_keys().await;
-        let topology = Topology {
-            exchange: format!("t.{tag}.coupon.exchange"),
-            dead_letter_exchange: format!("t.{tag}.coupon.dlx"),
-            queue_prefix: format!("t.{tag}."),
-            // Classic: short-lived quorum queues (a Raft group each) slow the
-            // shared broker down.
-            queue_type: "classic".into(),
-            queue_expires_ms: Some(300_000),
-        };
-        let redis_prefix = format!("t:{tag}:");
+        let topology = scope.topology.clone();
+        let redis_prefix = scope.redis_prefix.clone();
         let shared = shared_env(&redis_prefix, &topology);
 
         let mut pg_proxies = Vec::new();
@@ -197,10 +184,7 @@ impl Stack {
                 .get(i)
                 .map_or(5432, |proxy: &FaultProxy| proxy.port);
             let mut env = coupon_env.clone();
-            env.push((
-                "APP_DATABASE__URL".into(),
-                format!("postgres://postgres@127.0.0.1:{port}/{db_name}"),
-            ));
+            env.push(("APP_DATABASE__URL".into(), scope.database_url(port)));
             spawn_instance(
                 &dir,
                 &format!("coupon-{}", i + 1),
@@ -261,26 +245,23 @@ impl Stack {
         );
         let defaults = coupon_service::configuration::Settings::defaults().expect("defaults");
         let stack = Self {
-            signer: TokenSigner::from_private_pem(
+            signer: test_signer(
                 &defaults.auth.key_id,
-                TEST_PRIVATE_KEY,
                 &defaults.auth.issuer,
                 &defaults.auth.audience,
-            )
-            .expect("test key"),
-            db: PgPool::connect(&format!("postgres://postgres@127.0.0.1:5432/{db_name}"))
+            ),
+            db: PgPool::connect(&scope.database_url(5432))
                 .await
                 .expect("test pool"),
             dir,
-            db_name,
             redis_prefix,
-            topology,
             coupons,
             notifies,
             gateway,
             http,
             tls,
             pg_proxies,
+            _scope: scope,
         };
         stack.wait_gateway(&stack.gateway).await;
         stack
@@ -340,30 +321,16 @@ impl Stack {
 
     /// A new ADMIN account (straight into the database) and a token for it.
     pub async fn admin_token(&self) -> String {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (email, password_hash, name, role) \
-             VALUES ('admin-' || gen_random_uuid() || '@example.test', 'not-a-hash', 'Admin', 'ADMIN') \
-             RETURNING id",
-        )
-        .fetch_one(&self.db)
-        .await
-        .expect("insert admin");
-        self.signer.sign(id, Role::Admin, now_unix(), 900)
+        let id = insert_admin(&self.db).await;
+        token(&self.signer, id, Role::Admin)
     }
 
     /// A token for a user created straight in the database (bulk tests).
     pub async fn create_users(&self, n: i64) -> Vec<(i64, String)> {
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "INSERT INTO users (email, password_hash, name) \
-             SELECT 'user' || g || '-' || gen_random_uuid() || '@example.test', 'not-a-hash', 'User ' || g \
-             FROM generate_series(1, $1) g RETURNING id",
-        )
-        .bind(n)
-        .fetch_all(&self.db)
-        .await
-        .expect("insert users");
-        ids.into_iter()
-            .map(|id| (id, self.signer.sign(id, Role::User, now_unix(), 900)))
+        insert_users(&self.db, n)
+            .await
+            .into_iter()
+            .map(|id| (id, token(&self.signer, id, Role::User)))
             .collect()
     }
 
@@ -516,7 +483,7 @@ impl Stack {
     /// coupon-service's remaining stock of an event in Redis.
     pub async fn redis_remaining(&self, event_id: i64) -> Option<i64> {
         redis::cmd("GET")
-            .arg(format!("{}event:{{{event_id}}}:stock", self.redis_prefix))
+            .arg(EventKeys::new(&self.redis_prefix, event_id).stock())
             .query_async(&mut self.redis().await)
             .await
             .expect("GET")
@@ -796,6 +763,7 @@ impl Drop for Stack {
     /// database, Redis keys and RabbitMQ names go with the stack. A failing
     /// test keeps its directory (logs, nginx config) and says where.
     fn drop(&mut self) {
+        // The scope (a field) is dropped after this body has stopped them.
         for instance in self.coupons.iter_mut().chain(self.notifies.iter_mut()) {
             let _ = instance.child.start_kill();
         }
@@ -808,63 +776,5 @@ impl Drop for Stack {
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
-        let (db_name, prefix, topology) = (
-            self.db_name.clone(),
-            self.redis_prefix.clone(),
-            self.topology.clone(),
-        );
-        let cleanup = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async move {
-                let work = async {
-                    if let Ok(mut admin) = PgConnection::connect(PG_ADMIN_URL).await {
-                        let _ = admin
-                            .execute(AssertSqlSafe(format!(
-                                r#"DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)"#
-                            )))
-                            .await;
-                    }
-                    if let Ok(client) = redis::Client::open(REDIS_URL)
-                        && let Ok(mut c) = client.get_multiplexed_async_connection().await
-                    {
-                        let keys: Vec<String> = redis::cmd("KEYS")
-                            .arg(format!("{prefix}*"))
-                            .query_async(&mut c)
-                            .await
-                            .unwrap_or_default();
-                        if !keys.is_empty() {
-                            let _: Result<i64, _> =
-                                redis::cmd("DEL").arg(keys).query_async(&mut c).await;
-                        }
-                    }
-                    if let Ok(conn) =
-                        Connection::connect(AMQP_URL, ConnectionProperties::default()).await
-                        && let Ok(channel) = conn.create_channel().await
-                    {
-                        let mut queues: Vec<String> =
-                            ROUTED_KINDS.iter().map(|k| topology.queue(k)).collect();
-                        queues.push(topology.dead_letter_queue());
-                        for queue in queues {
-                            let _ = channel
-                                .queue_delete(queue.as_str().into(), Default::default())
-                                .await;
-                        }
-                        for exchange in [&topology.exchange, &topology.dead_letter_exchange] {
-                            let _ = channel
-                                .exchange_delete(exchange.as_str().into(), Default::default())
-                                .await;
-                        }
-                        let _ = conn.close(0, "".into()).await;
-                    }
-                };
-                let _ = tokio::time::timeout(Duration::from_secs(10), work).await;
-            });
-        });
-        let _ = cleanup.join();
     }
 }

@@ -1,5 +1,5 @@
 //! Acknowledges a channel's deliveries in batches: one `basic.ack` with
-//! `multiple` covers every delivery handled since the last one (DESIGN §8:
+//! `multiple` covers every delivery handled since the last one (docs/contract.md §8:
 //! at thousands of messages a second, one ack frame per message is a large
 //! share of the broker's work — each is a settle command in a quorum queue's
 //! log).

@@ -1,5 +1,5 @@
 //! A consumed RabbitMQ message: parsed and checked against the contract
-//! (DESIGN §5), then fanned out. A message that does not parse can never
+//! (docs/contract.md §3), then fanned out. A message that does not parse can never
 //! succeed, so it is dead-lettered rather than retried.
 
 use contract::messages::{

@@ -1,4 +1,4 @@
-//! Consumes the durable queues of DESIGN §5 as one of many competing
+//! Consumes the durable queues of docs/contract.md §3 as one of many competing
 //! consumers: manual ack, a prefetch window, up to `prefetch` messages in
 //! flight at once. A message is acked only after its fan-out Lua call
 //! succeeded; one that does not parse is rejected without requeue (to the
@@ -34,7 +34,7 @@ use tracing::Instrument;
 use self::{acks::AckWindow, message::Notification};
 use crate::{
     fanout::store::{Fanned, FanoutStore},
-    health::Liveness,
+    liveness::Liveness,
     metrics::Metrics,
     shutdown::{self, Phase},
 };
@@ -74,8 +74,7 @@ impl Consumer {
     }
 
     fn set_up(&self, up: bool) {
-        self.liveness.set_consumer(up);
-        self.metrics.amqp_consumer_up.set(i64::from(up));
+        self.liveness.consumer.set(up);
     }
 
     /// One connection's life; Ok on shutdown, Err when the broker went away.

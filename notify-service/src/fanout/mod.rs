@@ -1,4 +1,4 @@
-//! Fan-out across instances (DESIGN §6): the instance that consumed a
+//! Fan-out across instances (docs/contract.md §4): the instance that consumed a
 //! message runs one Lua call (dedupe by message id, append to the user's
 //! history, PUBLISH); every instance's [`subscriber`] delivers to its local
 //! connections.

@@ -14,8 +14,8 @@ use tokio::sync::watch;
 
 use super::wire;
 use crate::{
-    health::Liveness,
     hub::{Frame, Hub, KickReason},
+    liveness::Liveness,
     metrics::Metrics,
     shutdown::{self, Phase},
 };
@@ -54,8 +54,7 @@ impl Subscriber {
     }
 
     fn set_up(&self, up: bool) {
-        self.liveness.set_subscriber(up);
-        self.metrics.redis_subscriber_up.set(i64::from(up));
+        self.liveness.subscriber.set(up);
     }
 
     /// Delivers until the subscription breaks (Err) or shutdown (Ok).

@@ -7,13 +7,7 @@
 
 use actix_web::web::Bytes;
 
-use crate::protocol::seq::Seq;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    User(i64),
-    Event(i64),
-}
+use crate::{hub::Target, protocol::seq::Seq};
 
 /// One fanned-out message as an instance receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]

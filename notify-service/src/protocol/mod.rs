@@ -1,4 +1,4 @@
-//! The WebSocket protocol of DESIGN §6, as documented in
+//! The WebSocket protocol of docs/contract.md §4, as documented in
 //! `docs/websocket-protocol.md`: client frames, server frames, close codes
 //! and the `seq` of personal messages.
 

@@ -11,6 +11,7 @@ mod coupon_api;
 use std::sync::LazyLock;
 
 use anyhow::Context;
+use contract::redis_keys::EventKeys;
 use redis::Script;
 use serde::{Deserialize, Serialize};
 use service_kit::redis::RedisConnections;
@@ -91,14 +92,14 @@ impl Snapshots {
     }
 
     async fn read_redis(&self, event_id: i64) -> anyhow::Result<Option<Snapshot>> {
-        let base = format!("{}event:{{{event_id}}}:", self.prefix);
+        let keys = EventKeys::new(&self.prefix, event_id);
         let mut c = self.connections.get();
         let reply: Vec<String> = self
             .connections
             .call(
                 SNAPSHOT
-                    .key(format!("{base}info"))
-                    .key(format!("{base}stock"))
+                    .key(keys.info())
+                    .key(keys.stock())
                     .invoke_async(&mut c),
             )
             .await

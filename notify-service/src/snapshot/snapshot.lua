@@ -1,5 +1,5 @@
 -- snapshot.lua: an event's live stock and window, as coupon-service keeps
--- them (coupon-service/src/issuance/keys.rs), with Redis' clock (the one the
+-- them (key names: contract/src/redis_keys.rs), with Redis' clock (the one the
 -- reserve script judges the window by).
 --
 -- KEYS[1] <prefix>event:{<id>}:info   KEYS[2] <prefix>event:{<id>}:stock

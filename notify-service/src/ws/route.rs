@@ -50,7 +50,7 @@ pub async fn upgrade(
     {
         return refuse("user_limit", ApiError::TooManyConnections);
     }
-    if !state.liveness.subscriber() {
+    if !state.liveness.subscriber.is_up() {
         // Nothing published would reach a socket here now.
         return refuse("not_ready", ApiError::NotReady);
     }

@@ -16,11 +16,11 @@ use coupon_service::{
 use secrecy::SecretString;
 use serde_json::json;
 use sqlx::PgPool;
-use test_support::TestDatabase;
+use test_support::{TEST_PRIVATE_KEY_PATH, TEST_PUBLIC_KEY_PATH, TestDatabase, insert_users};
 
 use crate::{
     client::Client,
-    helpers::{Deployment, Faults, TEST_PRIVATE_KEY_PATH, TEST_PUBLIC_KEY_PATH},
+    helpers::{Deployment, Faults},
 };
 
 pub struct CouponService {
@@ -32,8 +32,7 @@ pub struct CouponService {
 }
 
 pub async fn spawn_coupon_service(d: &Deployment) -> CouponService {
-    // Same naming as coupon-service's tests, so either suite cleans up both.
-    let database = TestDatabase::create(&format!("coupon_test_{}", d.tag)).await;
+    let database = TestDatabase::new().await;
     let mut s = CouponSettings::defaults().expect("coupon-service defaults");
     s.application.port = 0;
     s.application.workers = 2;
@@ -63,15 +62,7 @@ pub async fn spawn_coupon_service(d: &Deployment) -> CouponService {
 
 impl CouponService {
     pub async fn create_users(&self, n: i64) -> Vec<i64> {
-        sqlx::query_scalar(
-            "INSERT INTO users (email, password_hash, name) \
-             SELECT 'user' || g || '-' || gen_random_uuid() || '@example.test', 'not-a-hash', 'User ' || g \
-             FROM generate_series(1, $1) g RETURNING id",
-        )
-        .bind(n)
-        .fetch_all(&self.db)
-        .await
-        .expect("insert users")
+        insert_users(&self.db, n).await
     }
 
     /// An event on sale now.

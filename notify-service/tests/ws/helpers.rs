@@ -8,6 +8,7 @@ use actix_web::web;
 use contract::{
     jwt::{Role, TokenSigner, now_unix},
     messages::{Envelope, Payload},
+    redis_keys::EventKeys,
     topology::Topology,
 };
 use lapin::{
@@ -19,26 +20,19 @@ use notify_service::{
     configuration::Settings, shutdown::ShutdownHandle, startup::Application, state::AppState,
 };
 use secrecy::SecretString;
-use test_support::{FaultProxy, unique_tag};
+use service_kit::tasks::Tasks;
+use test_support::{FaultProxy, TEST_PUBLIC_KEY_PATH, TestScope, test_signer, token};
 
 use crate::client::Client;
 
 pub use test_support::REDIS_URL;
 pub const REDIS_ADDR: &str = "127.0.0.1:6379";
-pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+pub use test_support::AMQP_URL;
 pub const AMQP_ADDR: &str = "127.0.0.1:5672";
 
-pub const TEST_PRIVATE_KEY: &[u8] = include_bytes!("../../../contract/test-keys/test-ed25519.pem");
+/// A key the services under test do not trust.
 pub const OTHER_PRIVATE_KEY: &[u8] =
     include_bytes!("../../../contract/test-keys/other-ed25519.pem");
-pub const TEST_PRIVATE_KEY_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../contract/test-keys/test-ed25519.pem"
-);
-pub const TEST_PUBLIC_KEY_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../contract/test-keys/test-ed25519.pub.pem"
-);
 
 /// Generous bound for anything asynchronous to show up (the 2-core CI box
 /// may be compiling or running another suite at the same time).
@@ -50,12 +44,13 @@ const READY_WITHIN: Duration = Duration::from_secs(60);
 /// One test's world: names no other test shares, a token signer, and a
 /// publisher playing coupon-service's outbox relay.
 pub struct Deployment {
-    pub tag: String,
     pub redis_prefix: String,
     pub topology: Topology,
     pub signer: TokenSigner,
     publisher: Channel,
     _amqp: Connection,
+    /// Last: the Redis keys and RabbitMQ names go once the rest is dropped.
+    _scope: TestScope,
 }
 
 /// Which dependencies an instance reaches through a cuttable proxy.
@@ -72,6 +67,8 @@ pub struct NotifyApp {
     pub amqp_proxy: Option<FaultProxy>,
     pub redis_proxy: Option<FaultProxy>,
     pub stopped: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The instance's background tasks (tests kill one).
+    pub tasks: Tasks,
 }
 
 /// Logs of the services under test, when `TEST_LOG` holds a filter
@@ -105,16 +102,8 @@ impl Deployment {
 
     async fn with_queue_type(queue_type: &str) -> Self {
         init_test_logs();
-        let tag = unique_tag();
-        let topology = Topology {
-            exchange: format!("t.{tag}.coupon.exchange"),
-            dead_letter_exchange: format!("t.{tag}.coupon.dlx"),
-            queue_prefix: format!("t.{tag}."),
-            queue_type: queue_type.into(),
-            // Throwaway queues vanish two minutes after the test stops using
-            // them (hundreds of leftover queues slow the shared broker down).
-            queue_expires_ms: Some(120_000),
-        };
+        let scope = TestScope::new().await.with_queue_type(queue_type);
+        let topology = scope.topology.clone();
         let amqp = Connection::connect(AMQP_URL, ConnectionProperties::default())
             .await
             .expect("RabbitMQ is running");
@@ -129,18 +118,16 @@ impl Deployment {
             .expect("confirms");
         let defaults = Settings::defaults().expect("defaults");
         Self {
-            redis_prefix: format!("t:{tag}:"),
-            signer: TokenSigner::from_private_pem(
+            redis_prefix: scope.redis_prefix.clone(),
+            signer: test_signer(
                 &defaults.auth.key_id,
-                TEST_PRIVATE_KEY,
                 &defaults.auth.issuer,
                 &defaults.auth.audience,
-            )
-            .expect("test key"),
+            ),
             topology,
-            tag,
             publisher,
             _amqp: amqp,
+            _scope: scope,
         }
     }
 
@@ -199,6 +186,7 @@ impl Deployment {
         let port = app.port();
         let state = app.state();
         let shutdown = app.shutdown_handle();
+        let tasks = app.tasks();
         let stopped = tokio::spawn(app.run_until_stopped());
         let app = NotifyApp {
             port,
@@ -207,13 +195,14 @@ impl Deployment {
             amqp_proxy,
             redis_proxy,
             stopped,
+            tasks,
         };
         app.wait_ready().await;
         app
     }
 
     pub fn token(&self, user_id: i64) -> String {
-        self.signer.sign(user_id, Role::User, now_unix(), 900)
+        token(&self.signer, user_id, Role::User)
     }
 
     /// A token signed by a key the services do not trust.
@@ -336,11 +325,11 @@ impl Deployment {
         start_ms: i64,
         end_ms: i64,
     ) {
-        let base = format!("{}event:{{{event_id}}}:", self.redis_prefix);
+        let keys = EventKeys::new(&self.redis_prefix, event_id);
         let mut c = self.redis().await;
         let _: () = redis::pipe()
             .cmd("HSET")
-            .arg(format!("{base}info"))
+            .arg(keys.info())
             .arg(&[
                 ("start_ms", start_ms.to_string()),
                 ("end_ms", end_ms.to_string()),
@@ -350,15 +339,15 @@ impl Deployment {
             ])
             .ignore()
             .cmd("SET")
-            .arg(format!("{base}stock"))
+            .arg(keys.stock())
             .arg(remaining)
             .ignore()
             .cmd("EXPIRE")
-            .arg(format!("{base}info"))
+            .arg(keys.info())
             .arg(600)
             .ignore()
             .cmd("EXPIRE")
-            .arg(format!("{base}stock"))
+            .arg(keys.stock())
             .arg(600)
             .ignore()
             .query_async(&mut c)

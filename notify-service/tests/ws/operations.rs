@@ -106,6 +106,28 @@ async fn a_redis_outage_delays_messages_but_loses_none() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_task_that_dies_makes_the_instance_not_ready() {
+    let d = Deployment::new().await;
+    let app = d.spawn().await;
+    assert!(app.tasks.abort("rabbitmq-consumer"), "the consumer runs");
+    eventually(WITHIN, "readiness reports the dead consumer", || async {
+        app.readyz().await == 503
+    })
+    .await;
+    let body: serde_json::Value = reqwest::get(app.url("/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["checks"]["background_tasks"], "stopped");
+    assert_eq!(
+        body["stopped_tasks"],
+        serde_json::json!(["rabbitmq-consumer"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_stops_consuming_then_closes_every_socket_with_1001() {
     let d = Deployment::new().await;
     let app = d.spawn().await;
@@ -120,6 +142,8 @@ async fn shutdown_stops_consuming_then_closes_every_socket_with_1001() {
         .await
         .expect("the server stops");
     stopped.unwrap().unwrap();
+    assert_eq!(app.tasks.running(), 0, "every background task stopped");
+    assert!(app.tasks.ended().is_empty(), "a shutdown is not a fault");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

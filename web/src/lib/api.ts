@@ -1,4 +1,4 @@
-// The public HTTP API (DESIGN §4), same origin through nginx at /api.
+// The public HTTP API (docs/contract.md §2), same origin through nginx at /api.
 // Every error is {"error":{"code","message","fields"?}}; a 401 on an
 // authenticated call triggers one refresh of the token pair and one retry.
 

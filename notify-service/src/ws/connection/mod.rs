@@ -421,9 +421,9 @@ mod tests {
     #[test]
     fn an_idle_sockets_task_stays_small() {
         // Every open socket holds one of these for its whole life, and most
-        // sockets are idle: its size is per-connection memory (DESIGN §8
-        // allows 16 KiB in all). 1.1 KiB since the rare steps are boxed;
-        // unboxed they made it 2.5 KiB.
+        // sockets are idle: its size is per-connection memory (docs/contract.md §8
+        // allows 16 KiB in all). 1.1 KiB with the rare steps boxed;
+        // unboxed they would make it 2.5 KiB.
         let size = future_size(Connection::run);
         assert!(size <= 1536, "the connection task grew to {size} bytes");
     }

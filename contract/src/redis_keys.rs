@@ -1,5 +1,9 @@
-//! Redis key names. Every key of one event shares the hash tag `{<event id>}`
-//! so one Lua script may touch them all, also on Redis Cluster (one slot).
+//! The Redis key layout both services read and write (docs/contract.md §5):
+//! coupon-service keeps an event's issuance state there, notify-service
+//! reads its live stock and window from the same keys for snapshots. Every
+//! key of one event shares the hash tag `{<event id>}`, so one Lua script
+//! may touch them all, also on Redis Cluster (one slot). The scripts take
+//! these names as KEYS; their headers point here.
 
 /// Names of one event's issuance keys, under the deployment's prefix.
 #[derive(Debug, Clone)]
@@ -74,6 +78,11 @@ impl EventKeys {
     pub fn view(&self) -> String {
         self.key("view")
     }
+    /// A `KEYS`/`SCAN` pattern matching every key of the event (tests and
+    /// operators; never on a hot path).
+    pub fn pattern(&self) -> String {
+        self.key("*")
+    }
 }
 
 /// Binds an `Idempotency-Key` of a user to the body it was first used with.
@@ -101,5 +110,6 @@ mod tests {
         ] {
             assert!(key.starts_with("t1:event:{42}:"), "{key}");
         }
+        assert_eq!(k.pattern(), "t1:event:{42}:*");
     }
 }

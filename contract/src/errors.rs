@@ -1,0 +1,210 @@
+//! The error answer of every HTTP endpoint of the platform — coupon-service,
+//! notify-service's upgrade route and the gateway's own pages — and every
+//! public error code, named once (docs/contract.md §2.9).
+//!
+//! Clients branch on the code, so a new code is a change to the contract:
+//! it is added here, where the list is reviewed, never typed at a call site.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident => $code:literal,)+) => {
+        /// A public error code: stable, snake_case.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum ErrorCode {
+            $($(#[$doc])* #[serde(rename = $code)] $variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order of this list.
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // Requests that cannot be read.
+    /// The body is not JSON at all.
+    MalformedJson => "malformed_json",
+    /// The body could not be read.
+    MalformedBody => "malformed_body",
+    /// The query string does not parse.
+    InvalidQuery => "invalid_query",
+    /// The `Idempotency-Key` header is not 1–64 visible characters.
+    InvalidIdempotencyKey => "invalid_idempotency_key",
+    /// The gateway could not parse the request.
+    BadRequest => "bad_request",
+    /// A field is out of range or of the wrong shape; `fields` says which.
+    ValidationFailed => "validation_failed",
+    PayloadTooLarge => "payload_too_large",
+    UnsupportedMediaType => "unsupported_media_type",
+    /// The gateway's answer to an over-long request line.
+    UriTooLong => "uri_too_long",
+    MethodNotAllowed => "method_not_allowed",
+
+    // Who is asking.
+    Unauthorized => "unauthorized",
+    InvalidToken => "invalid_token",
+    TokenExpired => "token_expired",
+    InvalidCredentials => "invalid_credentials",
+    Forbidden => "forbidden",
+    /// notify-service: tokens never travel in the query string.
+    TokenInQuery => "token_in_query",
+    OriginNotAllowed => "origin_not_allowed",
+
+    // What was asked for.
+    NotFound => "not_found",
+    EventNotFound => "event_not_found",
+    CouponNotFound => "coupon_not_found",
+    EmailTaken => "email_taken",
+    EventNotStarted => "event_not_started",
+    EventStarted => "event_started",
+    EventEnded => "event_ended",
+    SoldOut => "sold_out",
+    UserLimitReached => "user_limit_reached",
+    IdempotencyKeyReused => "idempotency_key_reused",
+    CouponUsed => "coupon_used",
+    CouponExpired => "coupon_expired",
+    MinPurchaseNotMet => "min_purchase_not_met",
+    StockBelowIssued => "stock_below_issued",
+    LimitBelowHeld => "limit_below_held",
+    /// notify-service's `/ws` answers only WebSocket upgrades.
+    WebsocketUpgradeRequired => "websocket_upgrade_required",
+
+    // Load and faults.
+    RateLimited => "rate_limited",
+    TooManyConnections => "too_many_connections",
+    TooManyUnauthenticated => "too_many_unauthenticated",
+    ServerFull => "server_full",
+    /// A dependency is down or busy; nothing changed, retry.
+    Unavailable => "unavailable",
+    InternalError => "internal_error",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `{"error": {"code", "message", "fields"?}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    /// Stable, snake_case: what a client branches on.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, pattern = "^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+    )]
+    pub code: ErrorCode,
+    /// For people; may change.
+    pub message: String,
+    /// 422 only: each bad field with what is wrong with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<std::collections::HashMap<String, String>>)
+    )]
+    pub fields: Option<BTreeMap<String, String>>,
+}
+
+impl ErrorEnvelope {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            error: ErrorBody {
+                code,
+                message: message.into(),
+                fields: None,
+            },
+        }
+    }
+
+    pub fn with_fields(mut self, fields: BTreeMap<String, String>) -> Self {
+        self.error.fields = Some(fields);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_snake_case_unique_and_serialises_as_itself() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let name = code.as_str();
+            assert!(seen.insert(name), "{name} twice");
+            assert!(
+                name.split('_').all(|part| !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
+                "{name} is not snake_case"
+            );
+            assert_eq!(serde_json::to_value(code).unwrap(), name);
+            assert_eq!(
+                serde_json::from_value::<ErrorCode>(name.into()).unwrap(),
+                *code
+            );
+        }
+    }
+
+    #[test]
+    fn the_envelope_has_the_documented_shape() {
+        let plain = ErrorEnvelope::new(ErrorCode::SoldOut, "sold out");
+        assert_eq!(
+            serde_json::to_value(&plain).unwrap(),
+            serde_json::json!({"error": {"code": "sold_out", "message": "sold out"}})
+        );
+        let fields = BTreeMap::from([("size".to_owned(), "at most 100".to_owned())]);
+        let with_fields = ErrorEnvelope::new(ErrorCode::ValidationFailed, "size: at most 100")
+            .with_fields(fields);
+        assert_eq!(
+            serde_json::to_value(&with_fields).unwrap()["error"]["fields"]["size"],
+            "at most 100"
+        );
+        assert!(
+            serde_json::from_str::<ErrorEnvelope>(r#"{"error":{"code":"made_up","message":""}}"#)
+                .is_err()
+        );
+    }
+
+    /// The gateway writes its own error pages (nginx templates): their codes
+    /// must be codes of this list too.
+    #[test]
+    fn the_gateway_pages_use_only_listed_codes() {
+        let nginx = concat!(env!("CARGO_MANIFEST_DIR"), "/../nginx");
+        let mut found = 0;
+        for entry in std::fs::read_dir(nginx).expect("nginx/") {
+            let text = std::fs::read_to_string(entry.expect("entry").path()).unwrap_or_default();
+            for (i, _) in text.match_indices(r#""code":""#) {
+                let rest = &text[i + r#""code":""#.len()..];
+                let code = &rest[..rest.find('"').expect("closing quote")];
+                assert!(
+                    ErrorCode::ALL.iter().any(|c| c.as_str() == code),
+                    "nginx answers with {code}, which is not an ErrorCode"
+                );
+                found += 1;
+            }
+        }
+        assert!(
+            found >= 5,
+            "the gateway's error pages were not found ({found})"
+        );
+    }
+}
