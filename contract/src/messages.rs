@@ -82,8 +82,9 @@ impl<T: Payload> Envelope<T> {
 
 mod rfc3339_seconds {
     //! `2026-02-11T10:30:00Z`: whole seconds, `Z`, as the contract shows.
-    use super::*;
     use serde::{Deserializer, Serializer};
+
+    use super::*;
 
     pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Secs, true))
@@ -99,8 +100,9 @@ mod rfc3339_seconds {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use chrono::TimeZone;
+
+    use super::*;
 
     #[test]
     fn coupon_issued_serialises_exactly_as_the_contract_shows() {

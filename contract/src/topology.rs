@@ -49,12 +49,13 @@ impl Topology {
 
 #[cfg(feature = "amqp")]
 mod declare {
-    use super::*;
     use lapin::{
         Channel, ExchangeKind,
         options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
         types::{AMQPValue, FieldTable, LongString, ShortString},
     };
+
+    use super::*;
 
     impl Topology {
         /// Declares exchanges, queues and bindings (durable); safe to repeat.

@@ -204,8 +204,9 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use actix_web::body::to_bytes;
+
+    use super::*;
 
     async fn render(err: ApiError) -> (u16, serde_json::Value, Option<String>) {
         let response = err.error_response();

@@ -5,6 +5,7 @@
 //! being documented.
 
 use actix_web::{HttpResponse, web};
+use contract::errors::ErrorEnvelope;
 use utoipa::{
     Modify, OpenApi,
     openapi::{
@@ -14,8 +15,6 @@ use utoipa::{
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
 };
-
-use contract::errors::ErrorEnvelope;
 
 #[derive(OpenApi)]
 #[openapi(

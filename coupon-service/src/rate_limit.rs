@@ -13,7 +13,6 @@ use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter,
     clock::{Clock, DefaultClock},
 };
-
 use service_kit::client_address::{AddressKey, ProxyRange, client_address};
 
 use self::login_failures::LoginFailures;
@@ -120,8 +119,9 @@ pub async fn retain_loop(limiters: Arc<Limiters>, every: Duration) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use actix_web::test::TestRequest;
+
+    use super::*;
 
     fn limiters(trusted: &[&str]) -> Limiters {
         Limiters::new(&RateLimitSettings {

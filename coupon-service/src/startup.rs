@@ -6,12 +6,11 @@ use std::{net::TcpListener, sync::Arc, time::Duration};
 use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
 use anyhow::Context;
 use secrecy::ExposeSecret;
+pub use service_kit::shutdown::ShutdownTrigger;
 use service_kit::{connected::Connected, redis::RedisConnections, tasks::Tasks};
 use sqlx::{PgPool, postgres::PgPoolOptions};
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
-
-pub use service_kit::shutdown::ShutdownTrigger;
 
 use crate::{
     admin,

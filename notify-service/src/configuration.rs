@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
-
 use service_kit::client_address::ProxyRange;
 
 const DEFAULTS: &str = include_str!("../configuration/base.yaml");

@@ -98,8 +98,9 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use actix_web::body::to_bytes;
+
+    use super::*;
 
     #[actix_web::test]
     async fn each_variant_renders_its_status_and_envelope() {

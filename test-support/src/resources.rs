@@ -121,28 +121,44 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let name = self.name.clone();
-        let dropping = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async move {
-                let drop_it = async {
-                    if let Ok(mut admin) = PgConnection::connect(PG_ADMIN_URL).await {
-                        let _ = admin
-                            .execute(AssertSqlSafe(format!(
-                                r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
-                            )))
-                            .await;
-                    }
-                };
-                let _ = tokio::time::timeout(Duration::from_secs(10), drop_it).await;
-            });
+        cleanup_blocking(async move {
+            if let Ok(mut admin) = PgConnection::connect(PG_ADMIN_URL).await {
+                let _ = admin
+                    .execute(AssertSqlSafe(format!(
+                        r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+                    )))
+                    .await;
+            }
         });
-        let _ = dropping.join();
     }
+}
+
+/// Runs a cleanup from `Drop`, which cannot await: on a thread and runtime
+/// of its own (the test's runtime may be single-threaded and busy dropping
+/// us), bounded to ten seconds. Best effort: a later run sweeps leftovers.
+pub(crate) fn cleanup_blocking(work: impl Future<Output = ()> + Send + 'static) {
+    let cleanup = std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(10), work).await;
+        });
+    });
+    let _ = cleanup.join();
+}
+
+/// A connection of its own to the shared Redis (tests read and break
+/// state behind the services' backs).
+pub async fn redis_connection() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(REDIS_URL)
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis is running")
 }
 
 #[cfg(test)]

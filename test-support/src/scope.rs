@@ -4,12 +4,12 @@
 //! dropped; what a killed run leaves behind carries its age in the tag and
 //! is swept by a later run.
 
-use std::time::Duration;
-
 use contract::topology::{ROUTED_KINDS, Topology};
 use lapin::{Connection, ConnectionProperties};
 
-use crate::resources::{REDIS_URL, TestDatabase, cleanup_stale_redis_keys, unique_tag};
+use crate::resources::{
+    REDIS_URL, TestDatabase, cleanup_blocking, cleanup_stale_redis_keys, unique_tag,
+};
 
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
@@ -77,22 +77,10 @@ impl Drop for TestScope {
     /// Redis keys and RabbitMQ names here; the database with its own guard.
     fn drop(&mut self) {
         let (prefix, topology) = (self.redis_prefix.clone(), self.topology.clone());
-        let cleanup = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async move {
-                let work = async {
-                    delete_redis_keys(&prefix).await;
-                    delete_amqp_names(&topology).await;
-                };
-                let _ = tokio::time::timeout(Duration::from_secs(10), work).await;
-            });
+        cleanup_blocking(async move {
+            delete_redis_keys(&prefix).await;
+            delete_amqp_names(&topology).await;
         });
-        let _ = cleanup.join();
     }
 }
 

@@ -276,8 +276,9 @@ fn check_rules(e: &NewEvent, errors: &mut Fields) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use serde_json::json;
+
+    use super::*;
 
     fn valid(now: DateTime<Utc>) -> Map<String, Value> {
         json!({

@@ -4,9 +4,8 @@ use actix_web::{HttpResponse, get, web};
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::{auth::AuthUser, error::ApiError, paging::PageQuery, state::AppState};
-
 use super::{Coupon, store};
+use crate::{auth::AuthUser, error::ApiError, paging::PageQuery, state::AppState};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Page {

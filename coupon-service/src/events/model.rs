@@ -138,8 +138,9 @@ pub struct NewEvent {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use chrono::Duration;
+
+    use super::*;
 
     fn event(now: DateTime<Utc>) -> Event {
         Event {

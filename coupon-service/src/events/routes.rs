@@ -2,16 +2,14 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::Utc;
-
 use serde::Serialize;
 use utoipa::ToSchema;
-
-use crate::{error::ApiError, paging::PageQuery, state::AppState};
 
 use super::{
     filter::PublicListQuery,
     model::{Event, EventView},
 };
+use crate::{error::ApiError, paging::PageQuery, state::AppState};
 
 /// Live remaining: Redis when the event is loaded there, else PostgreSQL's
 /// count (an event not yet loaded has not sold anything through Redis).

@@ -31,8 +31,9 @@ pub fn key_hash(req: &HttpRequest) -> Result<String, ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use actix_web::test::TestRequest;
+
+    use super::*;
 
     #[test]
     fn keys_hash_stably_and_bad_keys_are_refused() {

@@ -6,10 +6,10 @@
 //!    answer is repeated for a moment without asking, see `sold_out.rs`);
 //! 4. the batch writer commits the coupon; 201 only after COMMIT.
 
-use contract::errors::ErrorCode;
 use std::{sync::Arc, time::Duration};
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
+use contract::errors::ErrorCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

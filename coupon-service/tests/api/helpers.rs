@@ -21,13 +21,12 @@ use lapin::{Connection, ConnectionProperties};
 use secrecy::SecretString;
 use service_kit::tasks::Tasks;
 use sqlx::PgPool;
+pub use test_support::AMQP_URL;
 use test_support::{
     FaultProxy, TEST_PRIVATE_KEY_PATH, TEST_PUBLIC_KEY_PATH, TestScope, insert_admin, insert_users,
     test_signer, token,
 };
 use tokio::task::JoinHandle;
-
-pub use test_support::{AMQP_URL, REDIS_URL};
 pub const PG_ADDR: &str = "127.0.0.1:5432";
 pub const REDIS_ADDR: &str = "127.0.0.1:6379";
 pub const AMQP_ADDR: &str = "127.0.0.1:5672";
@@ -321,11 +320,7 @@ impl TestApp {
     }
 
     async fn redis(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(REDIS_URL)
-            .expect("redis url")
-            .get_multiplexed_async_connection()
-            .await
-            .expect("Redis is running")
+        test_support::redis_connection().await
     }
 
     pub async fn redis_remaining(&self, event_id: i64) -> Option<i64> {

@@ -34,7 +34,6 @@ use tokio::{
 use crate::client::WsClient;
 
 const PG_ADDR: &str = "127.0.0.1:5432";
-pub use test_support::REDIS_URL;
 
 /// The issue endpoint's series in coupon-service's request metrics.
 pub const ISSUE_ROUTE: &str = r#"route="/api/coupons/issue""#;
@@ -473,11 +472,7 @@ impl Stack {
     }
 
     pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(REDIS_URL)
-            .expect("redis url")
-            .get_multiplexed_async_connection()
-            .await
-            .expect("Redis is running")
+        test_support::redis_connection().await
     }
 
     /// coupon-service's remaining stock of an event in Redis.

@@ -118,8 +118,9 @@ impl Notification {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use proptest::prelude::*;
+
+    use super::*;
 
     fn issued_json(user: i64) -> String {
         serde_json::to_string(&Envelope::new(

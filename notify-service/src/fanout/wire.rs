@@ -64,8 +64,9 @@ pub fn decode(payload: &[u8]) -> Option<Published> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use proptest::prelude::*;
+
+    use super::*;
 
     #[test]
     fn personal_and_event_payloads_decode() {

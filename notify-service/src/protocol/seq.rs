@@ -34,8 +34,9 @@ impl fmt::Display for Seq {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use proptest::prelude::*;
+
+    use super::*;
 
     #[test]
     fn stream_ids_parse_and_order_like_redis() {

@@ -96,9 +96,10 @@ pub fn resumed(recovered: bool, replayed: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use chrono::TimeZone;
     use contract::messages::{CouponIssued, CouponSoldout};
+
+    use super::*;
 
     fn issued() -> Envelope<CouponIssued> {
         let mut m = Envelope::new(

@@ -44,8 +44,9 @@ impl FrameBudget {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use std::time::Duration;
+
+    use super::*;
 
     #[test]
     fn a_burst_of_twice_the_rate_passes_then_the_rate_holds() {

@@ -15,7 +15,6 @@ use std::{
 };
 
 use prometheus::IntGauge;
-
 use service_kit::client_address::AddressKey;
 
 /// Why an unauthenticated socket was refused.
@@ -122,8 +121,9 @@ impl Drop for Pending {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use std::net::IpAddr;
+
+    use super::*;
 
     fn key(s: &str) -> AddressKey {
         AddressKey::from(s.parse::<IpAddr>().unwrap())

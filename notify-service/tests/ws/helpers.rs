@@ -24,8 +24,6 @@ use service_kit::tasks::Tasks;
 use test_support::{FaultProxy, TEST_PUBLIC_KEY_PATH, TestScope, test_signer, token};
 
 use crate::client::Client;
-
-pub use test_support::REDIS_URL;
 pub const REDIS_ADDR: &str = "127.0.0.1:6379";
 pub use test_support::AMQP_URL;
 pub const AMQP_ADDR: &str = "127.0.0.1:5672";
@@ -296,11 +294,7 @@ impl Deployment {
     }
 
     pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(REDIS_URL)
-            .expect("redis url")
-            .get_multiplexed_async_connection()
-            .await
-            .expect("Redis is running")
+        test_support::redis_connection().await
     }
 
     /// Writes an event's issuance state the way coupon-service does

@@ -20,12 +20,11 @@ use std::{
 };
 
 use anyhow::Context;
+use reachability::Reachability;
 use redis::{
     IntoConnectionInfo, ProtocolVersion, RedisError, RedisResult,
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
-
-use reachability::Reachability;
 
 #[derive(Clone)]
 pub struct RedisConnections {
