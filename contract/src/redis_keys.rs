@@ -92,6 +92,14 @@ pub fn idempotency_binding(prefix: &str, user_id: i64, key_hash: &str) -> String
     format!("{prefix}idem:{{user:{user_id}}}:{key_hash}")
 }
 
+/// A rate limit's state for one subject, shared by every instance: `limit`
+/// names the limit (`issue`, `redeem`, `auth`), `subject` who is limited
+/// (`user:<id>`, `addr:<address>`). The subject is the hash tag, so a
+/// user's limits live on the user's own slot, away from any event's.
+pub fn rate_limit_key(prefix: &str, limit: &str, subject: &str) -> String {
+    format!("{prefix}rl:{{{subject}}}:{limit}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -119,6 +119,9 @@ pub struct RateLimitSettings {
     pub login_failure_window_secs: u64,
     /// Accounts whose failures are remembered at most (bounded memory).
     pub login_failure_max_accounts: u64,
+    /// Enforce the per-user and per-address limits across every instance
+    /// (in Redis) as well as in this process.
+    pub shared: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

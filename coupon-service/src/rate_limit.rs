@@ -1,10 +1,15 @@
-//! Abuse limits: keyed GCRA limiters (governor) per user on issue and
-//! redeem, per client address (IPv6: per /64) on signup / login / refresh.
-//! A refusal is 429 with `Retry-After`. Keys idle long enough to be
+//! Abuse limits: keyed GCRA limiters per user on issue and redeem, per
+//! client address (IPv6: per /64) on signup / login / refresh. A refusal is
+//! 429 with `Retry-After`.
+//!
+//! Two layers: in this process (governor; keys idle long enough to be
 //! indistinguishable from fresh are forgotten on a timer, so memory stays
-//! bounded however many users and addresses come by.
+//! bounded however many users and addresses come by), then the same limit
+//! shared by every instance in Redis ([`shared`], `rate_limit.shared`), so
+//! a user behind N instances does not get N allowances.
 
 pub mod login_failures;
+pub mod shared;
 
 use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
 
@@ -15,8 +20,11 @@ use governor::{
 };
 use service_kit::client_address::{AddressKey, ProxyRange, client_address};
 
-use self::login_failures::LoginFailures;
-use crate::{configuration::RateLimitSettings, error::ApiError};
+use self::{
+    login_failures::LoginFailures,
+    shared::{SharedLimit, SharedLimits},
+};
+use crate::{configuration::RateLimitSettings, error::ApiError, redis_store::RedisStore};
 
 pub struct Limiters {
     pub issue: DefaultKeyedRateLimiter<i64>,
@@ -26,6 +34,16 @@ pub struct Limiters {
     /// Per account (normalised email) on login, whatever the address.
     pub login_failures: LoginFailures,
     trusted_proxies: Vec<ProxyRange>,
+    /// The same limits across instances; `None` with `rate_limit.shared`
+    /// off (one instance) or in unit tests.
+    shared: Option<Shared>,
+}
+
+struct Shared {
+    limits: SharedLimits,
+    issue: SharedLimit,
+    redeem: SharedLimit,
+    auth: SharedLimit,
 }
 
 fn nonzero(n: u32) -> NonZeroU32 {
@@ -51,6 +69,49 @@ impl Limiters {
                 s.login_failure_max_accounts,
             ),
             trusted_proxies: s.trusted_proxies.clone(),
+            shared: None,
+        }
+    }
+
+    /// Adds the limits shared across instances through `redis`.
+    pub fn shared_through(mut self, s: &RateLimitSettings, redis: RedisStore) -> Self {
+        let per = |unit: Duration, n: u32| unit / n.max(1);
+        self.shared = Some(Shared {
+            limits: SharedLimits::new(redis),
+            issue: SharedLimit::new(
+                "issue",
+                per(Duration::from_secs(1), s.issue_per_second),
+                s.issue_burst,
+            ),
+            redeem: SharedLimit::new(
+                "redeem",
+                per(Duration::from_secs(1), s.redeem_per_second),
+                s.redeem_burst,
+            ),
+            auth: SharedLimit::new(
+                "auth",
+                per(Duration::from_secs(60), s.auth_per_minute),
+                s.auth_burst,
+            ),
+        });
+        self
+    }
+
+    /// The user's issue allowance across instances (the in-process check
+    /// comes first, at the top of the handler).
+    pub async fn check_issue_shared(&self, user_id: i64) -> Result<(), ApiError> {
+        match &self.shared {
+            Some(s) => s.limits.check(&s.issue, &format!("user:{user_id}")).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The user's redeem allowance: in this process, then across instances.
+    pub async fn check_redeem(&self, user_id: i64) -> Result<(), ApiError> {
+        check(&self.redeem, &user_id)?;
+        match &self.shared {
+            Some(s) => s.limits.check(&s.redeem, &format!("user:{user_id}")).await,
+            None => Ok(()),
         }
     }
 
@@ -85,11 +146,16 @@ impl Limiters {
         Some(client_address(peer, &forwarded, &self.trusted_proxies))
     }
 
-    /// The per-address check of the anonymous auth routes: IPv6 clients
-    /// share one allowance per /64.
-    pub fn check_auth(&self, req: &HttpRequest) -> Result<(), ApiError> {
-        match self.client_ip(req) {
-            Some(ip) => check(&self.auth, &AddressKey::from(ip)),
+    /// The per-address check of the anonymous auth routes, in this process
+    /// then across instances: IPv6 clients share one allowance per /64.
+    pub async fn check_auth(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        let Some(ip) = self.client_ip(req) else {
+            return Ok(());
+        };
+        let key = AddressKey::from(ip);
+        check(&self.auth, &key)?;
+        match &self.shared {
+            Some(s) => s.limits.check(&s.auth, &format!("addr:{key}")).await,
             None => Ok(()),
         }
     }
@@ -136,6 +202,7 @@ mod tests {
             login_failures_per_account: 2,
             login_failure_window_secs: 60,
             login_failure_max_accounts: 100,
+            shared: false,
         })
     }
 

@@ -55,7 +55,11 @@ impl Application {
         let redis = connect_redis(&settings)?;
         let metrics = Arc::new(Metrics::new()?);
         let keys = web::Data::new(KeySet::load(&settings.auth)?);
-        let limiters = Arc::new(Limiters::new(&settings.rate_limit));
+        let mut limiters = Limiters::new(&settings.rate_limit);
+        if settings.rate_limit.shared {
+            limiters = limiters.shared_through(&settings.rate_limit, redis.store().clone());
+        }
+        let limiters = Arc::new(limiters);
         let password_gate = PasswordGate::new(&settings.auth)?;
         for collector in password_gate.collectors() {
             metrics.register(collector)?;

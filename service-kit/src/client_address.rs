@@ -106,6 +106,13 @@ impl From<IpAddr> for AddressKey {
     }
 }
 
+/// The address (a /64 masked to its network), e.g. for a Redis key.
+impl std::fmt::Display for AddressKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,8 +51,8 @@ const PASSWORD_MIN: usize = 8;
 const PASSWORD_MAX: usize = 128;
 
 /// Per-address brute-force limit of the anonymous auth endpoints.
-fn limit_by_ip(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    state.limiters.check_auth(req)
+async fn limit_by_ip(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    state.limiters.check_auth(req).await
 }
 
 fn validate_signup(body: &SignupRequest) -> Result<(String, String), ApiError> {
@@ -104,7 +104,7 @@ pub async fn signup(
     body: web::Json<SignupRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    limit_by_ip(&req, &state)?;
+    limit_by_ip(&req, &state).await?;
     let (email, name) = validate_signup(&body)?;
     let hash = hash_gated(&state, body.into_inner().password).await?;
     let id: Option<i64> = sqlx::query_scalar(
@@ -146,7 +146,7 @@ pub async fn login(
     state: web::Data<AppState>,
     keys: web::Data<KeySet>,
 ) -> Result<HttpResponse, ApiError> {
-    limit_by_ip(&req, &state)?;
+    limit_by_ip(&req, &state).await?;
     let email = email::normalise(&body.email).unwrap_or_default();
     // Before any password work: an account under a guessing attack is
     // refused whatever address the guesses come from.
@@ -197,7 +197,7 @@ pub async fn refresh_tokens(
     state: web::Data<AppState>,
     keys: web::Data<KeySet>,
 ) -> Result<HttpResponse, ApiError> {
-    limit_by_ip(&req, &state)?;
+    limit_by_ip(&req, &state).await?;
     match refresh::rotate(&state.db, &body.refresh_token, refresh_lifetimes(&state)).await {
         Ok((user_id, role, next)) => token_pair(&keys, user_id, role, next),
         Err(refresh::RefreshError::Database(e)) => {

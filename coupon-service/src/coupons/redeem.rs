@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 
 use super::Coupon;
-use crate::{auth::AuthUser, coupon_columns, error::ApiError, rate_limit, state::AppState};
+use crate::{auth::AuthUser, coupon_columns, error::ApiError, state::AppState};
 
 /// Order amounts are integers in the currency's minor unit.
 const MAX_ORDER: i64 = 1_000_000_000_000;
@@ -53,7 +53,7 @@ pub async fn redeem(
     body: web::Json<RedeemRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    rate_limit::check(&state.limiters.redeem, &user.id())?;
+    state.limiters.check_redeem(user.id()).await?;
     let order = body.order_amount;
     if !(1..=MAX_ORDER).contains(&order) {
         return Err(ApiError::validation(

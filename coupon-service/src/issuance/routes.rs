@@ -88,6 +88,9 @@ async fn issue_coupon(
         return Err(sold_out());
     }
     let event = state.event(event_id).await?;
+    // Past the answers from memory: only a request that is about to reach
+    // Redis anyway pays the shared limit's round trip.
+    state.limiters.check_issue_shared(user.id()).await?;
     if !idem.is_empty() {
         let earlier = state
             .redis

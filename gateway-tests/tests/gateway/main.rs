@@ -6,6 +6,7 @@ mod e2e;
 mod edge;
 mod helpers;
 mod instances;
+mod limits;
 mod multi_event;
 mod tls;
 mod upstream_errors;
