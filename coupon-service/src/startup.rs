@@ -306,8 +306,10 @@ pub async fn connect_postgres(settings: &Settings, migrate: bool) -> anyhow::Res
 
 fn connect_redis(settings: &Settings) -> anyhow::Result<RedisState> {
     let timeout = Duration::from_millis(settings.redis.timeout_ms);
-    let connections = RedisConnections::lazy(
+    let connections = RedisConnections::for_mode(
+        settings.redis.mode,
         settings.redis.url.expose_secret(),
+        &settings.redis.seed_nodes(),
         settings.redis.connections,
         timeout,
     )?;

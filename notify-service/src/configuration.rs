@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use service_kit::client_address::ProxyRange;
 
@@ -31,10 +31,26 @@ pub struct ApplicationSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct RedisSettings {
+    /// `single` (`url`) or `cluster` (`nodes`).
+    #[serde(default)]
+    pub mode: service_kit::redis::RedisMode,
     pub url: SecretString,
     pub connections: usize,
     pub key_prefix: String,
     pub timeout_ms: u64,
+    /// Seed nodes of a cluster (`redis://host:port`), any few of its nodes.
+    #[serde(default)]
+    pub nodes: Vec<SecretString>,
+}
+
+impl RedisSettings {
+    /// The cluster's seed nodes as URLs (secrets: they may hold a password).
+    pub fn seed_nodes(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .map(|node| node.expose_secret().to_owned())
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -11,14 +11,21 @@ use actix_web::{App, HttpServer, dev::Server, web};
 use anyhow::Context;
 use contract::{jwt::TokenVerifier, keys::PublicKeys};
 use secrecy::ExposeSecret;
-use service_kit::{client_address::ProxyRange, redis::RedisConnections, tasks::Tasks};
+use service_kit::{
+    client_address::ProxyRange,
+    redis::{RedisConnections, RedisMode},
+    tasks::Tasks,
+};
 use tokio::net::TcpSocket;
 
 use crate::{
     configuration::Settings,
     consumer::Consumer,
     error,
-    fanout::{store::FanoutStore, subscriber::Subscriber},
+    fanout::{
+        store::FanoutStore,
+        subscriber::{Source, Subscriber},
+    },
     health,
     hub::Hub,
     liveness::Liveness,
@@ -57,21 +64,33 @@ impl Application {
             ws_settings.max_subscriptions,
         ));
         let timeout = settings.redis.timeout();
-        let connections = RedisConnections::lazy(
+        let connections = RedisConnections::for_mode(
+            settings.redis.mode,
             settings.redis.url.expose_secret(),
+            &settings.redis.seed_nodes(),
             settings.redis.connections,
             timeout,
         )?;
         let prefix = settings.redis.key_prefix.clone();
-        let fanout = FanoutStore::new(connections.clone(), &prefix, settings.fanout.clone());
+        let fanout = FanoutStore::new(
+            connections.clone(),
+            &prefix,
+            settings.fanout.clone(),
+            settings.redis.mode,
+        );
         let snapshots = Snapshots::new(connections, prefix, &settings.coupon_api)?;
         let tasks = Tasks::new();
         let (shutdown, phase) = ShutdownHandle::new(tasks.clone());
 
         // Both end by themselves at their shutdown phase.
         let subscriber = Subscriber {
-            client: redis::Client::open(settings.redis.url.expose_secret())
-                .context("redis.url is not valid")?,
+            source: match settings.redis.mode {
+                RedisMode::Single => Source::Single(
+                    redis::Client::open(settings.redis.url.expose_secret())
+                        .context("redis.url is not valid")?,
+                ),
+                RedisMode::Cluster => Source::Cluster(settings.redis.seed_nodes()),
+            },
             channel: fanout.channel(),
             hub: hub.clone(),
             metrics: metrics.clone(),

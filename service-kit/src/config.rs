@@ -16,7 +16,10 @@ pub fn layered<T: DeserializeOwned>(defaults_yaml: &str) -> anyhow::Result<T> {
             Environment::with_prefix("APP")
                 .prefix_separator("_")
                 .separator("__")
-                .try_parsing(true),
+                .try_parsing(true)
+                // Lists given in one variable, comma-separated.
+                .list_separator(",")
+                .with_list_parse_key("redis.nodes"),
         )
         .build()?
         .try_deserialize()?)

@@ -16,6 +16,6 @@ pub use eventually::eventually;
 pub use fault_proxy::FaultProxy;
 pub use resources::{
     PG_ADMIN_URL, REDIS_URL, TestDatabase, cleanup_stale_redis_keys, create_database,
-    redis_connection, unique_tag,
+    redis_connection, test_redis_nodes, unique_tag,
 };
 pub use scope::{AMQP_URL, TestScope};

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use service_kit::redis::{RedisConn, RedisConnections};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
 pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -65,12 +66,7 @@ pub async fn create_database(name: &str) {
 
 /// Deletes test keys (`t:<secs>_…`) older than three hours; best effort.
 pub async fn cleanup_stale_redis_keys() {
-    let Ok(client) = redis::Client::open(REDIS_URL) else {
-        return;
-    };
-    let Ok(mut c) = client.get_multiplexed_async_connection().await else {
-        return;
-    };
+    let mut c = redis_connection().await;
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg("t:*")
         .query_async(&mut c)
@@ -151,14 +147,30 @@ pub(crate) fn cleanup_blocking(work: impl Future<Output = ()> + Send + 'static) 
     let _ = cleanup.join();
 }
 
-/// A connection of its own to the shared Redis (tests read and break
-/// state behind the services' backs).
-pub async fn redis_connection() -> redis::aio::MultiplexedConnection {
-    redis::Client::open(REDIS_URL)
-        .expect("redis url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("Redis is running")
+/// Which Redis the suites run against: the single server, or, when
+/// `TEST_REDIS_NODES` lists a cluster's seed nodes (comma-separated; the
+/// test command's cluster pass sets it), that cluster.
+pub fn test_redis_nodes() -> Option<Vec<String>> {
+    let nodes = std::env::var("TEST_REDIS_NODES").ok()?;
+    let nodes: Vec<String> = nodes
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (!nodes.is_empty()).then_some(nodes)
+}
+
+/// A connection of its own to the Redis the suites run against (tests read
+/// and break state behind the services' backs); on a cluster each command
+/// goes to its key's node, `KEYS` to every primary.
+pub async fn redis_connection() -> RedisConn {
+    let connections = match test_redis_nodes() {
+        Some(nodes) => RedisConnections::lazy_cluster(&nodes, Duration::from_secs(5)),
+        None => RedisConnections::lazy(REDIS_URL, 1, Duration::from_secs(5)),
+    }
+    .expect("redis settings");
+    connections.get()
 }
 
 #[cfg(test)]

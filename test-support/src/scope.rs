@@ -8,7 +8,7 @@ use contract::topology::{ROUTED_KINDS, Topology};
 use lapin::{Connection, ConnectionProperties};
 
 use crate::resources::{
-    REDIS_URL, TestDatabase, cleanup_blocking, cleanup_stale_redis_keys, unique_tag,
+    TestDatabase, cleanup_blocking, cleanup_stale_redis_keys, redis_connection, unique_tag,
 };
 
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -85,19 +85,15 @@ impl Drop for TestScope {
 }
 
 async fn delete_redis_keys(prefix: &str) {
-    let Ok(client) = redis::Client::open(REDIS_URL) else {
-        return;
-    };
-    let Ok(mut c) = client.get_multiplexed_async_connection().await else {
-        return;
-    };
+    let mut c = redis_connection().await;
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{prefix}*"))
         .query_async(&mut c)
         .await
         .unwrap_or_default();
-    if !keys.is_empty() {
-        let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut c).await;
+    // One DEL per key: on a cluster the keys live on different nodes.
+    for key in keys {
+        let _: Result<i64, _> = redis::cmd("DEL").arg(key).query_async(&mut c).await;
     }
 }
 

@@ -9,7 +9,8 @@
 use std::{sync::LazyLock, time::Duration};
 
 use contract::redis_keys::{EventKeys, idempotency_binding};
-use redis::{RedisResult, Script, aio::ConnectionManager, cmd};
+use redis::{RedisResult, Script, cmd};
+use service_kit::redis::RedisConn;
 
 use super::reservation::{EventState, Reservation, ReserveOutcome};
 use crate::redis_store::RedisStore;
@@ -44,7 +45,7 @@ impl RedisState {
         self.redis.keys(event_id)
     }
 
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> RedisConn {
         self.redis.conn()
     }
 

@@ -19,12 +19,12 @@ use coupon_service::{
 use futures::future::join_all;
 use lapin::{Connection, ConnectionProperties};
 use secrecy::SecretString;
-use service_kit::tasks::Tasks;
+use service_kit::{redis::RedisMode, tasks::Tasks};
 use sqlx::PgPool;
 pub use test_support::AMQP_URL;
 use test_support::{
     FaultProxy, TEST_PRIVATE_KEY_PATH, TEST_PUBLIC_KEY_PATH, TestScope, insert_admin, insert_users,
-    test_signer, token,
+    test_redis_nodes, test_signer, token,
 };
 use tokio::task::JoinHandle;
 pub const PG_ADDR: &str = "127.0.0.1:5432";
@@ -81,6 +81,12 @@ pub async fn spawn_app_with(faults: Faults, tweak: impl FnOnce(&mut Settings)) -
     settings.database.acquire_timeout_ms = 1000;
     settings.redis.url = SecretString::from(format!("redis://127.0.0.1:{redis_port}"));
     settings.redis.key_prefix.clone_from(&scope.redis_prefix);
+    if let Some(nodes) = test_redis_nodes() {
+        // The suite's cluster pass (a fault proxy stands for one server only).
+        assert!(!faults.redis, "Redis faults are single-server tests");
+        settings.redis.mode = RedisMode::Cluster;
+        settings.redis.nodes = nodes.into_iter().map(SecretString::from).collect();
+    }
     settings.rabbitmq.url =
         SecretString::from(format!("amqp://guest:guest@127.0.0.1:{amqp_port}/%2f"));
     settings
@@ -319,7 +325,7 @@ impl TestApp {
         .expect("max per user")
     }
 
-    async fn redis(&self) -> redis::aio::MultiplexedConnection {
+    async fn redis(&self) -> service_kit::redis::RedisConn {
         test_support::redis_connection().await
     }
 

@@ -5,6 +5,7 @@
 mod admin;
 mod auth;
 mod bad_input;
+mod cluster;
 mod events;
 mod faults;
 mod helpers;

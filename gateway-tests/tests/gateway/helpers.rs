@@ -471,7 +471,7 @@ impl Stack {
             .expect("wait for the instance");
     }
 
-    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+    pub async fn redis(&self) -> service_kit::redis::RedisConn {
         test_support::redis_connection().await
     }
 

@@ -2,7 +2,9 @@
 --
 -- KEYS[1] the user's history stream   KEYS[2] the message id's seen-marker
 -- ARGV[1] seen-marker TTL (s)   ARGV[2] history length kept   ARGV[3] history TTL (s)
--- ARGV[4] pub/sub channel       ARGV[5] header up to the seq ("u|<user>|")
+-- ARGV[4] pub/sub channel, or "" on a cluster (the caller SPUBLISHes:
+--         a script may only publish to a sharded channel of its own slot)
+-- ARGV[5] header up to the seq ("u|<user>|")
 -- ARGV[6] header after the seq ("|<consumed ms>|<type>\n")
 -- ARGV[7] frame up to the seq   ARGV[8] frame after the seq
 -- Returns the entry id (the message's seq), or false when the id was
@@ -23,5 +25,7 @@ if excess > 0 then
   end
 end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('PUBLISH', ARGV[4], ARGV[5] .. seq .. ARGV[6] .. ARGV[7] .. seq .. ARGV[8])
+if ARGV[4] ~= '' then
+  redis.call('PUBLISH', ARGV[4], ARGV[5] .. seq .. ARGV[6] .. ARGV[7] .. seq .. ARGV[8])
+end
 return seq

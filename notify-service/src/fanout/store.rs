@@ -1,13 +1,21 @@
 //! The Redis side of the fan-out: one Lua call per consumed message
 //! (deduplicate by message id, append to the user's history, publish to
 //! every instance), and the history read behind `resume`.
+//!
+//! On a Redis Cluster the message goes out on a sharded channel
+//! (`SPUBLISH`, only to the shard that owns the channel, instead of every
+//! node), sent right after the script: a script may only publish to a
+//! sharded channel of its own keys' slot. Should that publish fail, the
+//! message's seen-marker is removed before the error goes back, so the
+//! redelivery publishes it (its history entry may then appear twice, with
+//! one message id; never missing).
 
 use std::sync::LazyLock;
 
 use actix_web::web::Bytes;
 use anyhow::Context;
 use redis::{FromRedisValue, Script, Value};
-use service_kit::redis::RedisConnections;
+use service_kit::redis::{RedisConnections, RedisMode};
 
 use super::{keys::Keys, wire};
 use crate::{
@@ -43,15 +51,59 @@ pub struct FanoutStore {
     connections: RedisConnections,
     keys: Keys,
     settings: FanoutSettings,
+    /// Cluster: publish with SPUBLISH after the script.
+    sharded: bool,
 }
 
 impl FanoutStore {
-    pub fn new(connections: RedisConnections, prefix: &str, settings: FanoutSettings) -> Self {
+    pub fn new(
+        connections: RedisConnections,
+        prefix: &str,
+        settings: FanoutSettings,
+        mode: RedisMode,
+    ) -> Self {
         Self {
             connections,
             keys: Keys::new(prefix),
             settings,
+            sharded: mode == RedisMode::Cluster,
         }
+    }
+
+    /// The channel the scripts publish to themselves; empty when the caller
+    /// publishes (cluster).
+    fn script_channel(&self) -> String {
+        if self.sharded {
+            String::new()
+        } else {
+            self.keys.channel()
+        }
+    }
+
+    /// SPUBLISH on a cluster; on failure the seen-marker goes, so the
+    /// message's redelivery publishes it.
+    async fn publish_sharded(&self, payload: Vec<u8>, seen: Option<String>) -> anyhow::Result<()> {
+        let mut c = self.connections.get();
+        let published = self
+            .connections
+            .call(
+                redis::cmd("SPUBLISH")
+                    .arg(self.keys.channel())
+                    .arg(payload)
+                    .query_async::<i64>(&mut c),
+            )
+            .await
+            .context("SPUBLISH");
+        if published.is_err()
+            && let Some(seen) = seen
+        {
+            let mut c = self.connections.get();
+            let _ = self
+                .connections
+                .call(redis::cmd("DEL").arg(seen).query_async::<i64>(&mut c))
+                .await;
+        }
+        published.map(|_| ())
     }
 
     pub fn channel(&self) -> String {
@@ -79,23 +131,41 @@ impl FanoutStore {
         frame: &PersonalTemplate,
         consumed_ms: i64,
     ) -> anyhow::Result<Fanned> {
+        let seen = self.keys.user_seen(user_id, message_id);
+        let (before_seq, after_seq) = (
+            wire::user_header_before_seq(user_id),
+            wire::header_after_seq(consumed_ms, kind),
+        );
         let mut call = DELIVER_USER.prepare_invoke();
         call.key(self.keys.user_stream(user_id))
-            .key(self.keys.user_seen(user_id, message_id))
+            .key(&seen)
             .arg(self.settings.dedup_ttl_secs)
             .arg(self.settings.stream_maxlen)
             .arg(self.settings.stream_ttl_secs)
-            .arg(self.keys.channel())
-            .arg(wire::user_header_before_seq(user_id))
-            .arg(wire::header_after_seq(consumed_ms, kind))
+            .arg(self.script_channel())
+            .arg(&before_seq)
+            .arg(&after_seq)
             .arg(&frame.head)
             .arg(&frame.tail);
         let seq: Option<String> = self.call("personal fan-out script", call).await?;
-        Ok(if seq.is_some() {
-            Fanned::Published
-        } else {
-            Fanned::Duplicate
-        })
+        let Some(seq) = seq else {
+            return Ok(Fanned::Duplicate);
+        };
+        if self.sharded {
+            // What the script publishes itself on a single server.
+            let payload = [
+                before_seq.as_str(),
+                &seq,
+                &after_seq,
+                &frame.head,
+                &seq,
+                &frame.tail,
+            ]
+            .concat();
+            self.publish_sharded(payload.into_bytes(), Some(seen))
+                .await?;
+        }
+        Ok(Fanned::Published)
     }
 
     /// Publishes an event-wide message; `dedupe` drops a seen message id.
@@ -108,19 +178,23 @@ impl FanoutStore {
         consumed_ms: i64,
         dedupe: bool,
     ) -> anyhow::Result<Fanned> {
+        let seen = dedupe.then(|| self.keys.event_seen(event_id, message_id));
+        let payload = wire::event_payload(event_id, consumed_ms, kind, frame);
         let mut call = DELIVER_EVENT.prepare_invoke();
-        if dedupe {
-            call.key(self.keys.event_seen(event_id, message_id));
+        if let Some(seen) = &seen {
+            call.key(seen);
         }
         call.arg(self.settings.dedup_ttl_secs)
-            .arg(self.keys.channel())
-            .arg(wire::event_payload(event_id, consumed_ms, kind, frame));
+            .arg(self.script_channel())
+            .arg(&payload);
         let published: i64 = self.call("event fan-out script", call).await?;
-        Ok(if published == 1 {
-            Fanned::Published
-        } else {
-            Fanned::Duplicate
-        })
+        if published != 1 {
+            return Ok(Fanned::Duplicate);
+        }
+        if self.sharded {
+            self.publish_sharded(payload.into_bytes(), seen).await?;
+        }
+        Ok(Fanned::Published)
     }
 
     /// The user's messages after `since`, or `Lost` when some are gone.

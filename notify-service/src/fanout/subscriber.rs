@@ -4,13 +4,19 @@
 //! it is back every connection that lived through the gap is closed with
 //! 1012: its client reconnects, `resume`s from history and re-subscribes
 //! for fresh snapshots. (While it is down, `/ws` refuses new sockets.)
+//!
+//! On a Redis Cluster the channel is sharded (`SSUBSCRIBE`): the cluster
+//! client follows the channel's slot to whichever node serves it and
+//! subscribes again after a failover or a slot move; each such
+//! resubscription is a gap like a reconnection.
 
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use futures::StreamExt;
+use redis::{ProtocolVersion, PushInfo, PushKind, cluster::ClusterClientBuilder};
 use service_kit::backoff::Backoff;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::wire;
 use crate::{
@@ -23,8 +29,15 @@ use crate::{
 /// How often the idle subscription is probed, to notice a silent Redis.
 const PROBE_EVERY: Duration = Duration::from_secs(5);
 
+/// Where the fan-out channel is.
+pub enum Source {
+    Single(redis::Client),
+    /// A cluster's seed nodes.
+    Cluster(Vec<String>),
+}
+
 pub struct Subscriber {
-    pub client: redis::Client,
+    pub source: Source,
     pub channel: String,
     pub hub: Arc<Hub>,
     pub metrics: Arc<Metrics>,
@@ -60,7 +73,14 @@ impl Subscriber {
     /// Delivers until the subscription breaks (Err) or shutdown (Ok).
     /// `had_subscription`: a subscription was live before this one (kept up to date here).
     async fn listen(&mut self, had_subscription: &mut bool) -> anyhow::Result<()> {
-        let mut pubsub = tokio::time::timeout(self.timeout, self.client.get_async_pubsub())
+        let client = match &self.source {
+            Source::Single(client) => client.clone(),
+            Source::Cluster(nodes) => {
+                let nodes = nodes.clone();
+                return self.listen_sharded(&nodes, had_subscription).await;
+            }
+        };
+        let mut pubsub = tokio::time::timeout(self.timeout, client.get_async_pubsub())
             .await
             .context("connecting: Redis timed out")?
             .context("connecting")?;
@@ -93,6 +113,83 @@ impl Subscriber {
                             .await
                             .context("PING: Redis timed out")?;
                     pong.context("PING")?;
+                }
+                () = shutdown::reached(&mut self.shutdown, Phase::CloseSockets) => {
+                    self.set_up(false);
+                    *had_subscription = false;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// The cluster's sharded subscription: pushes arrive on a channel of
+    /// ours; the client resubscribes by itself after a failover or a slot
+    /// move, which shows as a new `ssubscribe` push (a gap).
+    async fn listen_sharded(
+        &mut self,
+        nodes: &[String],
+        had_subscription: &mut bool,
+    ) -> anyhow::Result<()> {
+        let (pushes, mut received) = mpsc::unbounded_channel::<PushInfo>();
+        let client = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+            .use_protocol(ProtocolVersion::RESP3)
+            .connection_timeout(self.timeout)
+            .response_timeout(self.timeout)
+            .push_sender(pushes)
+            .build()
+            .context("redis.nodes")?;
+        let mut connection = tokio::time::timeout(self.timeout, client.get_async_connection())
+            .await
+            .context("connecting: Redis timed out")?
+            .context("connecting")?;
+        tokio::time::timeout(self.timeout, connection.ssubscribe(&self.channel))
+            .await
+            .context("SSUBSCRIBE: Redis timed out")?
+            .context("SSUBSCRIBE")?;
+        let mut probe = tokio::time::interval(PROBE_EVERY);
+        probe.tick().await;
+        loop {
+            tokio::select! {
+                push = received.recv() => {
+                    let push = push.context("the subscription ended")?;
+                    match push.kind {
+                        PushKind::SMessage => {
+                            if let Some(redis::Value::BulkString(payload)) = push.data.get(1) {
+                                self.deliver(payload);
+                            }
+                        }
+                        PushKind::SSubscribe => {
+                            // The first confirmation, or a resubscription
+                            // after a failover: what was published meanwhile
+                            // never reached this instance.
+                            if std::mem::take(had_subscription) {
+                                let closed = self.hub.kick_all(KickReason::Gap);
+                                tracing::warn!(
+                                    connections = closed,
+                                    "fan-out resubscribed after a gap; clients reconnect and resume"
+                                );
+                            }
+                            self.set_up(true);
+                            *had_subscription = true;
+                            tracing::info!("fan-out subscription active (sharded)");
+                        }
+                        PushKind::Disconnection => self.set_up(false),
+                        _ => {}
+                    }
+                }
+                _ = probe.tick() => {
+                    // A PING on the channel's slot: the node that serves it answers.
+                    let pong: redis::RedisResult<redis::Value> = tokio::time::timeout(
+                        self.timeout,
+                        redis::cmd("SPUBLISH")
+                            .arg(format!("{}:probe", self.channel))
+                            .arg("")
+                            .query_async(&mut connection),
+                    )
+                    .await
+                    .context("probe: Redis timed out")?;
+                    pong.context("probe")?;
                 }
                 () = shutdown::reached(&mut self.shutdown, Phase::CloseSockets) => {
                     self.set_up(false);

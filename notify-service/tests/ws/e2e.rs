@@ -16,7 +16,9 @@ use coupon_service::{
 use secrecy::SecretString;
 use serde_json::json;
 use sqlx::PgPool;
-use test_support::{TEST_PRIVATE_KEY_PATH, TEST_PUBLIC_KEY_PATH, TestDatabase, insert_users};
+use test_support::{
+    TEST_PRIVATE_KEY_PATH, TEST_PUBLIC_KEY_PATH, TestDatabase, insert_users, test_redis_nodes,
+};
 
 use crate::{
     client::Client,
@@ -39,6 +41,10 @@ pub async fn spawn_coupon_service(d: &Deployment) -> CouponService {
     s.database.url = SecretString::from(database.url());
     s.database.acquire_timeout_ms = 1000;
     s.redis.key_prefix = d.redis_prefix.clone();
+    if let Some(nodes) = test_redis_nodes() {
+        s.redis.mode = service_kit::redis::RedisMode::Cluster;
+        s.redis.nodes = nodes.into_iter().map(SecretString::from).collect();
+    }
     s.rabbitmq.exchange = d.topology.exchange.clone();
     s.rabbitmq.dead_letter_exchange = d.topology.dead_letter_exchange.clone();
     s.rabbitmq.queue_prefix = d.topology.queue_prefix.clone();

@@ -20,8 +20,10 @@ use notify_service::{
     configuration::Settings, shutdown::ShutdownHandle, startup::Application, state::AppState,
 };
 use secrecy::SecretString;
-use service_kit::tasks::Tasks;
-use test_support::{FaultProxy, TEST_PUBLIC_KEY_PATH, TestScope, test_signer, token};
+use service_kit::{redis::RedisMode, tasks::Tasks};
+use test_support::{
+    FaultProxy, TEST_PUBLIC_KEY_PATH, TestScope, test_redis_nodes, test_signer, token,
+};
 
 use crate::client::Client;
 pub const REDIS_ADDR: &str = "127.0.0.1:6379";
@@ -136,6 +138,10 @@ impl Deployment {
         s.application.workers = 2;
         s.redis.url = SecretString::from(format!("redis://127.0.0.1:{redis_port}"));
         s.redis.key_prefix = self.redis_prefix.clone();
+        if let Some(nodes) = test_redis_nodes() {
+            s.redis.mode = RedisMode::Cluster;
+            s.redis.nodes = nodes.into_iter().map(SecretString::from).collect();
+        }
         s.rabbitmq.url =
             SecretString::from(format!("amqp://guest:guest@127.0.0.1:{amqp_port}/%2f"));
         s.rabbitmq.exchange = self.topology.exchange.clone();
@@ -293,7 +299,7 @@ impl Deployment {
         bodies
     }
 
-    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+    pub async fn redis(&self) -> service_kit::redis::RedisConn {
         test_support::redis_connection().await
     }
 

@@ -8,7 +8,15 @@
 //!
 //! Every call goes through [`RedisConnections::call`]: a deadline, and an
 //! answer at once while Redis is known to be unreachable.
+//!
+//! `redis.mode = cluster`: one cluster connection (redis-rs
+//! `cluster-async`) instead, itself multiplexed over one connection per
+//! node. It routes each command to the node of its key's slot, follows
+//! `MOVED`/`ASK` after a failover or a resharding, reloads a script on the
+//! node that answers `NOSCRIPT`, and reconnects in the background. Every
+//! script of both services touches one slot (docs/contract.md §5).
 
+mod cluster;
 mod reachability;
 
 use std::{
@@ -22,13 +30,63 @@ use std::{
 use anyhow::Context;
 use reachability::Reachability;
 use redis::{
-    IntoConnectionInfo, ProtocolVersion, RedisError, RedisResult,
-    aio::{ConnectionManager, ConnectionManagerConfig},
+    Cmd, IntoConnectionInfo, Pipeline, ProtocolVersion, RedisError, RedisFuture, RedisResult,
+    Value,
+    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
 };
+use serde::Deserialize;
+
+pub use self::cluster::LazyCluster;
+
+/// One Redis server (with replicas behind it, or not), or a Redis Cluster.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisMode {
+    #[default]
+    Single,
+    Cluster,
+}
+
+/// A connection to use for one or more calls: cheap to clone, usable from
+/// any task. Scripts, commands and pipelines run on it as on any redis-rs
+/// async connection.
+#[derive(Clone)]
+pub enum RedisConn {
+    Single(ConnectionManager),
+    Cluster(LazyCluster),
+}
+
+impl ConnectionLike for RedisConn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct RedisConnections {
-    connections: Arc<[ConnectionManager]>,
+    connections: Arc<[RedisConn]>,
     next: Arc<AtomicUsize>,
     reachability: Arc<Reachability>,
     timeout: Duration,
@@ -74,15 +132,53 @@ impl RedisConnections {
             .set_number_of_retries(usize::MAX)
             .set_max_delay(Duration::from_millis(500));
         let connections = (0..count.max(1))
-            .map(|_| ConnectionManager::new_lazy_with_config(client.clone(), config.clone()))
+            .map(|_| {
+                ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
+                    .map(RedisConn::Single)
+            })
             .collect::<Result<Vec<_>, _>>()
             .context("creating Redis connections")?;
         Ok(Self {
             connections: connections.into(),
             next: Arc::new(AtomicUsize::new(0)),
-            reachability: Arc::new(Reachability::new(client, timeout)),
+            reachability: Arc::new(Reachability::new(vec![client], timeout)),
             timeout,
         })
+    }
+
+    /// One connection to the cluster whose seed nodes are `nodes`, opened
+    /// on first use like [`Self::lazy`]'s.
+    pub fn lazy_cluster(nodes: &[String], timeout: Duration) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            !nodes.is_empty(),
+            "redis.nodes: cluster mode needs at least one seed node"
+        );
+        let cluster = LazyCluster::new(nodes, timeout)?;
+        let probes = nodes
+            .iter()
+            .map(|node| redis::Client::open(node.as_str()))
+            .collect::<Result<Vec<_>, _>>()
+            .context("redis.nodes: a node is not a valid Redis URL")?;
+        Ok(Self {
+            connections: vec![RedisConn::Cluster(cluster)].into(),
+            next: Arc::new(AtomicUsize::new(0)),
+            reachability: Arc::new(Reachability::new(probes, timeout)),
+            timeout,
+        })
+    }
+
+    /// [`Self::lazy`] or [`Self::lazy_cluster`], as `mode` says.
+    pub fn for_mode(
+        mode: RedisMode,
+        url: &str,
+        nodes: &[String],
+        count: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        match mode {
+            RedisMode::Single => Self::lazy(url, count, timeout),
+            RedisMode::Cluster => Self::lazy_cluster(nodes, timeout),
+        }
     }
 
     /// Awaits one Redis call under the deadline given at creation. While
@@ -109,7 +205,7 @@ impl RedisConnections {
 
     /// One of the shared connections (round robin); cheap to clone and use
     /// from any task.
-    pub fn get(&self) -> ConnectionManager {
+    pub fn get(&self) -> RedisConn {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
         self.connections[i].clone()
     }

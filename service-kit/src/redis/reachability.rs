@@ -27,7 +27,10 @@ use redis::{AsyncConnectionConfig, Client, RedisError};
 const PROBE_INTERVAL: Duration = Duration::from_millis(100);
 
 pub(super) struct Reachability {
-    client: Client,
+    /// One server, or every seed node of a cluster: Redis is unreachable
+    /// only when none of them answers (one failed primary of a cluster
+    /// leaves the others serving their slots).
+    clients: Vec<Client>,
     timeout: Duration,
     down: AtomicBool,
     probing: AtomicBool,
@@ -40,9 +43,9 @@ enum Probe {
 }
 
 impl Reachability {
-    pub(super) fn new(client: Client, timeout: Duration) -> Self {
+    pub(super) fn new(clients: Vec<Client>, timeout: Duration) -> Self {
         Self {
-            client,
+            clients,
             timeout,
             down: AtomicBool::new(false),
             probing: AtomicBool::new(false),
@@ -85,13 +88,33 @@ impl Reachability {
         }
     }
 
+    /// Answered if any node answers, unreachable if every node refuses,
+    /// hung otherwise.
     async fn probe(&self) -> Probe {
+        let probes =
+            futures::future::join_all(self.clients.iter().map(|client| self.probe_one(client)))
+                .await;
+        let mut refused = None;
+        let mut hung = false;
+        for probe in probes {
+            match probe {
+                Probe::Answered => return Probe::Answered,
+                Probe::Hung => hung = true,
+                Probe::Unreachable(e) => refused = Some(e),
+            }
+        }
+        match refused {
+            Some(e) if !hung => Probe::Unreachable(e),
+            _ => Probe::Hung,
+        }
+    }
+
+    async fn probe_one(&self, client: &Client) -> Probe {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.timeout))
             .set_response_timeout(Some(self.timeout));
         let ping = async {
-            let mut connection = self
-                .client
+            let mut connection = client
                 .get_multiplexed_async_connection_with_config(&config)
                 .await?;
             redis::cmd("PING")
