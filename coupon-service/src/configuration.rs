@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
+pub use service_kit::redis::RedisSettings;
 
 const DEFAULTS: &str = include_str!("../configuration/base.yaml");
 
@@ -37,30 +38,6 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub acquire_timeout_ms: u64,
     pub migrate_on_start: bool,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct RedisSettings {
-    /// `single` (`url`) or `cluster` (`nodes`).
-    #[serde(default)]
-    pub mode: service_kit::redis::RedisMode,
-    pub url: SecretString,
-    pub connections: usize,
-    pub key_prefix: String,
-    pub timeout_ms: u64,
-    /// Seed nodes of a cluster (`redis://host:port`), any few of its nodes.
-    #[serde(default)]
-    pub nodes: Vec<SecretString>,
-}
-
-impl RedisSettings {
-    /// The cluster's seed nodes as URLs (secrets: they may hold a password).
-    pub fn seed_nodes(&self) -> Vec<String> {
-        self.nodes
-            .iter()
-            .map(|node| node.expose_secret().to_owned())
-            .collect()
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -193,7 +170,6 @@ impl Settings {
         // The example files' placeholders are not secrets.
         for (setting, secret) in [
             ("database.url", &self.database.url),
-            ("redis.url", &self.redis.url),
             ("rabbitmq.url", &self.rabbitmq.url),
         ] {
             service_kit::config::refuse_placeholder(
@@ -201,6 +177,7 @@ impl Settings {
                 secrecy::ExposeSecret::expose_secret(secret),
             )?;
         }
+        self.redis.validate()?;
         let limits = &self.rate_limit;
         let auth = &self.auth;
         let checks: [(bool, &str); 18] = [

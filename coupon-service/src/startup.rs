@@ -7,7 +7,7 @@ use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 pub use service_kit::shutdown::ShutdownTrigger;
-use service_kit::{connected::Connected, redis::RedisConnections, tasks::Tasks};
+use service_kit::{connected::Connected, tasks::Tasks};
 use sqlx::{PgPool, postgres::PgPoolOptions};
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
@@ -305,16 +305,8 @@ pub async fn connect_postgres(settings: &Settings, migrate: bool) -> anyhow::Res
 }
 
 fn connect_redis(settings: &Settings) -> anyhow::Result<RedisState> {
-    let timeout = Duration::from_millis(settings.redis.timeout_ms);
-    let connections = RedisConnections::for_mode(
-        settings.redis.mode,
-        settings.redis.url.expose_secret(),
-        &settings.redis.seed_nodes(),
-        settings.redis.connections,
-        timeout,
-    )?;
     Ok(RedisState::new(
-        RedisStore::new(connections, settings.redis.key_prefix.clone()),
+        RedisStore::new(settings.redis.connect()?, settings.redis.key_prefix.clone()),
         settings.issuance.idempotency_ttl_secs,
     ))
 }

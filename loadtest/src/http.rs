@@ -82,3 +82,29 @@ pub async fn issue(target: &Target, token: &str, event_id: i64) -> IssueResult {
         coupon_id,
     }
 }
+
+/// `GET /api/coupons/events/{id}`, as a page load does: the outcome is the
+/// status (`"200"`), or `"error <reason>"`.
+pub async fn read_event(target: &Target, event_id: i64) -> IssueResult {
+    let started = Instant::now();
+    let sent = target
+        .http
+        .get(target.api(&format!("/api/coupons/events/{event_id}")))
+        .send()
+        .await;
+    let outcome = match sent {
+        Err(e) if e.is_timeout() => "error timeout".to_owned(),
+        Err(_) => "error request".to_owned(),
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let _ = response.bytes().await;
+            status.to_string()
+        }
+    };
+    IssueResult {
+        outcome,
+        latency: started.elapsed(),
+        finished: Instant::now(),
+        coupon_id: None,
+    }
+}

@@ -20,6 +20,10 @@ enum Scenario {
     Sellout,
     Sustained,
     Rejections,
+    /// Users who hold their one coupon press again: refused in Redis.
+    Losers,
+    /// Anonymous reads of one live event (a page load).
+    Reads,
     Watchers,
     Push,
     Idle,
@@ -143,6 +147,15 @@ async fn main() -> anyhow::Result<()> {
             scenarios::rejections::run(&target, args.users, args.concurrency, duration, args.rate)
                 .await?,
         );
+    }
+    if wanted(Scenario::Losers) {
+        reports.push(
+            scenarios::losers::run(&target, args.users, args.concurrency, duration, args.rate)
+                .await?,
+        );
+    }
+    if wanted(Scenario::Reads) {
+        reports.push(scenarios::reads::run(&target, args.concurrency, duration, args.rate).await?);
     }
     if wanted(Scenario::Watchers) {
         reports.push(scenarios::watchers::run(&target, args.watchers, args.stock.min(100)).await?);

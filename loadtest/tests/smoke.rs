@@ -162,7 +162,30 @@ async fn every_scenario_at_a_small_size_keeps_every_invariant() {
         paced_push.latency.count, 30,
         "every paced winner got the push"
     );
-    let reports: Vec<_> = reports.into_iter().chain([paced, paced_push]).collect();
+    // Losers are refused in Redis, readers read: both ran, none slipped through.
+    let losers = scenarios::losers::run(t, 20, 20, Duration::from_secs(1), None)
+        .await
+        .expect("losers");
+    assert!(
+        losers
+            .outcomes
+            .get("409 user_limit_reached")
+            .is_some_and(|n| *n > 0),
+        "{:?}",
+        losers.outcomes
+    );
+    let reads = scenarios::reads::run(t, 20, Duration::from_secs(1), None)
+        .await
+        .expect("reads");
+    assert!(
+        reads.outcomes.get("200").is_some_and(|n| *n > 0),
+        "{:?}",
+        reads.outcomes
+    );
+    let reports: Vec<_> = reports
+        .into_iter()
+        .chain([paced, paced_push, losers, reads])
+        .collect();
     loadtest::report::print_table(&reports);
     for r in &reports {
         assert!(

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 use service_kit::client_address::ProxyRange;
+pub use service_kit::redis::RedisSettings;
 
 const DEFAULTS: &str = include_str!("../configuration/base.yaml");
 
@@ -27,30 +28,6 @@ pub struct ApplicationSettings {
     pub host: String,
     pub port: u16,
     pub workers: usize,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct RedisSettings {
-    /// `single` (`url`) or `cluster` (`nodes`).
-    #[serde(default)]
-    pub mode: service_kit::redis::RedisMode,
-    pub url: SecretString,
-    pub connections: usize,
-    pub key_prefix: String,
-    pub timeout_ms: u64,
-    /// Seed nodes of a cluster (`redis://host:port`), any few of its nodes.
-    #[serde(default)]
-    pub nodes: Vec<SecretString>,
-}
-
-impl RedisSettings {
-    /// The cluster's seed nodes as URLs (secrets: they may hold a password).
-    pub fn seed_nodes(&self) -> Vec<String> {
-        self.nodes
-            .iter()
-            .map(|node| node.expose_secret().to_owned())
-            .collect()
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,15 +125,11 @@ impl Settings {
 
     pub fn validate(&self) -> Result<(), anyhow::Error> {
         // The example files' placeholders are not secrets.
-        for (setting, secret) in [
-            ("redis.url", &self.redis.url),
-            ("rabbitmq.url", &self.rabbitmq.url),
-        ] {
-            service_kit::config::refuse_placeholder(
-                setting,
-                secrecy::ExposeSecret::expose_secret(secret),
-            )?;
-        }
+        service_kit::config::refuse_placeholder(
+            "rabbitmq.url",
+            secrecy::ExposeSecret::expose_secret(&self.rabbitmq.url),
+        )?;
+        self.redis.validate()?;
         let ws = &self.websocket;
         let checks: [(bool, &str); 17] = [
             (
@@ -236,12 +209,6 @@ impl Settings {
             Some((_, message)) => Err(anyhow::anyhow!("invalid setting: {message}")),
             None => Ok(()),
         }
-    }
-}
-
-impl RedisSettings {
-    pub fn timeout(&self) -> Duration {
-        Duration::from_millis(self.timeout_ms)
     }
 }
 

@@ -11,11 +11,7 @@ use actix_web::{App, HttpServer, dev::Server, web};
 use anyhow::Context;
 use contract::{jwt::TokenVerifier, keys::PublicKeys};
 use secrecy::ExposeSecret;
-use service_kit::{
-    client_address::ProxyRange,
-    redis::{RedisConnections, RedisMode},
-    tasks::Tasks,
-};
+use service_kit::{client_address::ProxyRange, redis::RedisMode, tasks::Tasks};
 use tokio::net::TcpSocket;
 
 use crate::{
@@ -64,13 +60,7 @@ impl Application {
             ws_settings.max_subscriptions,
         ));
         let timeout = settings.redis.timeout();
-        let connections = RedisConnections::for_mode(
-            settings.redis.mode,
-            settings.redis.url.expose_secret(),
-            &settings.redis.seed_nodes(),
-            settings.redis.connections,
-            timeout,
-        )?;
+        let connections = settings.redis.connect()?;
         let prefix = settings.redis.key_prefix.clone();
         let fanout = FanoutStore::new(
             connections.clone(),

@@ -2,7 +2,9 @@
 //! users, runs, measures, and checks the invariants.
 
 pub mod idle;
+pub mod losers;
 pub mod push;
+pub mod reads;
 pub mod rejections;
 pub mod sellout;
 pub mod sustained;

@@ -139,6 +139,30 @@ pub async fn hammer(
     duration: Duration,
     rate: Option<f64>,
 ) -> (Recorder, Vec<i64>, Duration) {
+    hammer_with(
+        target,
+        tokens,
+        concurrency,
+        duration,
+        rate,
+        move |target, token| async move { http::issue(&target, &token, event).await },
+    )
+    .await
+}
+
+/// [`hammer`] with any request: `request(target, token)`.
+pub async fn hammer_with<F, Fut>(
+    target: &Arc<Target>,
+    tokens: &[String],
+    concurrency: usize,
+    duration: Duration,
+    rate: Option<f64>,
+    request: F,
+) -> (Recorder, Vec<i64>, Duration)
+where
+    F: Fn(Arc<Target>, String) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = http::IssueResult> + Send,
+{
     let concurrency = concurrency.max(1);
     // Time between two requests of one worker, when paced.
     let interval = rate
@@ -159,7 +183,7 @@ pub async fn hammer(
     };
     let workers: Vec<_> = (0..concurrency)
         .map(|w| {
-            let (target, tokens) = (target.clone(), tokens.clone());
+            let (target, tokens, request) = (target.clone(), tokens.clone(), request.clone());
             tokio::spawn(async move {
                 let mut recorder = Recorder::default();
                 let mut issued = Vec::new();
@@ -175,9 +199,9 @@ pub async fn hammer(
                             break;
                         }
                     }
-                    let token = &tokens[next % tokens.len()];
+                    let token = tokens[next % tokens.len()].clone();
                     next += concurrency;
-                    let r = http::issue(&target, token, event).await;
+                    let r = request(target.clone(), token).await;
                     recorder.record(&r.outcome, r.latency);
                     issued.extend(r.coupon_id);
                 }

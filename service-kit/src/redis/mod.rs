@@ -18,6 +18,7 @@
 
 mod cluster;
 mod reachability;
+mod settings;
 
 use std::{
     sync::{
@@ -36,7 +37,7 @@ use redis::{
 };
 use serde::Deserialize;
 
-pub use self::cluster::LazyCluster;
+pub use self::{cluster::LazyCluster, settings::RedisSettings};
 
 /// One Redis server (with replicas behind it, or not), or a Redis Cluster.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
