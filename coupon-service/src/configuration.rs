@@ -137,6 +137,9 @@ pub struct OutboxSettings {
     pub recover_after_ms: u64,
     pub batch_size: i64,
     pub retention_secs: u64,
+    /// At most one `event.stock` per event this often (every watcher of the
+    /// event gets each one).
+    pub stock_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -180,7 +183,11 @@ impl Settings {
         self.redis.validate()?;
         let limits = &self.rate_limit;
         let auth = &self.auth;
-        let checks: [(bool, &str); 18] = [
+        let checks: [(bool, &str); 19] = [
+            (
+                self.outbox.stock_interval_ms > 0,
+                "outbox.stock_interval_ms must be at least 1",
+            ),
             (
                 self.redis.connections > 0,
                 "redis.connections must be at least 1",
@@ -312,6 +319,22 @@ mod tests {
         s.rabbitmq.queue_type = "fancy".into();
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("rabbitmq.queue_type"), "{err}");
+    }
+
+    #[test]
+    fn a_redis_cluster_needs_seed_nodes_and_a_stock_interval_cannot_be_zero() {
+        let mut s = Settings::defaults().unwrap();
+        s.redis.mode = service_kit::redis::RedisMode::Cluster;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("redis.nodes"), "{err}");
+        s.redis.nodes = vec!["redis://:change-me@node:6379".into()];
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("redis.nodes"), "{err}");
+        s.redis.nodes = vec!["redis://127.0.0.1:7001".into()];
+        s.validate().unwrap();
+        s.outbox.stock_interval_ms = 0;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("outbox.stock_interval_ms"), "{err}");
     }
 
     #[test]

@@ -119,6 +119,7 @@ impl Application {
                 redis.store().clone(),
                 event_cache.clone(),
                 handoff,
+                Duration::from_millis(settings.outbox.stock_interval_ms),
             ),
         );
 

@@ -23,9 +23,6 @@ use super::{
 };
 use crate::{events::cache::EventCache, redis_store::RedisStore};
 
-/// Minimum spacing of two stock messages of one event.
-pub const STOCK_INTERVAL: Duration = Duration::from_millis(100);
-
 /// Events whose stock changed since the last tick (shared with the writer).
 #[derive(Clone, Default)]
 pub struct StockChanges(Arc<Mutex<HashSet<i64>>>);
@@ -45,14 +42,19 @@ impl StockChanges {
     }
 }
 
+/// Queues an `event.stock` for each changed event every `every`, at most
+/// one per event per `every` across instances (`outbox.stock_interval_ms`:
+/// each message goes to every watcher of the event, so the interval sets
+/// the fan-out's frame rate per watcher).
 pub async fn stock_loop(
     changes: StockChanges,
     db: PgPool,
     redis: RedisStore,
     events: EventCache,
     handoff: Handoff,
+    every: Duration,
 ) {
-    let mut tick = tokio::time::interval(STOCK_INTERVAL);
+    let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tick.tick().await;
@@ -60,7 +62,7 @@ pub async fn stock_loop(
         if changed.is_empty() {
             continue;
         }
-        match queue_messages(&changed, &db, &redis, &events).await {
+        match queue_messages(&changed, &db, &redis, &events, every).await {
             Ok(Sent { rows, throttled }) => {
                 handoff.pass(rows);
                 // Sent by another instance moments ago: ours goes next tick,
@@ -86,12 +88,13 @@ async fn queue_messages(
     db: &PgPool,
     redis: &RedisStore,
     events: &EventCache,
+    every: Duration,
 ) -> anyhow::Result<Sent> {
     let mut messages = NewMessages::default();
     let mut throttled = Vec::new();
     let now = Utc::now();
     for &event_id in changed {
-        if !claim_tick(redis, event_id, STOCK_INTERVAL).await? {
+        if !claim_tick(redis, event_id, every).await? {
             throttled.push(event_id);
             continue;
         }
