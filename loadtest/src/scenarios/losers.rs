@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 
 use serde_json::json;
 
-use super::{ScenarioReport, fire_once, per_sec, sustained::hammer};
+use super::{ScenarioReport, Window, fire_once, sustained::hammer};
 use crate::{invariants, setup, target::Target};
 
 pub async fn run(
@@ -52,17 +52,13 @@ pub async fn run(
         ));
     }
     let refused = recorder.count("409 user_limit_reached");
-    Ok(ScenarioReport {
-        scenario: "losers".into(),
-        parameters: json!({"users": users, "concurrency": concurrency, "duration_secs": duration.as_secs(), "rate": rate, "event_id": event}),
-        duration_secs: elapsed.as_secs_f64(),
-        requests: recorder.latency.len(),
-        throughput_per_sec: per_sec(recorder.latency.len(), elapsed),
-        rate_name: "refused/s (in Redis)".into(),
-        rate_per_sec: per_sec(refused, elapsed),
-        latency: recorder.summary(),
-        outcomes: recorder.outcomes,
-        extra: json!({}),
+    Ok(ScenarioReport::timed(
+        "losers",
+        json!({"users": users, "concurrency": concurrency, "duration_secs": duration.as_secs(), "rate": rate, "event_id": event}),
+        Window { recorder, elapsed },
+        "refused/s (in Redis)",
+        refused,
+        json!({}),
         violations,
-    })
+    ))
 }

@@ -40,6 +40,42 @@ pub struct ScenarioReport {
     pub violations: Vec<String>,
 }
 
+/// The window of a timed scenario (sustained, rejections, losers, reads):
+/// what its workers recorded over `elapsed`.
+pub struct Window {
+    pub recorder: Recorder,
+    pub elapsed: Duration,
+}
+
+impl ScenarioReport {
+    /// A timed scenario's report: `headline` of the recorded requests, per
+    /// second, named `rate_name`.
+    pub fn timed(
+        scenario: &str,
+        parameters: Value,
+        window: Window,
+        rate_name: &str,
+        headline: u64,
+        extra: Value,
+        violations: Vec<String>,
+    ) -> Self {
+        let Window { recorder, elapsed } = window;
+        Self {
+            scenario: scenario.into(),
+            parameters,
+            duration_secs: elapsed.as_secs_f64(),
+            requests: recorder.latency.len(),
+            throughput_per_sec: per_sec(recorder.latency.len(), elapsed),
+            rate_name: rate_name.into(),
+            rate_per_sec: per_sec(headline, elapsed),
+            latency: recorder.summary(),
+            outcomes: recorder.outcomes,
+            extra,
+            violations,
+        }
+    }
+}
+
 /// A progress bar for long runs (hidden when stdout is not a terminal).
 pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len);

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use serde_json::json;
 
-use super::{ScenarioReport, per_sec, sustained::hammer_with};
+use super::{ScenarioReport, Window, sustained::hammer_with};
 use crate::{http, setup, target::Target};
 
 pub async fn run(
@@ -29,21 +29,18 @@ pub async fn run(
     )
     .await;
     let mut violations = Vec::new();
-    let failed = recorder.latency.len() - recorder.count("200");
+    let recorder_ok = recorder.count("200");
+    let failed = recorder.latency.len() - recorder_ok;
     if failed > 0 {
         violations.push(format!("reads: {failed} reads did not answer 200"));
     }
-    Ok(ScenarioReport {
-        scenario: "reads".into(),
-        parameters: json!({"concurrency": concurrency, "duration_secs": duration.as_secs(), "rate": rate, "event_id": event}),
-        duration_secs: elapsed.as_secs_f64(),
-        requests: recorder.latency.len(),
-        throughput_per_sec: per_sec(recorder.latency.len(), elapsed),
-        rate_name: "reads/s".into(),
-        rate_per_sec: per_sec(recorder.count("200"), elapsed),
-        latency: recorder.summary(),
-        outcomes: recorder.outcomes,
-        extra: json!({}),
+    Ok(ScenarioReport::timed(
+        "reads",
+        json!({"concurrency": concurrency, "duration_secs": duration.as_secs(), "rate": rate, "event_id": event}),
+        Window { recorder, elapsed },
+        "reads/s",
+        recorder_ok,
+        json!({}),
         violations,
-    })
+    ))
 }

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use serde_json::json;
 
-use super::{ScenarioReport, per_sec, sustained::hammer};
+use super::{ScenarioReport, Window, sustained::hammer};
 use crate::{http, invariants, setup, target::Target};
 
 pub async fn run(
@@ -52,17 +52,13 @@ pub async fn run(
         ));
     }
     let rejected = recorder.count("410") + recorder.count("409");
-    Ok(ScenarioReport {
-        scenario: "rejections".into(),
-        parameters: json!({"users": users, "concurrency": concurrency, "duration_secs": duration.as_secs(), "rate": rate, "event_id": event}),
-        duration_secs: elapsed.as_secs_f64(),
-        requests: recorder.latency.len(),
-        throughput_per_sec: per_sec(recorder.latency.len(), elapsed),
-        rate_name: "rejected/s".into(),
-        rate_per_sec: per_sec(rejected, elapsed),
-        latency: recorder.summary(),
-        outcomes: recorder.outcomes,
-        extra: json!({}),
+    Ok(ScenarioReport::timed(
+        "rejections",
+        json!({"users": users, "concurrency": concurrency, "duration_secs": duration.as_secs(), "rate": rate, "event_id": event}),
+        Window { recorder, elapsed },
+        "rejected/s",
+        rejected,
+        json!({}),
         violations,
-    })
+    ))
 }

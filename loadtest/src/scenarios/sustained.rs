@@ -15,7 +15,7 @@ use std::{
 
 use serde_json::json;
 
-use super::{ScenarioReport, per_sec, watchers::open_sockets};
+use super::{ScenarioReport, Window, watchers::open_sockets};
 use crate::{http, invariants, setup, stats::Recorder, target::Target, ws::Socket};
 
 /// `max_per_user` of the event: high, so users are not the limit.
@@ -71,22 +71,18 @@ pub async fn run(
     for socket in canary_socket {
         socket.close();
     }
-    Ok(ScenarioReport {
-        scenario: "sustained".into(),
-        parameters: json!({"users": users, "concurrency": concurrency, "duration_secs": duration.as_secs(), "rate": rate, "event_id": event}),
-        duration_secs: elapsed.as_secs_f64(),
-        requests: recorder.latency.len(),
-        throughput_per_sec: per_sec(recorder.latency.len(), elapsed),
-        rate_name: "issued/s (committed)".into(),
-        rate_per_sec: per_sec(issued.len() as u64, elapsed),
-        latency: recorder.summary(),
-        outcomes: recorder.outcomes,
-        extra: json!({
+    Ok(ScenarioReport::timed(
+        "sustained",
+        json!({"users": users, "concurrency": concurrency, "duration_secs": duration.as_secs(), "rate": rate, "event_id": event}),
+        Window { recorder, elapsed },
+        "issued/s (committed)",
+        issued.len() as u64,
+        json!({
             "outbox_unpublished_at_end": unpublished,
             "push_after_run_secs": backlog.delay.as_secs_f64(),
         }),
         violations,
-    })
+    ))
 }
 
 struct Canary {
