@@ -107,9 +107,9 @@ check_deploy_files() {
   check_deploy_schemas
   # The scripts that start, check and build all of this.
   ensure_tool shellcheck shellcheck
-  shellcheck -x scripts/dev scripts/lib/*.sh deploy/docker/*.sh ||
+  shellcheck -x scripts/dev scripts/bench scripts/multihost/run scripts/lib/*.sh deploy/docker/*.sh ||
     die "shellcheck found problems in the scripts (see above)"
-  log "shellcheck scripts/dev scripts/lib deploy/docker: ok"
+  log "shellcheck scripts/dev scripts/bench scripts/multihost scripts/lib deploy/docker: ok"
   if command -v kubectl >/dev/null 2>&1; then
     kubectl kustomize deploy/k8s >/dev/null || die "kubectl kustomize deploy/k8s failed"
     log "kubectl kustomize deploy/k8s: ok"
