@@ -82,6 +82,7 @@ impl Application {
                 RedisMode::Cluster => Source::Cluster(settings.redis.seed_nodes()),
             },
             channel: fanout.channel(),
+            probe_channel: fanout.probe_channel(),
             hub: hub.clone(),
             metrics: metrics.clone(),
             liveness: liveness.clone(),

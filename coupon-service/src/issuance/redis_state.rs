@@ -9,8 +9,7 @@
 use std::{sync::LazyLock, time::Duration};
 
 use contract::redis_keys::{EventKeys, idempotency_binding};
-use redis::{RedisResult, Script, cmd};
-use service_kit::redis::RedisConn;
+use redis::{Script, cmd};
 
 use super::reservation::{EventState, Reservation, ReserveOutcome};
 use crate::redis_store::RedisStore;
@@ -45,18 +44,6 @@ impl RedisState {
         self.redis.keys(event_id)
     }
 
-    fn conn(&self) -> RedisConn {
-        self.redis.conn()
-    }
-
-    async fn deadline<T>(
-        &self,
-        what: &'static str,
-        call: impl Future<Output = RedisResult<T>>,
-    ) -> anyhow::Result<T> {
-        self.redis.call(what, call).await
-    }
-
     /// The first-come decision (reserve.lua).
     pub async fn reserve(
         &self,
@@ -67,19 +54,20 @@ impl RedisState {
         let k = self.keys(event_id);
         let idem_key = k.idempotency(user_id, idem);
         let (code, ticket, slot, remaining, reserved_ms): (i64, i32, i32, i64, i64) = {
-            let mut c = self.conn();
-            self.deadline("reserve script", async {
-                let mut call = RESERVE.prepare_invoke();
-                for key in k.state() {
-                    call.key(key);
-                }
-                call.key(idem_key)
-                    .arg(user_id)
-                    .arg(idem)
-                    .arg(self.idem_ttl_secs);
-                call.invoke_async(&mut c).await
-            })
-            .await
+            let mut c = self.redis.conn();
+            self.redis
+                .call("reserve script", async {
+                    let mut call = RESERVE.prepare_invoke();
+                    for key in k.state() {
+                        call.key(key);
+                    }
+                    call.key(idem_key)
+                        .arg(user_id)
+                        .arg(idem)
+                        .arg(self.idem_ttl_secs);
+                    call.invoke_async(&mut c).await
+                })
+                .await
         }?;
         Ok(match code {
             1 => ReserveOutcome::Reserved(Reservation {
@@ -117,21 +105,22 @@ impl RedisState {
         let k = self.keys(r.event_id);
         let idem_key = k.idempotency(r.user_id, &r.idem);
         let settled: i64 = {
-            let mut c = self.conn();
-            self.deadline("release script", async {
-                let mut call = RELEASE.prepare_invoke();
-                call.key(k.stock())
-                    .key(k.free())
-                    .key(k.users())
-                    .key(k.pending())
-                    .key(idem_key)
-                    .arg(r.ticket)
-                    .arg(r.pending_value())
-                    .arg(if give_ticket { "1" } else { "0" })
-                    .arg(if give_slot { "1" } else { "0" });
-                call.invoke_async(&mut c).await
-            })
-            .await
+            let mut c = self.redis.conn();
+            self.redis
+                .call("release script", async {
+                    let mut call = RELEASE.prepare_invoke();
+                    call.key(k.stock())
+                        .key(k.free())
+                        .key(k.users())
+                        .key(k.pending())
+                        .key(idem_key)
+                        .arg(r.ticket)
+                        .arg(r.pending_value())
+                        .arg(if give_ticket { "1" } else { "0" })
+                        .arg(if give_slot { "1" } else { "0" });
+                    call.invoke_async(&mut c).await
+                })
+                .await
         }?;
         Ok(settled == 1)
     }
@@ -140,16 +129,17 @@ impl RedisState {
     pub async fn confirm(&self, event_id: i64, committed: &[&Reservation]) -> anyhow::Result<()> {
         let k = self.keys(event_id);
         let _: i64 = {
-            let mut c = self.conn();
-            self.deadline("confirm script", async {
-                let mut call = CONFIRM.prepare_invoke();
-                call.key(k.pending());
-                for r in committed {
-                    call.arg(r.ticket).arg(r.pending_value());
-                }
-                call.invoke_async(&mut c).await
-            })
-            .await
+            let mut c = self.redis.conn();
+            self.redis
+                .call("confirm script", async {
+                    let mut call = CONFIRM.prepare_invoke();
+                    call.key(k.pending());
+                    for r in committed {
+                        call.arg(r.ticket).arg(r.pending_value());
+                    }
+                    call.invoke_async(&mut c).await
+                })
+                .await
         }?;
         Ok(())
     }
@@ -158,30 +148,31 @@ impl RedisState {
     pub async fn load(&self, event_id: i64, s: &EventState) -> anyhow::Result<bool> {
         let k = self.keys(event_id);
         let loaded: i64 = {
-            let mut c = self.conn();
-            self.deadline("load script", async {
-                let mut call = LOAD.prepare_invoke();
-                for key in k.state() {
-                    call.key(key);
-                }
-                call.arg(s.start_ms)
-                    .arg(s.end_ms)
-                    .arg(s.total)
-                    .arg(s.max_per_user)
-                    .arg(if s.closed { "1" } else { "0" })
-                    .arg(s.expire_at_ms)
-                    .arg(s.remaining)
-                    .arg(s.highest_ticket)
-                    .arg(s.free_tickets.len());
-                for t in &s.free_tickets {
-                    call.arg(t);
-                }
-                for (user, held) in &s.users {
-                    call.arg(user).arg(held);
-                }
-                call.invoke_async(&mut c).await
-            })
-            .await
+            let mut c = self.redis.conn();
+            self.redis
+                .call("load script", async {
+                    let mut call = LOAD.prepare_invoke();
+                    for key in k.state() {
+                        call.key(key);
+                    }
+                    call.arg(s.start_ms)
+                        .arg(s.end_ms)
+                        .arg(s.total)
+                        .arg(s.max_per_user)
+                        .arg(if s.closed { "1" } else { "0" })
+                        .arg(s.expire_at_ms)
+                        .arg(s.remaining)
+                        .arg(s.highest_ticket)
+                        .arg(s.free_tickets.len());
+                    for t in &s.free_tickets {
+                        call.arg(t);
+                    }
+                    for (user, held) in &s.users {
+                        call.arg(user).arg(held);
+                    }
+                    call.invoke_async(&mut c).await
+                })
+                .await
         }?;
         Ok(loaded == 1)
     }
@@ -190,7 +181,7 @@ impl RedisState {
     /// (update_event.lua); false when the event is not loaded.
     pub async fn update(&self, event_id: i64, s: &EventState) -> anyhow::Result<bool> {
         let k = self.keys(event_id);
-        let mut c = self.conn();
+        let mut c = self.redis.conn();
         let mut call = UPDATE.prepare_invoke();
         for key in k.state() {
             call.key(key);
@@ -202,7 +193,8 @@ impl RedisState {
             .arg(if s.closed { "1" } else { "0" })
             .arg(s.expire_at_ms);
         let applied: i64 = self
-            .deadline("update script", call.invoke_async(&mut c))
+            .redis
+            .call("update script", call.invoke_async(&mut c))
             .await?;
         Ok(applied == 1)
     }
@@ -211,11 +203,12 @@ impl RedisState {
     pub async fn is_loaded(&self, event_id: i64) -> anyhow::Result<bool> {
         let info = self.keys(event_id).info();
         {
-            let mut c = self.conn();
-            self.deadline("EXISTS info", async {
-                cmd("EXISTS").arg(info).query_async(&mut c).await
-            })
-            .await
+            let mut c = self.redis.conn();
+            self.redis
+                .call("EXISTS info", async {
+                    cmd("EXISTS").arg(info).query_async(&mut c).await
+                })
+                .await
         }
     }
 
@@ -228,18 +221,19 @@ impl RedisState {
         let key = self.keys(event_id).rebuild_lock();
         let token = uuid::Uuid::new_v4().to_string();
         let taken: Option<String> = {
-            let mut c = self.conn();
-            self.deadline("SET NX rebuild lock", async {
-                cmd("SET")
-                    .arg(key)
-                    .arg(&token)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(ttl.as_millis() as u64)
-                    .query_async(&mut c)
-                    .await
-            })
-            .await
+            let mut c = self.redis.conn();
+            self.redis
+                .call("SET NX rebuild lock", async {
+                    cmd("SET")
+                        .arg(key)
+                        .arg(&token)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(ttl.as_millis() as u64)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await
         }?;
         Ok(taken.map(|_| token))
     }
@@ -253,9 +247,13 @@ impl RedisState {
         });
         let key = self.keys(event_id).rebuild_lock();
         let _: i64 = self
-            .deadline(
+            .redis
+            .call(
                 "rebuild unlock",
-                UNLOCK.key(key).arg(token).invoke_async(&mut self.conn()),
+                UNLOCK
+                    .key(key)
+                    .arg(token)
+                    .invoke_async(&mut self.redis.conn()),
             )
             .await?;
         Ok(())
@@ -272,19 +270,20 @@ impl RedisState {
         let key = idempotency_binding(self.redis.prefix(), user_id, key_hash);
         let ttl = self.idem_ttl_secs;
         let previous: Option<String> = {
-            let mut c = self.conn();
-            self.deadline("idempotency binding", async {
-                cmd("SET")
-                    .arg(key)
-                    .arg(fingerprint)
-                    .arg("NX")
-                    .arg("GET")
-                    .arg("EX")
-                    .arg(ttl)
-                    .query_async(&mut c)
-                    .await
-            })
-            .await
+            let mut c = self.redis.conn();
+            self.redis
+                .call("idempotency binding", async {
+                    cmd("SET")
+                        .arg(key)
+                        .arg(fingerprint)
+                        .arg("NX")
+                        .arg("GET")
+                        .arg("EX")
+                        .arg(ttl)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await
         }?;
         Ok(previous.filter(|p| p != fingerprint))
     }
@@ -293,11 +292,12 @@ impl RedisState {
     pub async fn pending(&self, event_id: i64) -> anyhow::Result<Vec<Reservation>> {
         let key = self.keys(event_id).pending();
         let entries: Vec<(String, String)> = {
-            let mut c = self.conn();
-            self.deadline("HGETALL pending", async {
-                cmd("HGETALL").arg(key).query_async(&mut c).await
-            })
-            .await
+            let mut c = self.redis.conn();
+            self.redis
+                .call("HGETALL pending", async {
+                    cmd("HGETALL").arg(key).query_async(&mut c).await
+                })
+                .await
         }?;
         Ok(entries
             .iter()
@@ -309,9 +309,10 @@ impl RedisState {
     /// reservation time: a replayed request does not know it).
     pub async fn is_pending_for(&self, r: &Reservation) -> anyhow::Result<bool> {
         let key = self.keys(r.event_id).pending();
-        let mut c = self.conn();
+        let mut c = self.redis.conn();
         let value: Option<String> = self
-            .deadline(
+            .redis
+            .call(
                 "HGET pending",
                 cmd("HGET").arg(key).arg(r.ticket).query_async(&mut c),
             )

@@ -36,6 +36,13 @@ impl Keys {
     pub fn channel(&self) -> String {
         format!("{}notify:fanout", self.prefix)
     }
+
+    /// A sharded channel on the same slot as [`Self::channel`] (its whole
+    /// name as the hash tag; the channel has no braces of its own): probing
+    /// it reaches the node that serves the subscription, and nobody listens.
+    pub fn probe_channel(&self) -> String {
+        format!("{{{}}}:probe", self.channel())
+    }
 }
 
 #[cfg(test)]
@@ -50,5 +57,6 @@ mod tests {
         assert!(k.user_seen(123, &id).starts_with("t1:notify:{user:123}:"));
         assert!(k.event_seen(9, &id).starts_with("t1:notify:{event:9}:"));
         assert_eq!(k.channel(), "t1:notify:fanout");
+        assert_eq!(k.probe_channel(), "{t1:notify:fanout}:probe");
     }
 }

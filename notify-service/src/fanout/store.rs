@@ -110,6 +110,10 @@ impl FanoutStore {
         self.keys.channel()
     }
 
+    pub fn probe_channel(&self) -> String {
+        self.keys.probe_channel()
+    }
+
     async fn call<T: FromRedisValue>(
         &self,
         what: &'static str,

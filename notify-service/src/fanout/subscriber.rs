@@ -39,6 +39,8 @@ pub enum Source {
 pub struct Subscriber {
     pub source: Source,
     pub channel: String,
+    /// Cluster: a channel on the subscription's slot, for the liveness probe.
+    pub probe_channel: String,
     pub hub: Arc<Hub>,
     pub metrics: Arc<Metrics>,
     pub liveness: Arc<Liveness>,
@@ -89,16 +91,7 @@ impl Subscriber {
             .context("SUBSCRIBE: Redis timed out")?
             .context("SUBSCRIBE")?;
         let (mut sink, mut messages) = pubsub.split();
-        if std::mem::take(had_subscription) {
-            let closed = self.hub.kick_all(KickReason::Gap);
-            tracing::warn!(
-                connections = closed,
-                "fan-out resumed after a gap; clients reconnect and resume"
-            );
-        }
-        self.set_up(true);
-        *had_subscription = true;
-        tracing::info!("fan-out subscription active");
+        self.subscribed(had_subscription);
         let mut probe = tokio::time::interval(PROBE_EVERY);
         probe.tick().await;
         loop {
@@ -159,31 +152,19 @@ impl Subscriber {
                                 self.deliver(payload);
                             }
                         }
-                        PushKind::SSubscribe => {
-                            // The first confirmation, or a resubscription
-                            // after a failover: what was published meanwhile
-                            // never reached this instance.
-                            if std::mem::take(had_subscription) {
-                                let closed = self.hub.kick_all(KickReason::Gap);
-                                tracing::warn!(
-                                    connections = closed,
-                                    "fan-out resubscribed after a gap; clients reconnect and resume"
-                                );
-                            }
-                            self.set_up(true);
-                            *had_subscription = true;
-                            tracing::info!("fan-out subscription active (sharded)");
-                        }
+                        // The first confirmation, or a resubscription after a
+                        // failover or a slot move: a gap like a reconnection.
+                        PushKind::SSubscribe => self.subscribed(had_subscription),
                         PushKind::Disconnection => self.set_up(false),
                         _ => {}
                     }
                 }
                 _ = probe.tick() => {
-                    // A PING on the channel's slot: the node that serves it answers.
+                    // Routed to the node that serves the subscription's slot.
                     let pong: redis::RedisResult<redis::Value> = tokio::time::timeout(
                         self.timeout,
                         redis::cmd("SPUBLISH")
-                            .arg(format!("{}:probe", self.channel))
+                            .arg(&self.probe_channel)
                             .arg("")
                             .query_async(&mut connection),
                     )
@@ -198,6 +179,22 @@ impl Subscriber {
                 }
             }
         }
+    }
+
+    /// A subscription is live. If one was live before it, messages published
+    /// in between never reached this instance: every socket that lived
+    /// through the gap is closed (1012) to reconnect and `resume`.
+    fn subscribed(&self, had_subscription: &mut bool) {
+        if std::mem::take(had_subscription) {
+            let closed = self.hub.kick_all(KickReason::Gap);
+            tracing::warn!(
+                connections = closed,
+                "fan-out resumed after a gap; clients reconnect and resume"
+            );
+        }
+        self.set_up(true);
+        *had_subscription = true;
+        tracing::info!("fan-out subscription active");
     }
 
     fn deliver(&self, payload: &[u8]) {
