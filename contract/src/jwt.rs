@@ -36,6 +36,11 @@ pub struct AccessClaims {
     pub exp: u64,
     pub aud: String,
     pub iss: String,
+    /// The session (refresh-token family) the token was issued in: a
+    /// logout or revocation of that session closes the sockets that
+    /// authenticated with it. Absent on tokens made outside a sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<uuid::Uuid>,
 }
 
 impl AccessClaims {
@@ -61,6 +66,8 @@ pub struct Principal {
     pub role: Role,
     /// Expiry (unix seconds): a cache of verified tokens may keep it until then.
     pub expires_at: u64,
+    /// The token's `sid`, when it has one.
+    pub session: Option<uuid::Uuid>,
 }
 
 /// Verifies access tokens against a set of public keys indexed by `kid`.
@@ -113,6 +120,7 @@ impl TokenVerifier {
             user_id,
             role: claims.role,
             expires_at: claims.exp,
+            session: claims.sid,
         })
     }
 }
@@ -140,8 +148,21 @@ impl TokenSigner {
         })
     }
 
-    /// A token for `user_id` valid from `now` for `ttl_secs`.
+    /// A token for `user_id` valid from `now` for `ttl_secs`, outside any
+    /// session (tools and tests).
     pub fn sign(&self, user_id: i64, role: Role, now: u64, ttl_secs: u64) -> String {
+        self.sign_in_session(user_id, role, None, now, ttl_secs)
+    }
+
+    /// A token of the session `sid` (the refresh family of a sign-in).
+    pub fn sign_in_session(
+        &self,
+        user_id: i64,
+        role: Role,
+        sid: Option<uuid::Uuid>,
+        now: u64,
+        ttl_secs: u64,
+    ) -> String {
         self.sign_claims(&AccessClaims {
             sub: user_id.to_string(),
             role,
@@ -150,6 +171,7 @@ impl TokenSigner {
             exp: now + ttl_secs,
             aud: self.audience.clone(),
             iss: self.issuer.clone(),
+            sid,
         })
     }
 
@@ -187,7 +209,10 @@ mod tests {
     fn a_fresh_token_verifies_to_its_user() {
         let token = signer("k1", PRIVATE).sign(7, Role::Admin, now_unix(), 60);
         let p = verifier().verify(&token).unwrap();
-        assert_eq!((p.user_id, p.role), (7, Role::Admin));
+        assert_eq!((p.user_id, p.role, p.session), (7, Role::Admin, None));
+        let sid = uuid::Uuid::new_v4();
+        let token = signer("k1", PRIVATE).sign_in_session(7, Role::User, Some(sid), now_unix(), 60);
+        assert_eq!(verifier().verify(&token).unwrap().session, Some(sid));
     }
 
     #[test]
@@ -217,6 +242,7 @@ mod tests {
             exp: now + 60,
             aud: "aud".into(),
             iss: "iss".into(),
+            sid: None,
         };
         let v = verifier();
         for bad in [

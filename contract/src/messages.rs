@@ -14,6 +14,13 @@ pub const COUPON_SOLDOUT: &str = "coupon.soldout";
 /// Routing key (and `type`) of the coalesced live-stock message.
 pub const EVENT_STOCK: &str = "event.stock";
 
+/// Routing key (and `type`) of an admin's change to an event (stock,
+/// window, texts, close), for the event's watchers.
+pub const EVENT_UPDATED: &str = "event.updated";
+/// Routing key (and `type`) of an ended session (logout, a reused refresh
+/// token, an account disabled): its sockets are closed.
+pub const SESSION_REVOKED: &str = "session.revoked";
+
 /// Header carrying the trace id of the request that caused the message.
 pub const TRACE_ID_HEADER: &str = "x-trace-id";
 
@@ -53,6 +60,32 @@ pub struct EventStock {
     pub total: i64,
 }
 
+/// An event as its watchers see it after an admin changed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventUpdated {
+    pub event_id: i64,
+    /// `scheduled`, `active`, `sold_out` or `ended` when the change was made.
+    pub status: String,
+    pub remaining: i64,
+    pub total: i64,
+    #[serde(with = "rfc3339_seconds")]
+    pub start_time: DateTime<Utc>,
+    #[serde(with = "rfc3339_seconds")]
+    pub end_time: DateTime<Utc>,
+    pub title: String,
+}
+
+/// A session whose sockets must close: one refresh family of the user, or
+/// every session of the user when `session_id` is absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRevoked {
+    pub user_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<Uuid>,
+}
+
 /// Ties a payload type to its routing key so a caller cannot mislabel one.
 pub trait Payload: Serialize {
     const KIND: &'static str;
@@ -66,6 +99,12 @@ impl Payload for CouponSoldout {
 }
 impl Payload for EventStock {
     const KIND: &'static str = EVENT_STOCK;
+}
+impl Payload for EventUpdated {
+    const KIND: &'static str = EVENT_UPDATED;
+}
+impl Payload for SessionRevoked {
+    const KIND: &'static str = SESSION_REVOKED;
 }
 
 impl<T: Payload> Envelope<T> {

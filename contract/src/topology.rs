@@ -3,10 +3,16 @@
 //! Declarations are idempotent only when every declarer passes identical
 //! arguments, so the one definition lives here.
 
-use crate::messages::{COUPON_ISSUED, COUPON_SOLDOUT, EVENT_STOCK};
+use crate::messages::{COUPON_ISSUED, COUPON_SOLDOUT, EVENT_STOCK, EVENT_UPDATED, SESSION_REVOKED};
 
 /// The routing keys that get a queue of their own, in declaration order.
-pub const ROUTED_KINDS: [&str; 3] = [COUPON_ISSUED, COUPON_SOLDOUT, EVENT_STOCK];
+pub const ROUTED_KINDS: [&str; 5] = [
+    COUPON_ISSUED,
+    COUPON_SOLDOUT,
+    EVENT_STOCK,
+    EVENT_UPDATED,
+    SESSION_REVOKED,
+];
 
 /// Names and queue flavour of one deployment (tests use their own names).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -118,7 +118,7 @@ impl Application {
                 db.clone(),
                 redis.store().clone(),
                 event_cache.clone(),
-                handoff,
+                handoff.clone(),
                 Duration::from_millis(settings.outbox.stock_interval_ms),
             ),
         );
@@ -131,6 +131,7 @@ impl Application {
             writer,
             sold_out: SoldOutMemo::new(settings.issuance.sold_out_memo()),
             relay: relay_status,
+            handoff,
             limiters,
             password_gate,
             tasks: tasks.clone(),

@@ -11,6 +11,7 @@ use crate::{
     error::ApiError,
     events::{Event, cache::EventCache},
     issuance::{batch_writer::BatchWriter, redis_state::RedisState, sold_out::SoldOutMemo},
+    outbox::handoff::Handoff,
     rate_limit::Limiters,
 };
 
@@ -23,6 +24,9 @@ pub struct AppState {
     pub sold_out: SoldOutMemo,
     /// The outbox relay's broker connection.
     pub relay: Arc<Connected>,
+    /// Committed outbox rows straight to this instance's relay (admin
+    /// changes, revocations: published at once, not at the next poll).
+    pub handoff: Handoff,
     pub limiters: Arc<Limiters>,
     pub password_gate: PasswordGate,
     /// The background tasks; one that ended makes the instance not ready.

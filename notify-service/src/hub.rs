@@ -43,6 +43,8 @@ pub enum KickReason {
     Slow = 1,
     /// This instance may have missed messages for it (fan-out gap).
     Gap = 2,
+    /// Its session was ended (logout, a reused refresh token, an admin).
+    Revoked = 3,
 }
 
 /// The hub's signal to one connection that it was dropped.
@@ -63,13 +65,24 @@ impl Kick {
         self.notify.notified().await;
         match self.reason.load(Ordering::Acquire) {
             2 => KickReason::Gap,
+            3 => KickReason::Revoked,
             _ => KickReason::Slow,
         }
     }
 }
 
+/// Who holds a signed-in connection: the user and the session (refresh
+/// family) of the token it authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub user_id: i64,
+    /// `None` for tokens minted without one (`dev-token`, tests).
+    pub session: Option<uuid::Uuid>,
+}
+
 struct Conn {
-    user_id: i64,
+    /// `None` for an anonymous watcher: event frames only.
+    identity: Option<Identity>,
     tx: Mutex<mpsc::Sender<SharedFrame>>,
     kick: Arc<Kick>,
     events: Vec<i64>,
@@ -85,16 +98,22 @@ struct Inner {
 impl Inner {
     fn remove(&mut self, id: ConnId) -> Option<Conn> {
         let conn = self.conns.remove(&id)?;
-        if let Some(ids) = self.users.get_mut(&conn.user_id) {
-            ids.retain(|c| *c != id);
-            if ids.is_empty() {
-                self.users.remove(&conn.user_id);
-            }
+        if let Some(identity) = conn.identity {
+            self.forget_user(identity.user_id, id);
         }
         for event in &conn.events {
             self.unwatch(*event, id);
         }
         Some(conn)
+    }
+
+    fn forget_user(&mut self, user_id: i64, id: ConnId) {
+        if let Some(ids) = self.users.get_mut(&user_id) {
+            ids.retain(|c| *c != id);
+            if ids.is_empty() {
+                self.users.remove(&user_id);
+            }
+        }
     }
 
     fn unwatch(&mut self, event_id: i64, id: ConnId) {
@@ -117,11 +136,16 @@ pub enum HubError {
 }
 
 /// Whom a message goes to: every socket of a user, or every socket
-/// watching an event.
+/// watching an event; or which sockets a revocation ends: a user's
+/// sockets of one session, or all of them (`session: None`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     User(i64),
     Event(i64),
+    Session {
+        user_id: i64,
+        session: Option<uuid::Uuid>,
+    },
 }
 
 pub struct Hub {
@@ -150,15 +174,15 @@ impl Hub {
         }
     }
 
-    /// Adds an authenticated connection; its frames arrive on the receiver.
+    /// Adds a connection, signed in or an anonymous watcher (`None`); its
+    /// frames arrive on the receiver.
     pub fn register(
         self: &Arc<Self>,
-        user_id: i64,
+        identity: Option<Identity>,
     ) -> Result<(Registration, mpsc::Receiver<SharedFrame>), HubError> {
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-        let held = inner.users.get(&user_id).map_or(0, Vec::len);
-        if held >= self.per_user {
-            return Err(HubError::TooManyConnections);
+        if let Some(identity) = identity {
+            self.check_room(&inner, identity.user_id)?;
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         // futures' channel, not tokio's: tokio allocates a 32-slot block and
@@ -170,13 +194,15 @@ impl Hub {
         inner.conns.insert(
             id,
             Conn {
-                user_id,
+                identity,
                 tx: Mutex::new(tx),
                 kick: kick.clone(),
                 events: Vec::new(),
             },
         );
-        inner.users.entry(user_id).or_default().push(id);
+        if let Some(identity) = identity {
+            inner.users.entry(identity.user_id).or_default().push(id);
+        }
         Ok((
             Registration {
                 hub: self.clone(),
@@ -185,6 +211,61 @@ impl Hub {
             },
             rx,
         ))
+    }
+
+    fn check_room(&self, inner: &Inner, user_id: i64) -> Result<(), HubError> {
+        let held = inner.users.get(&user_id).map_or(0, Vec::len);
+        if held >= self.per_user {
+            return Err(HubError::TooManyConnections);
+        }
+        Ok(())
+    }
+
+    /// An anonymous watcher signed in on its socket: from now on it gets the
+    /// user's personal frames too. Signing in again as the same identity
+    /// changes nothing; the connection task refuses another user.
+    pub fn sign_in(&self, id: ConnId, identity: Identity) -> Result<(), HubError> {
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let Some(current) = inner.conns.get(&id).map(|c| c.identity) else {
+            return Ok(());
+        };
+        if let Some(current) = current {
+            inner.forget_user(current.user_id, id);
+        }
+        if let Err(e) = self.check_room(&inner, identity.user_id) {
+            if let Some(current) = current {
+                inner.users.entry(current.user_id).or_default().push(id);
+            }
+            return Err(e);
+        }
+        if let Some(conn) = inner.conns.get_mut(&id) {
+            conn.identity = Some(identity);
+        }
+        inner.users.entry(identity.user_id).or_default().push(id);
+        Ok(())
+    }
+
+    /// Ends the sockets of a revoked session here (every session of the
+    /// user when `session` is `None`); returns how many.
+    fn revoke(inner: &mut Inner, user_id: i64, session: Option<uuid::Uuid>) -> usize {
+        let matching: Vec<ConnId> = inner
+            .users
+            .get(&user_id)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|id| {
+                inner.conns.get(id).is_some_and(|c| {
+                    session.is_none() || c.identity.and_then(|i| i.session) == session
+                })
+            })
+            .collect();
+        for id in &matching {
+            if let Some(conn) = inner.remove(*id) {
+                conn.kick.kick(KickReason::Revoked);
+            }
+        }
+        matching.len()
     }
 
     /// Connections this user holds here.
@@ -224,9 +305,15 @@ impl Hub {
         }
     }
 
-    /// Queues the frame for every local recipient; never waits.
+    /// Queues the frame for every local recipient; never waits. A
+    /// revocation queues nothing: it ends the matching sockets.
     pub fn deliver(&self, target: Target, frame: &SharedFrame) -> Delivered {
         let mut delivered = Delivered::default();
+        if let Target::Session { user_id, session } = target {
+            let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+            Self::revoke(&mut inner, user_id, session);
+            return delivered;
+        }
         let mut dropped = Vec::new();
         {
             let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
@@ -264,6 +351,7 @@ impl Hub {
                     .into_iter()
                     .flatten()
                     .for_each(&mut push),
+                Target::Session { .. } => {}
             }
         }
         if !dropped.is_empty() {
@@ -316,6 +404,20 @@ impl Drop for Registration {
 mod tests {
     use super::*;
 
+    fn user(user_id: i64) -> Option<Identity> {
+        Some(Identity {
+            user_id,
+            session: None,
+        })
+    }
+
+    fn session(user_id: i64, n: u128) -> Option<Identity> {
+        Some(Identity {
+            user_id,
+            session: Some(uuid::Uuid::from_u128(n)),
+        })
+    }
+
     fn frame(text: &'static str) -> SharedFrame {
         Arc::new(Frame {
             text: Bytes::from_static(text.as_bytes()),
@@ -326,9 +428,9 @@ mod tests {
     #[tokio::test]
     async fn a_users_every_connection_gets_personal_frames() {
         let hub = Arc::new(Hub::new(4, 3, 8));
-        let (_a, mut rx_a) = hub.register(7).unwrap();
-        let (_b, mut rx_b) = hub.register(7).unwrap();
-        let (_other, mut rx_other) = hub.register(8).unwrap();
+        let (_a, mut rx_a) = hub.register(user(7)).unwrap();
+        let (_b, mut rx_b) = hub.register(user(7)).unwrap();
+        let (_other, mut rx_other) = hub.register(user(8)).unwrap();
         let d = hub.deliver(Target::User(7), &frame("x"));
         assert_eq!(d, Delivered { queued: 2, slow: 0 });
         assert_eq!(&rx_a.recv().await.unwrap().text[..], b"x");
@@ -339,19 +441,22 @@ mod tests {
     #[test]
     fn the_per_user_limit_is_enforced_and_freed_on_drop() {
         let hub = Arc::new(Hub::new(4, 2, 8));
-        let a = hub.register(7).unwrap();
-        let _b = hub.register(7).unwrap();
-        assert_eq!(hub.register(7).err(), Some(HubError::TooManyConnections));
+        let a = hub.register(user(7)).unwrap();
+        let _b = hub.register(user(7)).unwrap();
+        assert_eq!(
+            hub.register(user(7)).err(),
+            Some(HubError::TooManyConnections)
+        );
         drop(a);
-        let _c = hub.register(7).unwrap();
+        let _c = hub.register(user(7)).unwrap();
         assert_eq!(hub.user_connections(7), 2);
     }
 
     #[tokio::test]
     async fn a_full_queue_drops_only_that_connection_and_notifies_it() {
         let hub = Arc::new(Hub::new(2, 5, 8));
-        let (slow, _rx_slow) = hub.register(1).unwrap();
-        let (fast, mut rx_fast) = hub.register(2).unwrap();
+        let (slow, _rx_slow) = hub.register(user(1)).unwrap();
+        let (fast, mut rx_fast) = hub.register(user(2)).unwrap();
         hub.subscribe(slow.id, 9).unwrap();
         hub.subscribe(fast.id, 9).unwrap();
         for _ in 0..2 {
@@ -369,8 +474,8 @@ mod tests {
     #[tokio::test]
     async fn kick_all_lets_every_connection_go_with_the_reason() {
         let hub = Arc::new(Hub::new(2, 5, 8));
-        let (a, _rx_a) = hub.register(1).unwrap();
-        let (b, _rx_b) = hub.register(2).unwrap();
+        let (a, _rx_a) = hub.register(user(1)).unwrap();
+        let (b, _rx_b) = hub.register(user(2)).unwrap();
         hub.subscribe(b.id, 3).unwrap();
         assert_eq!(hub.kick_all(KickReason::Gap), 2);
         assert_eq!(a.kick.kicked().await, KickReason::Gap);
@@ -382,7 +487,7 @@ mod tests {
     #[test]
     fn unsubscribe_and_subscription_limit() {
         let hub = Arc::new(Hub::new(4, 5, 2));
-        let (r, _rx) = hub.register(1).unwrap();
+        let (r, _rx) = hub.register(user(1)).unwrap();
         assert_eq!(hub.subscribe(r.id, 1), Ok(true));
         assert_eq!(hub.subscribe(r.id, 1), Ok(false));
         assert_eq!(hub.subscribe(r.id, 2), Ok(true));
@@ -390,5 +495,49 @@ mod tests {
         hub.unsubscribe(r.id, 1);
         assert_eq!(hub.subscribe(r.id, 3), Ok(true));
         assert_eq!(hub.deliver(Target::Event(1), &frame("x")).queued, 0);
+    }
+
+    #[tokio::test]
+    async fn an_anonymous_watcher_gets_event_frames_only_until_it_signs_in() {
+        let hub = Arc::new(Hub::new(4, 1, 8));
+        let (watcher, mut rx) = hub.register(None).unwrap();
+        hub.subscribe(watcher.id, 3).unwrap();
+        assert_eq!(hub.deliver(Target::Event(3), &frame("e")).queued, 1);
+        assert_eq!(hub.deliver(Target::User(7), &frame("p")).queued, 0);
+        assert_eq!(&rx.recv().await.unwrap().text[..], b"e");
+        assert_eq!(hub.user_connections(7), 0);
+
+        // Signing in counts against the user's limit like any socket.
+        let (_other, _rx_other) = hub.register(user(7)).unwrap();
+        assert_eq!(
+            hub.sign_in(watcher.id, user(7).unwrap()),
+            Err(HubError::TooManyConnections)
+        );
+        hub.sign_in(watcher.id, user(8).unwrap()).unwrap();
+        assert_eq!(hub.deliver(Target::User(8), &frame("p")).queued, 1);
+        assert_eq!(&rx.recv().await.unwrap().text[..], b"p");
+        drop(watcher);
+        assert_eq!(hub.user_connections(8), 0);
+    }
+
+    #[tokio::test]
+    async fn a_revocation_ends_only_that_sessions_sockets() {
+        let hub = Arc::new(Hub::new(4, 5, 8));
+        let (phone, _rx1) = hub.register(session(7, 1)).unwrap();
+        let (laptop, _rx2) = hub.register(session(7, 2)).unwrap();
+        let (stranger, _rx3) = hub.register(session(8, 1)).unwrap();
+        let revoke = |user_id, n: Option<u128>| Target::Session {
+            user_id,
+            session: n.map(uuid::Uuid::from_u128),
+        };
+        hub.deliver(revoke(7, Some(1)), &frame("r"));
+        assert_eq!(phone.kick.kicked().await, KickReason::Revoked);
+        assert_eq!(hub.user_connections(7), 1);
+        assert_eq!(hub.user_connections(8), 1);
+        // Every session of the user (an account disabled).
+        hub.deliver(revoke(7, None), &frame("r"));
+        assert_eq!(laptop.kick.kicked().await, KickReason::Revoked);
+        assert_eq!((hub.user_connections(7), hub.connections()), (0, 1));
+        drop(stranger);
     }
 }

@@ -1,6 +1,8 @@
 //! Admin event setup: create, list and inspect with live stats, change
-//! under the rules of a running sale, close, browse issued coupons.
+//! under the rules of a running sale, close, browse issued coupons. Every
+//! change is announced to the event's watchers (`event.updated`).
 
+pub mod announce;
 pub mod filter;
 pub mod routes;
 pub mod store;

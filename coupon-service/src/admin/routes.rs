@@ -180,12 +180,14 @@ pub async fn patch_event(
         .map_err(ApiError::store_down("the event store"))?
         .ok_or_else(|| ApiError::event_not_found(*id))?;
     let next = validation::merged(&current.event.as_new(), &change)?;
-    let event = store::update(&state.db, *id, &next).await?;
+    let (event, announced) = store::update(&state.db, *id, &next).await?;
+    state.handoff.pass(announced);
     propagate(&state, &event).await?;
     Ok(HttpResponse::Ok().json(admin_view(&state, event, current.redeemed).await))
 }
 
-/// End the sale now: issuance answers 410 `event_ended` on every instance.
+/// End the sale now: issuance answers 410 `event_ended` on every instance,
+/// and the event's watchers get `event.updated` with status `ended`.
 #[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path, minimum = 1)),
     responses((status = 200, body = AdminEventView), (status = 404), (status = 403)))]
 #[post("/events/{id}/close")]
@@ -194,7 +196,8 @@ pub async fn close_event(
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let event = store::close(&state.db, *id).await?;
+    let (event, announced) = store::close(&state.db, *id).await?;
+    state.handoff.pass(announced);
     propagate(&state, &event).await?;
     let redeemed = store::one(&state.db, event.id)
         .await

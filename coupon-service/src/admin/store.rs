@@ -6,10 +6,14 @@ use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use super::filter::{AdminFilter, AdminStatus, escape_like};
+use super::{
+    announce,
+    filter::{AdminFilter, AdminStatus, escape_like},
+};
 use crate::{
     error::ApiError,
     events::{Event, NewEvent},
+    outbox::store::OutboxRow,
     paging::Paging,
 };
 
@@ -78,7 +82,13 @@ pub async fn one(db: &PgPool, id: i64) -> sqlx::Result<Option<EventStats>> {
 
 /// Writes a validated, merged event under the rules of a running sale.
 /// The row is locked, so `issued_count` cannot move while it is checked.
-pub async fn update(db: &PgPool, id: i64, next: &NewEvent) -> Result<Event, ApiError> {
+/// Applies the change and announces it; returns the event and the outbox
+/// rows of the announcement (committed).
+pub async fn update(
+    db: &PgPool,
+    id: i64,
+    next: &NewEvent,
+) -> Result<(Event, Vec<OutboxRow>), ApiError> {
     let mut tx = db
         .begin()
         .await
@@ -156,23 +166,36 @@ pub async fn update(db: &PgPool, id: i64, next: &NewEvent) -> Result<Event, ApiE
                 _ => ApiError::store_down("the event store")(e),
             },
         )?;
+    let announced = announce::write(&mut tx, &updated)
+        .await
+        .map_err(ApiError::store_down("the event store"))?;
     tx.commit()
         .await
         .map_err(ApiError::store_down("the event store"))?;
-    Ok(updated)
+    Ok((updated, announced))
 }
 
-/// Ends the sale now. Closing twice is harmless.
-pub async fn close(db: &PgPool, id: i64) -> Result<Event, ApiError> {
-    sqlx::query_as(
+/// Ends the sale now, and announces it. Closing twice is harmless (and
+/// announced again: watchers that missed the first learn it).
+pub async fn close(db: &PgPool, id: i64) -> Result<(Event, Vec<OutboxRow>), ApiError> {
+    let store_down = ApiError::store_down("the event store");
+    let mut tx = db.begin().await.map_err(store_down)?;
+    let closed: Event = sqlx::query_as(
         "UPDATE coupon_events SET closed_at = COALESCE(closed_at, now()), updated_at = now() \
          WHERE id = $1 RETURNING *",
     )
     .bind(id)
-    .fetch_optional(db)
+    .fetch_optional(&mut *tx)
     .await
     .map_err(ApiError::store_down("the event store"))?
-    .ok_or_else(|| ApiError::event_not_found(id))
+    .ok_or_else(|| ApiError::event_not_found(id))?;
+    let announced = announce::write(&mut tx, &closed)
+        .await
+        .map_err(ApiError::store_down("the event store"))?;
+    tx.commit()
+        .await
+        .map_err(ApiError::store_down("the event store"))?;
+    Ok((closed, announced))
 }
 
 /// An issued coupon as the admin sees it (with its owner).

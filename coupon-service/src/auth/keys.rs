@@ -88,14 +88,18 @@ impl KeySet {
         Ok(principal)
     }
 
-    /// A fresh access token and its lifetime in seconds; `None` when this
-    /// instance has no signing key.
-    pub fn access_token(&self, user_id: i64, role: Role) -> Option<(String, u64)> {
+    /// A fresh access token of the session (`sid`) and its lifetime in
+    /// seconds; `None` when this instance has no signing key.
+    pub fn access_token(
+        &self,
+        user_id: i64,
+        role: Role,
+        session: Option<uuid::Uuid>,
+    ) -> Option<(String, u64)> {
         let signer = self.signer.as_ref()?;
-        Some((
-            signer.sign(user_id, role, now_unix(), self.access_ttl_secs),
-            self.access_ttl_secs,
-        ))
+        let token =
+            signer.sign_in_session(user_id, role, session, now_unix(), self.access_ttl_secs);
+        Some((token, self.access_ttl_secs))
     }
 
     pub fn jwks(&self) -> &Value {

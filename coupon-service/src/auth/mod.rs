@@ -7,6 +7,7 @@ pub mod keys;
 pub mod password;
 pub mod password_gate;
 pub mod refresh;
+pub mod revocation;
 pub mod routes;
 
 pub use extractor::{AdminUser, AuthUser};

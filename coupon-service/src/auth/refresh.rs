@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::configuration::AuthSettings;
+use super::revocation;
+use crate::{configuration::AuthSettings, outbox::handoff::Handoff};
 
 /// Why a refresh token was refused (all are 401 `invalid_token` outside).
 #[derive(Debug, thiserror::Error)]
@@ -61,15 +62,26 @@ impl Lifetimes {
     }
 }
 
+/// A refresh token as handed out, with its family: the session id access
+/// tokens of the same sign-in carry (`sid`).
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub token: String,
+    pub session: Uuid,
+}
+
 /// Starts a family for a fresh login; returns the token.
-pub async fn start_family(db: &PgPool, user_id: i64, lifetimes: Lifetimes) -> sqlx::Result<String> {
+pub async fn start_family(db: &PgPool, user_id: i64, lifetimes: Lifetimes) -> sqlx::Result<Issued> {
     let token = new_token();
     let family = Family {
         id: Uuid::new_v4(),
         started_at: Utc::now(),
     };
     insert(db, user_id, family, &token, lifetimes).await?;
-    Ok(token)
+    Ok(Issued {
+        token,
+        session: family.id,
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -117,12 +129,14 @@ struct Stored {
 }
 
 /// Exchanges a refresh token for a new one of the same family. Returns the
-/// user, their role and the new token.
+/// user, their role and the new token. A reused token revokes its family,
+/// and the revocation goes out through `handoff`.
 pub async fn rotate(
     db: &PgPool,
+    handoff: &Handoff,
     token: &str,
     lifetimes: Lifetimes,
-) -> Result<(i64, Role, String), RefreshError> {
+) -> Result<(i64, Role, Issued), RefreshError> {
     let mut tx = db.begin().await?;
     let stored: Option<Stored> = sqlx::query_as(
         "SELECT r.id, r.user_id, r.family_id, r.family_started_at, r.expires_at, r.used_at, r.revoked_at, u.role \
@@ -137,7 +151,9 @@ pub async fn rotate(
     };
     if stored.used_at.is_some() {
         revoke_family(&mut tx, stored.family_id).await?;
+        let revoked = revocation::write(&mut tx, stored.user_id, Some(stored.family_id)).await?;
         tx.commit().await?;
+        handoff.pass(revoked);
         return Err(RefreshError::Reused);
     }
     if stored.revoked_at.is_some() || stored.expires_at <= Utc::now() {
@@ -162,20 +178,35 @@ pub async fn rotate(
     } else {
         Role::User
     };
-    Ok((stored.user_id, role, next))
+    let issued = Issued {
+        token: next,
+        session: stored.family_id,
+    };
+    Ok((stored.user_id, role, issued))
 }
 
-/// Logout: revokes the family of `token` if it belongs to `user_id`.
-/// Answers nothing either way (no oracle for other people's tokens).
-pub async fn revoke(db: &PgPool, user_id: i64, token: &str) -> sqlx::Result<()> {
-    sqlx::query(
+/// Logout: revokes the family of `token` if it belongs to `user_id`, and
+/// sends the revocation (the session's sockets close). Answers nothing
+/// either way (no oracle for other people's tokens).
+pub async fn revoke(db: &PgPool, handoff: &Handoff, user_id: i64, token: &str) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    let revoked: Option<Uuid> = sqlx::query_scalar(
         "UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND family_id = \
-         (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2)",
+         (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2) \
+         RETURNING family_id",
     )
     .bind(digest(token))
     .bind(user_id)
-    .execute(db)
-    .await?;
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .next();
+    let Some(family) = revoked else {
+        return Ok(());
+    };
+    let rows = revocation::write(&mut tx, user_id, Some(family)).await?;
+    tx.commit().await?;
+    handoff.pass(rows);
     Ok(())
 }
 

@@ -198,7 +198,14 @@ pub async fn refresh_tokens(
     keys: web::Data<KeySet>,
 ) -> Result<HttpResponse, ApiError> {
     limit_by_ip(&req, &state).await?;
-    match refresh::rotate(&state.db, &body.refresh_token, refresh_lifetimes(&state)).await {
+    let rotated = refresh::rotate(
+        &state.db,
+        &state.handoff,
+        &body.refresh_token,
+        refresh_lifetimes(&state),
+    )
+    .await;
+    match rotated {
         Ok((user_id, role, next)) => token_pair(&keys, user_id, role, next),
         Err(refresh::RefreshError::Database(e)) => {
             Err(ApiError::store_down("the account store")(e))
@@ -210,7 +217,9 @@ pub async fn refresh_tokens(
     }
 }
 
-/// Revoke the refresh token's family (this device signs out).
+/// Revoke the refresh token's family (this device signs out): the session's
+/// WebSockets, on every notify instance, close with 4003 `session_revoked`;
+/// the user's other sessions keep theirs.
 #[utoipa::path(tag = "auth", request_body = RefreshRequest, security(("bearer" = [])),
     responses((status = 204), (status = 401, description = "unauthorized")))]
 #[post("/logout")]
@@ -219,7 +228,7 @@ pub async fn logout(
     body: web::Json<RefreshRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    refresh::revoke(&state.db, user.id(), &body.refresh_token)
+    refresh::revoke(&state.db, &state.handoff, user.id(), &body.refresh_token)
         .await
         .map_err(ApiError::store_down("the account store"))?;
     Ok(HttpResponse::NoContent().finish())
@@ -249,10 +258,11 @@ fn token_pair(
     keys: &KeySet,
     user_id: i64,
     role: Role,
-    refresh_token: String,
+    refresh: refresh::Issued,
 ) -> Result<HttpResponse, ApiError> {
+    let refresh_token = refresh.token;
     let (access_token, expires_in) = keys
-        .access_token(user_id, role)
+        .access_token(user_id, role, Some(refresh.session))
         .ok_or_else(|| ApiError::unavailable("signing in"))?;
     // Tokens must not be kept by any cache on the way (RFC 6749 §5.1).
     Ok(HttpResponse::Ok()

@@ -15,7 +15,7 @@ fn new_event_body(total: i64) -> Value {
     })
 }
 
-async fn create(app: &TestApp, admin: &str, total: i64) -> i64 {
+pub async fn create(app: &TestApp, admin: &str, total: i64) -> i64 {
     let (status, body) = app
         .post_json("/api/admin/events", Some(admin), new_event_body(total))
         .await;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::helpers::{TestApp, error_code, eventually, spawn_app, spawn_app_with};
 
-fn unique_email() -> String {
+pub fn unique_email() -> String {
     format!("Shopper.{}@Example.test", uuid::Uuid::new_v4().simple())
 }
 
@@ -241,6 +241,7 @@ async fn jwt_negative_suite_answers_401_never_500() {
         exp: now + 600,
         aud: "coupon-api".into(),
         iss: "coupon-platform".into(),
+        sid: None,
     };
     let b64 = |bytes: &[u8]| {
         use base64::Engine;
@@ -411,6 +412,7 @@ async fn a_token_whose_header_has_crit_is_refused_with_invalid_token() {
         exp: now + 600,
         aud: "coupon-api".into(),
         iss: "coupon-platform".into(),
+        sid: None,
     };
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some("dev-1".into());

@@ -112,6 +112,7 @@ async fn bad_tokens_get_401_never_5xx() {
             exp: now + 600,
             aud: "coupon-api".into(),
             iss: "coupon-platform".into(),
+            sid: None,
         };
         f(&mut c);
         app.signer.sign_claims(&c)

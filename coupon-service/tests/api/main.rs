@@ -3,6 +3,7 @@
 //! names (see `helpers.rs`), so runs never see each other.
 
 mod admin;
+mod announcements;
 mod auth;
 mod bad_input;
 mod cluster;

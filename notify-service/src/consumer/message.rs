@@ -3,7 +3,8 @@
 //! succeed, so it is dead-lettered rather than retried.
 
 use contract::messages::{
-    COUPON_ISSUED, COUPON_SOLDOUT, CouponIssued, CouponSoldout, EVENT_STOCK, Envelope, EventStock,
+    COUPON_ISSUED, COUPON_SOLDOUT, CouponIssued, CouponSoldout, EVENT_STOCK, EVENT_UPDATED,
+    Envelope, EventStock, EventUpdated, SESSION_REVOKED, SessionRevoked,
 };
 use serde::de::DeserializeOwned;
 
@@ -17,6 +18,8 @@ pub enum Notification {
     Issued(Envelope<CouponIssued>),
     Soldout(Envelope<CouponSoldout>),
     Stock(Envelope<EventStock>),
+    Updated(Envelope<EventUpdated>),
+    Revoked(Envelope<SessionRevoked>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,12 +51,16 @@ impl Notification {
             COUPON_ISSUED => Self::Issued(body(raw, routing_key)?),
             COUPON_SOLDOUT => Self::Soldout(body(raw, routing_key)?),
             EVENT_STOCK => Self::Stock(body(raw, routing_key)?),
+            EVENT_UPDATED => Self::Updated(body(raw, routing_key)?),
+            SESSION_REVOKED => Self::Revoked(body(raw, routing_key)?),
             other => return Err(ParseError::UnknownRoutingKey(other.to_owned())),
         };
         let ids_ok = match &parsed {
             Self::Issued(m) => m.data.user_id > 0 && m.data.event_id > 0,
             Self::Soldout(m) => m.data.event_id > 0,
             Self::Stock(m) => m.data.event_id > 0,
+            Self::Updated(m) => m.data.event_id > 0,
+            Self::Revoked(m) => m.data.user_id > 0,
         };
         if ids_ok {
             Ok(parsed)
@@ -67,6 +74,8 @@ impl Notification {
             Self::Issued(_) => COUPON_ISSUED,
             Self::Soldout(_) => COUPON_SOLDOUT,
             Self::Stock(_) => EVENT_STOCK,
+            Self::Updated(_) => EVENT_UPDATED,
+            Self::Revoked(_) => SESSION_REVOKED,
         }
     }
 
@@ -78,7 +87,7 @@ impl Notification {
     pub fn ordering_key(&self) -> Option<u64> {
         match self {
             Self::Issued(m) => Some(m.data.user_id.unsigned_abs()),
-            Self::Soldout(_) | Self::Stock(_) => None,
+            Self::Soldout(_) | Self::Stock(_) | Self::Updated(_) | Self::Revoked(_) => None,
         }
     }
 
@@ -87,6 +96,8 @@ impl Notification {
             Self::Issued(m) => m.id,
             Self::Soldout(m) => m.id,
             Self::Stock(m) => m.id,
+            Self::Updated(m) => m.id,
+            Self::Revoked(m) => m.id,
         }
     }
 
@@ -110,6 +121,17 @@ impl Notification {
                 let frame = server::event_frame(m)?;
                 store
                     .deliver_event(m.data.event_id, &m.id, kind, &frame, consumed_ms, false)
+                    .await
+            }
+            Self::Updated(m) => {
+                let frame = server::event_frame(m)?;
+                store
+                    .deliver_event(m.data.event_id, &m.id, kind, &frame, consumed_ms, true)
+                    .await
+            }
+            Self::Revoked(m) => {
+                store
+                    .deliver_revocation(m.data.user_id, m.data.session_id, &m.id, consumed_ms)
                     .await
             }
         }
@@ -178,7 +200,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_bodies_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..200)) {
-            for key in [COUPON_ISSUED, COUPON_SOLDOUT, EVENT_STOCK] {
+            for key in [COUPON_ISSUED, COUPON_SOLDOUT, EVENT_STOCK, EVENT_UPDATED, SESSION_REVOKED] {
                 let _ = Notification::parse(key, &raw);
             }
         }

@@ -1,7 +1,9 @@
--- deliver_event.lua: fans out one event-wide message.
+-- deliver_event.lua: fans out one message to every instance: event-wide
+-- ones, and revocations (session.revoked).
 --
 -- KEYS[1] (optional) the message id's seen-marker: when given, a message id
--- already fanned out is dropped (coupon.soldout). event.stock passes none:
+-- already fanned out is dropped (coupon.soldout, event.updated,
+-- session.revoked). event.stock passes none:
 -- a repeated stock count is harmless and markers at ~10/s/event are not.
 -- ARGV[1] seen-marker TTL (s)   ARGV[2] pub/sub channel, or "" on a
 -- cluster (the caller SPUBLISHes)   ARGV[3] payload

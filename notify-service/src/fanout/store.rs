@@ -184,6 +184,25 @@ impl FanoutStore {
     ) -> anyhow::Result<Fanned> {
         let seen = dedupe.then(|| self.keys.event_seen(event_id, message_id));
         let payload = wire::event_payload(event_id, consumed_ms, kind, frame);
+        self.broadcast(seen, payload).await
+    }
+
+    /// Publishes a revocation: every instance closes the session's sockets.
+    pub async fn deliver_revocation(
+        &self,
+        user_id: i64,
+        session: Option<uuid::Uuid>,
+        message_id: &uuid::Uuid,
+        consumed_ms: i64,
+    ) -> anyhow::Result<Fanned> {
+        let seen = self.keys.user_seen(user_id, message_id);
+        let payload = wire::session_payload(user_id, session, consumed_ms);
+        self.broadcast(Some(seen), payload).await
+    }
+
+    /// One message to every instance, once per message id when `seen` is
+    /// given (the marker's key), through the broadcast script.
+    async fn broadcast(&self, seen: Option<String>, payload: String) -> anyhow::Result<Fanned> {
         let mut call = DELIVER_EVENT.prepare_invoke();
         if let Some(seen) = &seen {
             call.key(seen);
@@ -191,7 +210,7 @@ impl FanoutStore {
         call.arg(self.settings.dedup_ttl_secs)
             .arg(self.script_channel())
             .arg(&payload);
-        let published: i64 = self.call("event fan-out script", call).await?;
+        let published: i64 = self.call("broadcast fan-out script", call).await?;
         if published != 1 {
             return Ok(Fanned::Duplicate);
         }

@@ -4,6 +4,8 @@
 //!
 //! `u|<user id>|<seq>|<consumed at, unix ms>|<type>\n<frame>` (personal)
 //! `e|<event id>|-|<consumed at, unix ms>|<type>\n<frame>`    (event-wide)
+//! `s|<user id>|<session or ->|<consumed at, unix ms>|session.revoked\n{}`
+//! (a revocation: no frame goes to a client, its sockets are closed)
 
 use actix_web::web::Bytes;
 
@@ -34,6 +36,15 @@ pub fn event_payload(event_id: i64, consumed_ms: i64, kind: &str, frame: &str) -
     format!("e|{event_id}|-|{consumed_ms}|{kind}\n{frame}")
 }
 
+/// The whole payload of a revocation (`session: None` = every session).
+pub fn session_payload(user_id: i64, session: Option<uuid::Uuid>, consumed_ms: i64) -> String {
+    let session = session.map_or_else(|| "-".to_owned(), |s| s.to_string());
+    format!(
+        "s|{user_id}|{session}|{consumed_ms}|{}\n{{}}",
+        contract::messages::SESSION_REVOKED
+    )
+}
+
 pub fn decode(payload: &[u8]) -> Option<Published> {
     let newline = payload.iter().position(|b| *b == b'\n')?;
     let header = std::str::from_utf8(&payload[..newline]).ok()?;
@@ -50,7 +61,20 @@ pub fn decode(payload: &[u8]) -> Option<Published> {
     }
     let (target, seq) = match scope {
         "u" => (Target::User(id), Some(Seq::parse(seq)?)),
-        "e" => (Target::Event(id), None),
+        "e" if seq == "-" => (Target::Event(id), None),
+        "s" => {
+            let session = match seq {
+                "-" => None,
+                s => Some(s.parse::<uuid::Uuid>().ok()?),
+            };
+            (
+                Target::Session {
+                    user_id: id,
+                    session,
+                },
+                None,
+            )
+        }
         _ => return None,
     };
     Some(Published {
@@ -84,6 +108,24 @@ mod tests {
 
         let e = decode(event_payload(8, 1, "event.stock", "{}").as_bytes()).unwrap();
         assert_eq!((e.target, e.seq), (Target::Event(8), None));
+
+        let sid = uuid::Uuid::from_u128(7);
+        let one = decode(session_payload(3, Some(sid), 1).as_bytes()).unwrap();
+        assert_eq!(
+            one.target,
+            Target::Session {
+                user_id: 3,
+                session: Some(sid)
+            }
+        );
+        let all = decode(session_payload(3, None, 1).as_bytes()).unwrap();
+        assert_eq!(
+            all.target,
+            Target::Session {
+                user_id: 3,
+                session: None
+            }
+        );
     }
 
     #[test]
@@ -95,6 +137,8 @@ mod tests {
             "u|1|-|3|k\n{}",
             "e|a|-|3|k\n{}",
             "e|1|-|3|k|z\n{}",
+            "e|1|2-0|3|k\n{}",
+            "s|1|not-a-uuid|3|k\n{}",
         ] {
             assert_eq!(decode(bad.as_bytes()), None, "{bad:?}");
         }

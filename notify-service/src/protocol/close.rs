@@ -23,6 +23,11 @@ pub const AUTH_FAILED: u16 = 4001;
 /// The token expired (at `auth`, or during the session without a fresh
 /// `auth`). Refresh the token, reconnect and `resume`.
 pub const TOKEN_EXPIRED: u16 = 4002;
+/// The session this socket signed in with was ended: the user logged out
+/// (on this or another device), a refresh token of the session was reused,
+/// or an admin disabled the account. Do not reconnect with this session's
+/// tokens; sign in again.
+pub const SESSION_REVOKED: u16 = 4003;
 /// The client did not read fast enough: its outgoing queue overflowed.
 /// Reconnect, `resume` and refetch what a snapshot gives.
 pub const SLOW_CONSUMER: u16 = 4008;
@@ -46,6 +51,7 @@ pub enum CloseReason {
     TooManyConnections,
     ServerFull,
     FanoutGap,
+    SessionRevoked,
 }
 
 impl CloseReason {
@@ -64,6 +70,7 @@ impl CloseReason {
             Self::TooManyConnections => TOO_MANY_CONNECTIONS,
             Self::ServerFull => TRY_AGAIN_LATER,
             Self::FanoutGap => SERVICE_RESTART,
+            Self::SessionRevoked => SESSION_REVOKED,
         })
     }
 
@@ -83,6 +90,7 @@ impl CloseReason {
             Self::TooManyConnections => "too_many_connections",
             Self::ServerFull => "server_full",
             Self::FanoutGap => "fanout_gap",
+            Self::SessionRevoked => "session_revoked",
         }
     }
 }
@@ -97,11 +105,13 @@ mod tests {
             HEARTBEAT_TIMEOUT,
             AUTH_FAILED,
             TOKEN_EXPIRED,
+            SESSION_REVOKED,
             SLOW_CONSUMER,
             TOO_MANY_CONNECTIONS,
         ];
         assert!(all.iter().all(|c| (4000..5000).contains(c)));
         let mut sorted = all.to_vec();
+        sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), all.len());
         assert_eq!(CloseReason::AuthTimeout.code(), Some(AUTH_FAILED));

@@ -209,6 +209,12 @@ impl Deployment {
         token(&self.signer, user_id, Role::User)
     }
 
+    /// A token of one sign-in session (`sid`), as coupon-service mints them.
+    pub fn session_token(&self, user_id: i64, session: uuid::Uuid) -> String {
+        self.signer
+            .sign_in_session(user_id, Role::User, Some(session), now_unix(), 900)
+    }
+
     /// A token signed by a key the services do not trust.
     pub fn forged_token(&self, user_id: i64) -> String {
         let defaults = Settings::defaults().expect("defaults");
@@ -488,6 +494,39 @@ pub fn stock(event_id: i64, remaining: i64) -> Envelope<contract::messages::Even
             event_id,
             remaining,
             total: 1_000_000,
+        },
+        chrono::Utc::now(),
+    )
+}
+
+pub fn updated(
+    event_id: i64,
+    status: &str,
+    total: i64,
+) -> Envelope<contract::messages::EventUpdated> {
+    let now = chrono::Utc::now();
+    Envelope::new(
+        contract::messages::EventUpdated {
+            event_id,
+            status: status.into(),
+            remaining: total / 2,
+            total,
+            start_time: now - chrono::Duration::minutes(5),
+            end_time: now + chrono::Duration::minutes(5),
+            title: "Test sale".into(),
+        },
+        now,
+    )
+}
+
+pub fn revoked(
+    user_id: i64,
+    session: Option<uuid::Uuid>,
+) -> Envelope<contract::messages::SessionRevoked> {
+    Envelope::new(
+        contract::messages::SessionRevoked {
+            user_id,
+            session_id: session,
         },
         chrono::Utc::now(),
     )

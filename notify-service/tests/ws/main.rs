@@ -13,3 +13,5 @@ mod fanout;
 mod helpers;
 mod operations;
 mod resume;
+mod revocation;
+mod watchers;

@@ -1,7 +1,8 @@
-//! One socket's life, in one task: authenticate (header or first frame),
-//! join the hub, then serve client frames, fan-out frames, heartbeats and
-//! the token's expiry until something ends it; finally the close frame with
-//! its documented code.
+//! One socket's life, in one task: authenticate (header or first frame) or
+//! start watching anonymously (a first `subscribe`), join the hub, then
+//! serve client frames, fan-out frames, heartbeats and the token's expiry
+//! until something ends it; finally the close frame with its documented
+//! code.
 //!
 //! Every write races the slow-consumer signal and the shutdown, so a client
 //! that stopped reading cannot pin the task. Client requests are served in
@@ -27,7 +28,7 @@ use super::{
 };
 use crate::{
     error::ApiError,
-    hub::{Kick, KickReason, Registration, SharedFrame},
+    hub::{Identity, Kick, KickReason, Registration, SharedFrame},
     protocol::{client::ClientFrame, close::CloseReason, server},
     shutdown::{self, Phase},
     state::AppState,
@@ -54,11 +55,14 @@ pub struct Connection {
     place: Place,
 }
 
-/// State of an authenticated connection.
+/// State of a connection in the hub: signed in, or an anonymous watcher
+/// until it sends `auth`.
 struct Member {
-    user_id: i64,
-    /// Fires when the token runs out; a renewal (`auth` frame) resets it.
-    /// Kept for the connection's life, not made anew per frame.
+    /// `None` while anonymous.
+    identity: Option<Identity>,
+    /// Fires when the token runs out (never while anonymous); a renewal
+    /// (`auth` frame) resets it. Kept for the connection's life, not made
+    /// anew per frame.
     expiry: Pin<Box<Sleep>>,
     registration: Registration,
     rx: futures::channel::mpsc::Receiver<SharedFrame>,
@@ -99,17 +103,24 @@ impl Connection {
     }
 
     async fn serve(&mut self, principal: Option<Principal>) -> CloseReason {
-        let principal = match principal {
-            Some(p) => p,
+        let opening = match principal {
+            Some(p) => Opening::SignedIn(p),
             None => match Box::pin(self.authenticate()).await {
-                Ok(p) => p,
+                Ok(opening) => opening,
                 Err(reason) => return reason,
             },
         };
-        if let Err(reason) = self.take_members_place().await {
+        let (principal, first_watch) = match opening {
+            Opening::SignedIn(p) => (Some(p), None),
+            Opening::Watcher(event_id) => (None, Some(event_id)),
+        };
+        if principal.is_some()
+            && let Err(reason) = self.take_members_place().await
+        {
             return reason;
         }
-        let (registration, rx) = match self.state.hub.register(principal.user_id) {
+        let identity = principal.as_ref().map(identity_of);
+        let (registration, rx) = match self.state.hub.register(identity) {
             Ok(joined) => joined,
             Err(e) => {
                 let _ = self
@@ -119,19 +130,39 @@ impl Connection {
             }
         };
         let ws = &self.state.settings.websocket;
-        let hold = (ws.resume_window_ms > 0).then(|| Instant::now() + ws.resume_window());
         let mut member = Member {
-            user_id: principal.user_id,
-            expiry: Box::pin(sleep_until(self.expiry(&principal))),
+            identity,
+            expiry: Box::pin(sleep_until(far_future())),
             registration,
             rx,
-            order: PersonalOrder::new(hold, ws.outgoing_queue),
+            order: PersonalOrder::new(None, ws.outgoing_queue),
         };
-        let welcome = server::welcome(principal.user_id, ws.heartbeat_ms, principal.expires_at);
-        if let Err(reason) = self.send(Some(&member.registration.kick), welcome).await {
+        let started = match principal {
+            Some(p) => self.signed_in(&mut member, &p).await,
+            None => Ok(()),
+        };
+        let started = match (started, first_watch) {
+            (Ok(()), Some(event_id)) => Box::pin(self.subscribe(&mut member, event_id)).await,
+            (started, _) => started,
+        };
+        if let Err(reason) = started {
             return reason;
         }
         self.serve_member(&mut member).await
+    }
+
+    /// The socket is signed in as `principal` (on the upgrade or by an
+    /// `auth` frame, possibly after watching anonymously): the token's expiry
+    /// runs, personal messages are held for a `resume`, and `welcome` goes out.
+    async fn signed_in(&mut self, member: &mut Member, principal: &Principal) -> Flow {
+        let ws = &self.state.settings.websocket;
+        let hold = (ws.resume_window_ms > 0).then(|| Instant::now() + ws.resume_window());
+        member.identity = Some(identity_of(principal));
+        member.order = PersonalOrder::new(hold, ws.outgoing_queue);
+        member.expiry.as_mut().reset(self.expiry(principal));
+        let welcome = server::welcome(principal.user_id, ws.heartbeat_ms, principal.expires_at);
+        let kick = member.registration.kick.clone();
+        self.send(Some(&kick), welcome).await
     }
 
     /// A socket that authenticated by frame leaves the unauthenticated
@@ -154,8 +185,9 @@ impl Connection {
         }
     }
 
-    /// Waits for an `auth` frame until the deadline.
-    async fn authenticate(&mut self) -> Result<Principal, CloseReason> {
+    /// Waits for an `auth` frame (or a `subscribe`, which makes the socket an
+    /// anonymous watcher) until the deadline.
+    async fn authenticate(&mut self) -> Result<Opening, CloseReason> {
         let deadline = Instant::now() + self.state.settings.websocket.auth_timeout();
         loop {
             let message = tokio::select! {
@@ -189,8 +221,9 @@ impl Connection {
                 Some(Ok(AggregatedMessage::Text(text))) => text.to_string(),
             };
             let (code, message, reason) = match ClientFrame::parse(&text) {
+                Ok(ClientFrame::Subscribe { event_id }) => return Ok(Opening::Watcher(event_id)),
                 Ok(ClientFrame::Auth { token }) => match self.state.verifier.verify(&token) {
-                    Ok(principal) => return Ok(principal),
+                    Ok(principal) => return Ok(Opening::SignedIn(principal)),
                     Err(TokenError::Expired) => (
                         "token_expired",
                         "the token has expired".to_owned(),
@@ -204,7 +237,8 @@ impl Connection {
                 },
                 Ok(_) => (
                     "auth_required",
-                    "the first frame must be {\"type\":\"auth\",\"token\":…}".to_owned(),
+                    "the first frame must be {\"type\":\"auth\",\"token\":…} or a subscribe"
+                        .to_owned(),
                     CloseReason::AuthFailed,
                 ),
                 Err(e) => (e.code(), e.to_string(), CloseReason::AuthFailed),
@@ -216,7 +250,7 @@ impl Connection {
 
     async fn serve_member(&mut self, member: &mut Member) -> CloseReason {
         let heartbeat = self.state.settings.websocket.heartbeat();
-        let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+        let far = far_future();
         // Made once and reset, not made anew per frame: a sold-out fan-out
         // runs this loop on every socket at once.
         let ping = sleep_until(Instant::now() + heartbeat);
@@ -388,10 +422,29 @@ impl Connection {
     }
 }
 
+/// How a socket starts: signed in, or watching an event anonymously.
+enum Opening {
+    SignedIn(Principal),
+    Watcher(i64),
+}
+
+fn identity_of(principal: &Principal) -> Identity {
+    Identity {
+        user_id: principal.user_id,
+        session: principal.session,
+    }
+}
+
+/// A deadline that never comes (an anonymous socket has no token to expire).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(365 * 24 * 3600)
+}
+
 fn kicked(reason: KickReason) -> CloseReason {
     match reason {
         KickReason::Slow => CloseReason::SlowConsumer,
         KickReason::Gap => CloseReason::FanoutGap,
+        KickReason::Revoked => CloseReason::SessionRevoked,
     }
 }
 

@@ -1,13 +1,14 @@
-//! What a client asks for once authenticated: `subscribe` (snapshot
-//! first), `unsubscribe`, `resume` (history, then held live messages),
-//! a fresh `auth`, `ping`.
+//! What a client asks for once in the hub: `subscribe` (snapshot first),
+//! `unsubscribe`, `resume` (history, then held live messages; signed-in
+//! sockets only), `auth` (an anonymous watcher signing in, or a fresh token
+//! for the same user), `ping`.
 
 use contract::jwt::TokenError;
 
 use super::{Connection, Flow, Member};
 use crate::{
     fanout::store::Replay,
-    hub::HubError,
+    hub::{HubError, Identity},
     protocol::{client::ClientFrame, close::CloseReason, seq::Seq, server},
 };
 
@@ -36,12 +37,37 @@ impl Connection {
         }
     }
 
-    /// A fresh token for the same user extends the session.
+    /// An anonymous watcher signs in; a signed-in socket's fresh token for
+    /// the same user extends it.
     async fn reauthenticate(&mut self, member: &mut Member, token: &str) -> Flow {
         let kick = member.registration.kick.clone();
         let kick = Some(&*kick);
+        let current = member.identity;
         match self.state.verifier.verify(token) {
-            Ok(p) if p.user_id == member.user_id => {
+            Ok(p) if current.is_none() => {
+                self.take_members_place().await?;
+                let identity = Identity {
+                    user_id: p.user_id,
+                    session: p.session,
+                };
+                if let Err(e) = self.state.hub.sign_in(member.registration.id, identity) {
+                    self.send_error(kick, "too_many_connections", &e.to_string())
+                        .await?;
+                    return Err(CloseReason::TooManyConnections);
+                }
+                self.signed_in(member, &p).await
+            }
+            Ok(p) if current.is_some_and(|c| c.user_id == p.user_id) => {
+                // A token of another session of the same user: revocations
+                // of the new session end the socket from now on.
+                if current.and_then(|c| c.session) != p.session {
+                    let identity = Identity {
+                        user_id: p.user_id,
+                        session: p.session,
+                    };
+                    let _ = self.state.hub.sign_in(member.registration.id, identity);
+                    member.identity = Some(identity);
+                }
                 member.expiry.as_mut().reset(self.expiry(&p));
                 let ws = &self.state.settings.websocket;
                 let welcome = server::welcome(p.user_id, ws.heartbeat_ms, p.expires_at);
@@ -52,7 +78,7 @@ impl Connection {
                     .await?;
                 Err(CloseReason::AuthFailed)
             }
-            // The current token still stands until it expires.
+            // The current token (or the anonymous watch) still stands.
             Err(TokenError::Expired) => {
                 self.send_error(kick, "token_expired", "the new token has expired")
                     .await
@@ -66,7 +92,7 @@ impl Connection {
 
     /// Watches the event, then sends its current snapshot: frames queued
     /// meanwhile follow the snapshot, so the page is never left stale.
-    async fn subscribe(&mut self, member: &mut Member, event_id: i64) -> Flow {
+    pub(super) async fn subscribe(&mut self, member: &mut Member, event_id: i64) -> Flow {
         let kick = member.registration.kick.clone();
         let kick = Some(&*kick);
         let hub = &self.state.hub;
@@ -109,7 +135,16 @@ impl Connection {
     async fn resume(&mut self, member: &mut Member, since: Seq) -> Flow {
         let kick = member.registration.kick.clone();
         let kick = Some(&*kick);
-        match self.state.fanout.replay(member.user_id, since).await {
+        let Some(identity) = member.identity else {
+            return self
+                .send_error(
+                    kick,
+                    "auth_required",
+                    "resume needs a signed-in socket (auth first)",
+                )
+                .await;
+        };
+        match self.state.fanout.replay(identity.user_id, since).await {
             Ok(Replay::Recovered(entries)) => {
                 let frames = member.order.plan_replay(&entries);
                 let replayed = frames.len();

@@ -1,0 +1,32 @@
+//! `session.revoked`: a session that ended before its tokens did (logout,
+//! a reused refresh token). Written to the outbox in the transaction that
+//! revokes the refresh family, so every notify instance closes the
+//! session's sockets (close code 4003) once the revocation commits.
+//!
+//! A session is a refresh family; access tokens carry its id as `sid`.
+
+use chrono::Utc;
+use contract::messages::{Envelope, SESSION_REVOKED, SessionRevoked};
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::outbox::store::{NewMessages, OutboxRow};
+
+/// Writes the revocation of `session` of `user_id` (every session of the
+/// user when `None`) in `tx`.
+pub async fn write(
+    tx: &mut Transaction<'_, Postgres>,
+    user_id: i64,
+    session: Option<Uuid>,
+) -> sqlx::Result<Vec<OutboxRow>> {
+    let mut messages = NewMessages::default();
+    let message = Envelope::new(
+        SessionRevoked {
+            user_id,
+            session_id: session,
+        },
+        Utc::now(),
+    );
+    messages.push(SESSION_REVOKED, &message, None)?;
+    messages.insert(&mut **tx).await
+}

@@ -1,0 +1,172 @@
+//! What coupon-service tells the sockets, through the outbox: an admin's
+//! change to an event (`event.updated`, for its watchers) and a session that
+//! ended (`session.revoked`, whose sockets close). Each is written in the
+//! transaction of the change itself and reaches RabbitMQ through the relay.
+
+use std::time::Duration;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde_json::{Value, json};
+
+use crate::{
+    admin::create,
+    auth::unique_email,
+    helpers::{TestApp, spawn_app},
+};
+
+const PUBLISHED_WITHIN: Duration = Duration::from_secs(10);
+
+async fn published(app: &TestApp, routing_key: &str) -> Vec<Value> {
+    app.relay_connected().await;
+    app.outbox_published(PUBLISHED_WITHIN).await;
+    app.drain_queue(routing_key).await
+}
+
+/// The claims of an access token (its signature is checked elsewhere).
+fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
+}
+
+async fn sign_in(app: &TestApp) -> Value {
+    let email = unique_email();
+    let password = "correct horse battery";
+    let (status, _) = app
+        .post_json(
+            "/api/auth/signup",
+            None,
+            json!({"email": email, "password": password, "name": "Kim"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, pair) = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await;
+    assert_eq!(status, 200, "{pair}");
+    pair
+}
+
+#[tokio::test]
+async fn every_change_an_admin_makes_is_announced_once_and_a_refused_one_never() {
+    let app = spawn_app().await;
+    let (_, admin) = app.create_admin().await;
+    let id = create(&app, &admin, 10).await;
+    let path = format!("/api/admin/events/{id}");
+    let (status, _) = app
+        .patch_json(
+            &path,
+            &admin,
+            json!({"total_count": 25, "title": "More for everyone"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let raised = published(&app, "event.updated").await;
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    let data = &raised[0]["data"];
+    assert_eq!(raised[0]["type"], "event.updated");
+    assert_eq!(
+        (
+            data["eventId"].as_i64(),
+            data["total"].as_i64(),
+            data["remaining"].as_i64()
+        ),
+        (Some(id), Some(25), Some(25))
+    );
+    assert_eq!(data["title"], "More for everyone");
+    assert!(
+        data["startTime"].is_string() && data["endTime"].is_string(),
+        "{data}"
+    );
+
+    // Refused (409): nothing changed, nothing announced.
+    let (status, _) = app
+        .patch_json(&path, &admin, json!({"max_per_user": 0}))
+        .await;
+    assert_eq!(status / 100, 4);
+    let (status, _) = app
+        .post_json(&format!("{path}/close"), Some(&admin), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let closed = published(&app, "event.updated").await;
+    assert_eq!(closed.len(), 1, "only the close: {closed:?}");
+    assert_eq!(closed[0]["data"]["status"], "ended");
+}
+
+#[tokio::test]
+async fn access_tokens_carry_their_session_and_logout_revokes_only_it() {
+    let app = spawn_app().await;
+    let pair = sign_in(&app).await;
+    let access = pair["access_token"].as_str().unwrap();
+    let refresh = pair["refresh_token"].as_str().unwrap();
+    let session = claims(access)["sid"].as_str().expect("a sid").to_owned();
+    let user_id = claims(access)["sub"]
+        .as_str()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+
+    // A refresh stays in the session.
+    let (status, rotated) = app
+        .post_json("/api/auth/refresh", None, json!({"refresh_token": refresh}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        claims(rotated["access_token"].as_str().unwrap())["sid"],
+        session
+    );
+    let refresh = rotated["refresh_token"].as_str().unwrap();
+
+    let (status, _) = app
+        .post_json(
+            "/api/auth/logout",
+            Some(access),
+            json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let revoked = published(&app, "session.revoked").await;
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert_eq!(
+        revoked[0]["data"],
+        json!({"userId": user_id, "sessionId": session})
+    );
+    // Logging out again (nothing left to revoke) sends nothing more.
+    let (status, _) = app
+        .post_json(
+            "/api/auth/logout",
+            Some(access),
+            json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert!(published(&app, "session.revoked").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_revokes_its_session_for_the_sockets_too() {
+    let app = spawn_app().await;
+    let pair = sign_in(&app).await;
+    let session = claims(pair["access_token"].as_str().unwrap())["sid"].clone();
+    let first = pair["refresh_token"].as_str().unwrap();
+    let (status, _) = app
+        .post_json("/api/auth/refresh", None, json!({"refresh_token": first}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .post_json("/api/auth/refresh", None, json!({"refresh_token": first}))
+        .await;
+    assert_eq!(status, 401);
+    let revoked = published(&app, "session.revoked").await;
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert_eq!(revoked[0]["data"]["sessionId"], session);
+    // Another sign-in is another session.
+    let other = sign_in(&app).await;
+    assert_ne!(
+        claims(other["access_token"].as_str().unwrap())["sid"],
+        session
+    );
+}

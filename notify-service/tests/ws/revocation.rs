@@ -1,0 +1,62 @@
+//! A session that ends (logout, a reused refresh token, an account
+//! disabled) closes its sockets on every instance with 4003, and only
+//! those: the user's other sessions and other users keep theirs.
+
+use crate::{
+    client::{Client, Ending},
+    helpers::{Deployment, NotifyApp, revoked},
+};
+
+async fn signed_in(app: &NotifyApp, token: &str) -> Client {
+    let mut client = Client::connect(&app.ws_url(), Some(token)).await.unwrap();
+    assert_eq!(client.next_json().await["type"], "welcome");
+    client.ping_pong().await;
+    client
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_session_closes_its_sockets_on_every_instance_and_no_others() {
+    let d = Deployment::new().await;
+    let a = d.spawn().await;
+    let b = d.spawn().await;
+    let (phone, laptop) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let mut phone_on_a = signed_in(&a, &d.session_token(7, phone)).await;
+    let mut phone_on_b = signed_in(&b, &d.session_token(7, phone)).await;
+    let mut laptop_on_b = signed_in(&b, &d.session_token(7, laptop)).await;
+    let mut someone_else = signed_in(&a, &d.session_token(8, phone)).await;
+
+    d.publish(&revoked(7, Some(phone))).await;
+    assert_eq!(phone_on_a.ending().await, Ending::Closed(4003));
+    assert_eq!(phone_on_b.ending().await, Ending::Closed(4003));
+    laptop_on_b.ping_pong().await;
+    someone_else.ping_pong().await;
+    assert_eq!(
+        a.closes("session_revoked") + b.closes("session_revoked"),
+        2.0
+    );
+
+    // Every session of the user at once (an account disabled).
+    d.publish(&revoked(7, None)).await;
+    assert_eq!(laptop_on_b.ending().await, Ending::Closed(4003));
+    someone_else.ping_pong().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_that_signed_in_by_frame_is_closed_with_its_session() {
+    let d = Deployment::new().await;
+    let app = d.spawn().await;
+    d.load_event(1, 10, 10).await;
+    let session = uuid::Uuid::new_v4();
+    let mut client = Client::connect(&app.ws_url(), None).await.unwrap();
+    client
+        .send_json(serde_json::json!({"type": "subscribe", "event_id": 1}))
+        .await;
+    assert_eq!(client.next_json().await["type"], "subscribed");
+    client
+        .send_json(serde_json::json!({"type": "auth", "token": d.session_token(12, session)}))
+        .await;
+    assert_eq!(client.next_json().await["type"], "welcome");
+    client.ping_pong().await;
+    d.publish(&revoked(12, Some(session))).await;
+    assert_eq!(client.ending().await, Ending::Closed(4003));
+}
