@@ -287,6 +287,7 @@ mod tests {
             exp: now + 60,
             aud: "aud".into(),
             iss: "iss".into(),
+            sid: None,
         };
         let mut hs = Header::new(Algorithm::HS256);
         hs.kid = Some("k1".into());
@@ -321,6 +322,7 @@ mod tests {
                 exp: now + 60,
                 aud: "aud".into(),
                 iss: "iss".into(),
+                sid: None,
             };
             let critical = encode(
                 &header,

@@ -15,8 +15,15 @@
 //   6. A reloads: both coupons are in "my coupons"; a new tab is signed in
 //      without a form (the session is handed over by the open tab).
 //   7. the admin saw the numbers change without reloading, finds a coupon by
-//      code, closes the sale, and finds the event in the list by a title
-//      search and the status filter.
+//      code, raises the stock after the sell-out and then closes the sale —
+//      both show on the open sale pages at once, the visitor's too — and
+//      finds the event in the list by a title search and the status filter.
+//   8. U signs out on device A: a third browser holding the same session is
+//      signed out by the server (its socket closed with 4003) while device B,
+//      U's other session, stays signed in and connected.
+// All along, V — a visitor who never signs in — watches the sale over the
+// socket: the live count, sold out, the admin's changes, and not one
+// polling request.
 // Screenshots of every screen go to web/test-output/screenshots/.
 
 import assert from 'node:assert/strict';
@@ -59,7 +66,18 @@ let admin; // page
 let pageA; // U, device A
 let pageB; // U, device B
 let pageW; // watcher
+let pageV; // a visitor who is not signed in
+let pageC; // a copy of device A's session in another browser
 let eventId;
+/** The visitor's API requests once its socket is live (there should be none but one at opening). */
+const visitorCalls = [];
+let visitorWatching = false;
+/** WebSocket closes seen per page. */
+const socketCloses = new Map();
+function trackSockets(name, page) {
+  socketCloses.set(name, 0);
+  page.on('websocket', (ws) => ws.on('close', () => socketCloses.set(name, socketCloses.get(name) + 1)));
+}
 let startAt; // Date
 const won = [];
 const issues = []; // Idempotency-Key of every issue request of device A
@@ -115,6 +133,7 @@ describe(`web front end against ${BASE} (browser zone ${TZ})`, { timeout: 170_00
     pageA = await ctxA.newPage();
     pageB = await ctxB.newPage();
     pageW = await ctxW.newPage();
+    trackSockets('B', pageB);
     await Promise.all([pageA.goto(`${BASE}/`), pageB.goto(`${BASE}/`), pageW.goto(`${BASE}/`)]);
     await pageA.getByRole('heading', { name: 'Sign in to take part' }).waitFor();
     await shot(pageA, '01-sale-home-signed-out.png');
@@ -239,11 +258,20 @@ describe(`web front end against ${BASE} (browser zone ${TZ})`, { timeout: 170_00
   });
 
   step('before the start: countdown, disabled button, live stock bar', async () => {
-    await Promise.all([pageA, pageB, pageW].map((p) => p.goto(`${BASE}/events/${eventId}`)));
-    for (const p of [pageA, pageB, pageW]) {
+    const ctxV = await newContext(browser, 'V', PHONE, errors);
+    pageV = await ctxV.newPage();
+    pageV.on('request', (r) => {
+      if (visitorWatching && new URL(r.url()).pathname.startsWith('/api/')) visitorCalls.push(new URL(r.url()).pathname);
+    });
+    await Promise.all([pageA, pageB, pageW, pageV].map((p) => p.goto(`${BASE}/events/${eventId}`)));
+    for (const p of [pageA, pageB, pageW, pageV]) {
       await waitForText(p.locator('#event-title'), new RegExp(run));
       await waitForText(p.locator('#conn'), /Live/);
     }
+    // The visitor is not signed in, and live over the socket all the same.
+    await pageV.getByRole('heading', { name: 'Sign in to take part' }).waitFor();
+    await waitForText(pageV.getByTestId('stock-text'), /^3 of 3 left$/);
+    visitorWatching = true;
     const button = pageA.getByTestId('get-coupon');
     assert.ok(Date.now() < startAt.getTime() - 1000, 'the test reached the sale page before it opened');
     assert.equal(await button.isDisabled(), true, 'button disabled before the start');
@@ -274,8 +302,9 @@ describe(`web front end against ${BASE} (browser zone ${TZ})`, { timeout: 170_00
     won.push(code);
     await waitForText(pageB.getByTestId('won-code'), new RegExp(`^${code}$`), 10_000);
     await waitForText(pageB.locator(`[data-testid="my-coupon"][data-code="${code}"]`), new RegExp(code));
-    // The watcher's bar moved with event.stock.
+    // The watchers' bars moved with event.stock, the visitor's too.
     await waitForText(pageW.getByTestId('stock-text'), /^2 of 3 left$/, 10_000);
+    await waitForText(pageV.getByTestId('stock-text'), /^2 of 3 left$/, 10_000);
     assert.equal(await pageA.getByTestId('my-coupon').count(), 1, 'exactly one coupon after the double click');
     assert.equal(await pageW.getByTestId('outcome-won').count(), 0, 'the watcher did not win anything');
     await shot(pageA, '07-sale-won-device-A.png');
@@ -315,10 +344,16 @@ describe(`web front end against ${BASE} (browser zone ${TZ})`, { timeout: 170_00
     } finally {
       await h.dispose();
     }
-    for (const p of [pageW, pageA, pageB]) {
+    for (const p of [pageW, pageA, pageB, pageV]) {
       await waitForText(p.getByTestId('soldout-banner'), /Sold out/, 10_000);
       await waitForText(p.getByTestId('stock-text'), /^0 of 3 left$/);
     }
+    // From countdown to sold out (tens of seconds) the visitor's page asked
+    // the API once at most: for the authoritative numbers at opening time.
+    // Everything else came over the socket — no polling.
+    note(`visitor API calls while live: ${JSON.stringify(visitorCalls)}`);
+    assert.ok(visitorCalls.length <= 1, `the visitor's page polled: ${visitorCalls}`);
+    await shot(pageV, '11b-sale-sold-out-visitor.png');
     await waitForText(pageW.getByTestId('get-coupon'), /^Sold out$/);
     assert.equal(await pageW.getByTestId('get-coupon').isDisabled(), true);
     await pageW.waitForTimeout(300); // let the bar's transition finish for the picture
@@ -361,10 +396,30 @@ describe(`web front end against ${BASE} (browser zone ${TZ})`, { timeout: 170_00
     assert.ok(codes.every((c) => c.startsWith(won[1].slice(0, prefix.length + 4))), 'only matching codes');
     await shot(admin, '13-admin-coupons-search.png');
 
+    // One more coupon after the sell-out: every open sale page shows it at
+    // once (event.updated), the visitor's too, without polling.
+    const f = admin.locator('#edit-form');
+    await f.getByLabel('Total coupons').fill('4');
+    await f.getByRole('button', { name: 'Save changes' }).click();
+    await waitForText(f.getByTestId('edit-form-message'), /Saved: .*total_count/);
+    for (const p of [pageV, pageW]) {
+      await waitForText(p.getByTestId('stock-text'), /^1 of 4 left$/, 5_000);
+      assert.equal(await p.getByTestId('soldout-banner').count(), 0, 'no longer sold out');
+    }
+    await waitForText(pageV.getByTestId('status'), /On sale/);
+
     await admin.getByTestId('close-event').click();
     await admin.getByTestId('confirm-close').click();
     await waitForText(admin.getByTestId('closed-note'), /Closed/);
     await waitForText(admin.getByTestId('status'), /Ended/);
+    // The close reaches the open sale pages at once.
+    for (const p of [pageV, pageW]) {
+      await waitForText(p.getByTestId('status'), /Ended/, 5_000);
+      await waitForText(p.getByTestId('get-coupon'), /ended/i);
+    }
+    note(`visitor API calls while live: ${JSON.stringify(visitorCalls)}`);
+    assert.ok(visitorCalls.length <= 1, `the visitor's page polled: ${visitorCalls}`);
+    await shot(pageV, '13b-sale-closed-visitor.png');
     await admin.getByRole('link', { name: '← All events' }).click();
     // Many events may exist: find this one by its title (any case) and status.
     await admin.getByTestId('events-search').fill(`SALE ${run.toUpperCase()}`);
@@ -383,6 +438,37 @@ describe(`web front end against ${BASE} (browser zone ${TZ})`, { timeout: 170_00
     await waitForText(row.getByTestId('status'), /Ended/);
     await shot(admin, '14-admin-events-after-sale.png');
     await checkA11y(admin, 'admin-events-filtered');
+  });
+
+  step('signing out on one device ends that session on every browser; the other session stays', async () => {
+    // Another browser holding device A's session (as if copied to a second
+    // device): nothing but the server can tell it about A's logout.
+    const stored = await pageA.evaluate(() => sessionStorage.getItem('coupon.sale.session'));
+    assert.ok(stored, 'device A holds a session');
+    const ctxC = await newContext(browser, 'U-C', PHONE, errors);
+    await ctxC.addInitScript((s) => {
+      if (!sessionStorage.getItem('coupon.sale.session')) sessionStorage.setItem('coupon.sale.session', s);
+    }, stored);
+    pageC = await ctxC.newPage();
+    trackSockets('C', pageC);
+    await pageC.goto(`${BASE}/events/${eventId}`);
+    await waitForText(pageC.getByTestId('signed-in-as'), new RegExp(userU.email.replace(/\./g, '\\.')));
+    await waitForText(pageC.locator('#conn'), /Live/);
+    await waitForText(pageB.locator('#conn'), /Live/);
+    const closesB = socketCloses.get('B');
+
+    await pageA.getByTestId('sign-out').click();
+    await pageA.getByRole('heading', { name: 'Sign in to take part' }).waitFor();
+    // C: its socket closed by the server, signed out, watching anonymously.
+    await pageC.getByRole('heading', { name: 'Sign in to take part' }).waitFor({ timeout: 10_000 });
+    assert.ok(socketCloses.get('C') >= 1, 'the session’s socket was closed');
+    await waitForText(pageC.locator('#conn'), /Live/);
+    await shot(pageC, '15-sale-session-ended-elsewhere.png');
+    // B, the same user's other session: untouched.
+    await pageB.waitForTimeout(1500);
+    assert.equal(socketCloses.get('B'), closesB, 'the other session kept its socket');
+    await waitForText(pageB.getByTestId('signed-in-as'), new RegExp(userU.email.replace(/\./g, '\\.')));
+    await waitForText(pageB.locator('#conn'), /Live/);
   });
 
   step('no uncaught errors in any page', async () => {

@@ -8,7 +8,9 @@ use crate::{
 };
 
 async fn signed_in(app: &NotifyApp, token: &str) -> Client {
-    let mut client = Client::connect(&app.ws_url(), Some(token)).await.unwrap();
+    let mut client = Client::connect(&app.ws_url(), Some(token))
+        .await
+        .expect("upgrade");
     assert_eq!(client.next_json().await["type"], "welcome");
     client.ping_pong().await;
     client
@@ -47,7 +49,7 @@ async fn a_watcher_that_signed_in_by_frame_is_closed_with_its_session() {
     let app = d.spawn().await;
     d.load_event(1, 10, 10).await;
     let session = uuid::Uuid::new_v4();
-    let mut client = Client::connect(&app.ws_url(), None).await.unwrap();
+    let mut client = Client::connect(&app.ws_url(), None).await.expect("upgrade");
     client
         .send_json(serde_json::json!({"type": "subscribe", "event_id": 1}))
         .await;

@@ -79,7 +79,7 @@ async fn a_watcher_outlives_the_auth_deadline_while_a_silent_socket_does_not() {
         .await;
     d.load_event(1, 100, 10).await;
     let mut watcher = anonymous_watcher(&app, "198.51.100.21", 1).await;
-    let mut silent = Client::connect(&app.ws_url(), None).await.unwrap();
+    let mut silent = Client::connect(&app.ws_url(), None).await.expect("upgrade");
     assert_eq!(silent.next_json().await["code"], "auth_timeout");
     assert_eq!(silent.ending().await, Ending::Closed(4001));
     tokio::time::sleep(Duration::from_millis(400)).await;

@@ -40,6 +40,8 @@ const push = new PushClient(session, {
   stock: (d) => screen?.stock?.(d.eventId, d.remaining, d.total),
   soldOut: (d) => screen?.stock?.(d.eventId, 0, 0),
   subscribed: (f) => screen?.snapshot?.(f.event_id, f.remaining, f.status),
+  // Another admin (or another tab) changed an event: show it now.
+  updated: () => screen?.resync?.(),
   resync: () => screen?.resync?.(),
 });
 

@@ -1,8 +1,11 @@
 // The WebSocket push client (docs/websocket-protocol.md): authenticates with
-// a first `auth` frame, resumes personal messages after a reconnect, re-sends
-// every `subscribe` (each answer is the current snapshot), reconnects with
-// exponential backoff and jitter, and extends the session with a fresh token
-// before the old one expires.
+// a first `auth` frame — or, for a visitor who is not signed in, watches the
+// page's events anonymously (first frame `subscribe`) — resumes personal
+// messages after a reconnect, re-sends every `subscribe` (each answer is the
+// current snapshot), reconnects with exponential backoff and jitter, and
+// extends the session with a fresh token before the old one expires. A
+// session ended elsewhere (logout on another device, close 4003) signs this
+// page out and keeps it watching anonymously.
 
 import type { Session } from './session';
 
@@ -27,6 +30,16 @@ export interface SoldOutData {
   eventTitle: string;
 }
 
+export interface EventUpdatedData {
+  eventId: number;
+  status: 'scheduled' | 'active' | 'sold_out' | 'ended';
+  remaining: number;
+  total: number;
+  startTime: string;
+  endTime: string;
+  title: string;
+}
+
 export interface SubscribedFrame {
   type: 'subscribed';
   event_id: number;
@@ -39,6 +52,8 @@ export interface PushHandlers {
   issued?(frame: CouponIssuedFrame): void;
   stock?(data: StockData): void;
   soldOut?(data: SoldOutData): void;
+  /** An admin changed the event (stock, window, title) or closed it. */
+  updated?(data: EventUpdatedData): void;
   subscribed?(frame: SubscribedFrame): void;
   /**
    * Personal messages may have been missed (a reconnect with nothing to
@@ -56,6 +71,8 @@ export function backoffMs(attempt: number, random: () => number = Math.random): 
 /** Close codes after which reconnecting without a new token is pointless. */
 const AUTH_CLOSE = 4001;
 const TOKEN_EXPIRED_CLOSE = 4002;
+/** This session was ended (logout elsewhere, a reused refresh token). */
+const SESSION_REVOKED_CLOSE = 4003;
 const TOO_MANY_CONNECTIONS_CLOSE = 4029;
 
 /** How often we ping, and how long without any frame before the socket is presumed dead. */
@@ -75,7 +92,10 @@ export class PushClient {
   private seen = new Set<string>();
   private attempt = 0;
   private everConnected = false;
+  /** The socket may carry `subscribe`s: welcomed, or opened anonymously. */
   private authed = false;
+  /** The current socket is an anonymous watcher (no personal messages). */
+  private anonymous = false;
   private stopped = true;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
@@ -95,7 +115,9 @@ export class PushClient {
     this.seqStore = opts.seqStore === undefined ? safeSessionStorage() : opts.seqStore;
     session.onChange((why) => {
       if (why === 'signed-out') {
-        this.disconnect('signed-out', 'Signed out');
+        // Keep watching the page's events, anonymously.
+        this.everConnected = false;
+        this.reconnectNow();
       } else if (why === 'signed-in') {
         this.everConnected = false;
         this.reconnectNow();
@@ -109,7 +131,7 @@ export class PushClient {
       if (!this.stopped) this.reconnectNow();
     });
     window.addEventListener('offline', () => {
-      if (this.stopped || !this.session.signedIn) return;
+      if (this.stopped || !this.wanted()) return;
       // The socket is as good as dead; say so now rather than after the timeout.
       this.dropSocket();
       this.setState('offline', 'No network — will reconnect when it is back');
@@ -134,10 +156,17 @@ export class PushClient {
   watch(eventId: number): void {
     this.watched.add(eventId);
     if (this.authed) this.send({ type: 'subscribe', event_id: eventId });
+    // A visitor's first watch opens the socket.
+    else if (!this.ws && !this.stopped && !this.session.signedIn && this.watched.size === 1) this.reconnectNow();
   }
 
   unwatch(eventId: number): void {
     if (this.watched.delete(eventId) && this.authed) this.send({ type: 'unsubscribe', event_id: eventId });
+  }
+
+  /** Signed in, or a visitor watching something: a socket is worth having. */
+  private wanted(): boolean {
+    return this.session.signedIn || this.watched.size > 0;
   }
 
   /** Drop the current socket and reconnect (used by tests and after errors). */
@@ -145,7 +174,7 @@ export class PushClient {
     clearTimeout(this.retryTimer);
     this.dropSocket();
     if (this.stopped) return;
-    if (!this.session.signedIn) {
+    if (!this.wanted()) {
       this.setState('signed-out', 'Sign in for live updates');
       return;
     }
@@ -167,10 +196,18 @@ export class PushClient {
     }
     this.ws = ws;
     this.authed = false;
+    this.anonymous = !this.session.signedIn;
     ws.onopen = () => {
       if (this.ws !== ws) return;
       this.lastFrameAt = Date.now();
-      this.send({ type: 'auth', token: this.session.accessToken });
+      if (this.anonymous) {
+        // A visitor: the first `subscribe` makes this a public watcher; the
+        // first snapshot (`subscribed`) says it is live.
+        this.authed = true;
+        for (const id of this.watched) this.send({ type: 'subscribe', event_id: id });
+      } else {
+        this.send({ type: 'auth', token: this.session.accessToken });
+      }
       this.authTimer = setTimeout(() => {
         if (this.ws === ws && !this.authed) this.reconnectAfterFailure('No welcome from the server');
       }, AUTH_WAIT_MS);
@@ -236,7 +273,17 @@ export class PushClient {
       case 'coupon.soldout':
         this.handlers.soldOut?.((frame as unknown as { data: SoldOutData }).data);
         break;
+      case 'event.updated':
+        this.handlers.updated?.((frame as unknown as { data: EventUpdatedData }).data);
+        break;
       case 'subscribed':
+        if (this.anonymous && this.currentState !== 'live') {
+          clearTimeout(this.authTimer);
+          this.everConnected = true;
+          this.attempt = 0;
+          this.startPinging();
+          this.setState('live', 'Live');
+        }
         this.handlers.subscribed?.(frame as unknown as SubscribedFrame);
         break;
       case 'resumed':
@@ -260,8 +307,20 @@ export class PushClient {
   }
 
   private async onClose(code: number, reason: string): Promise<void> {
-    if (this.stopped || !this.session.signedIn) {
+    if (this.stopped || !this.wanted()) {
       this.setState('signed-out', 'Sign in for live updates');
+      return;
+    }
+    if (code === SESSION_REVOKED_CLOSE && this.session.signedIn) {
+      // Logged out on another device (or the session was ended): this
+      // page's tokens are dead. Forget them here only (the other tabs of
+      // this browser get their own close); the page goes on anonymously.
+      this.setState('signed-out', 'Your session was ended — sign in again');
+      this.session.clear(false);
+      return;
+    }
+    if (this.anonymous) {
+      this.scheduleReconnect(reason ? `Connection lost (${reason})` : 'Connection lost');
       return;
     }
     if (code === TOKEN_EXPIRED_CLOSE || code === AUTH_CLOSE) {

@@ -1,7 +1,8 @@
 // The live sale page: / lists the events, /events/{id} is one sale with its
 // countdown, live stock, the "get coupon" button and its outcome; "my
-// coupons" below. Live data comes over the WebSocket (signed-in users); a
-// visitor who is not signed in, or a page whose socket is down, polls.
+// coupons" below. Live data comes over the WebSocket, for visitors who are
+// not signed in too (anonymous watchers); the page polls only while its
+// socket is down.
 
 import '../styles.css';
 import {
@@ -15,7 +16,7 @@ import {
 } from '../lib/api';
 import { describeError, renderAccount, renderAuthPanel } from '../lib/auth-forms';
 import { $, h, renderConnection, setChildren, setText } from '../lib/dom';
-import { type ConnectionState, PushClient } from '../lib/push';
+import { type ConnectionState, type EventUpdatedData, PushClient } from '../lib/push';
 import { Session } from '../lib/session';
 import { describeCountdown, formatCountdown, formatLocal, localZoneLabel, serverNow } from '../lib/time';
 
@@ -45,7 +46,7 @@ const push = new PushClient(session, {
   state(state, detail) {
     pushState = state;
     if (state === 'signed-out') {
-      renderConnection(connEl, 'polling', 'Updating every few seconds; sign in for live updates');
+      renderConnection(connEl, 'polling', detail.startsWith('Your session') ? detail : 'Updating every few seconds');
     } else {
       renderConnection(connEl, state, detail);
     }
@@ -62,6 +63,9 @@ const push = new PushClient(session, {
   },
   soldOut(data) {
     page?.soldOut(data.eventId);
+  },
+  updated(data) {
+    page?.updated(data);
   },
   subscribed(frame) {
     page?.snapshot(frame.event_id, frame.remaining, frame.status);
@@ -80,6 +84,7 @@ interface PageView {
   won(c: { id: number; code: string; eventId: number }, source: 'click' | 'push'): void;
   stock(eventId: number, remaining: number, total: number): void;
   soldOut(eventId: number): void;
+  updated(data: EventUpdatedData): void;
   snapshot(eventId: number, remaining: number, status: EventStatus): void;
   refresh(): void;
   couponsChanged(): void;
@@ -118,6 +123,17 @@ function liveStatus(ev: SaleEvent, remaining: number, now: number): EventStatus 
   if (ev.status === 'ended' || now >= Date.parse(ev.end_time)) return 'ended';
   if (now < Date.parse(ev.start_time)) return 'scheduled';
   return remaining <= 0 ? 'sold_out' : 'active';
+}
+
+/** An admin's change, pushed: the fields `event.updated` carries. */
+function applyUpdate(ev: SaleEvent, data: EventUpdatedData): void {
+  ev.title = data.title;
+  ev.total_count = data.total;
+  ev.remaining = data.remaining;
+  ev.start_time = data.startTime;
+  ev.end_time = data.endTime;
+  ev.status = data.status;
+  eventTitles.set(ev.id, data.title);
 }
 
 // --- home: the list of events ---------------------------------------------------
@@ -200,9 +216,10 @@ function homePage(): PageView {
     );
   }
 
+  /** Only while the socket is down: a live socket pushes every change. */
   function poll(): void {
     clearInterval(timer);
-    timer = setInterval(() => void load(), pushState === 'live' ? 30_000 : 8_000 + Math.random() * 4_000);
+    if (pushState !== 'live') timer = setInterval(() => void load(), 8_000 + Math.random() * 4_000);
   }
 
   const pageApi: PageView = {
@@ -225,6 +242,13 @@ function homePage(): PageView {
       const e = events.find((x) => x.id === eventId);
       if (e) {
         e.remaining = 0;
+        render();
+      }
+    },
+    updated(data) {
+      const e = events.find((x) => x.id === data.eventId);
+      if (e) {
+        applyUpdate(e, data);
         render();
       }
     },
@@ -527,9 +551,10 @@ function eventPage(id: number): PageView {
 
   function startPolling(live: boolean): void {
     clearInterval(pollTimer);
-    // With a live socket the numbers are pushed; poll only as a safety net.
-    // Without it, every 10 s with jitter (many watchers must not poll in step).
-    pollTimer = setInterval(() => void load(), live ? 30_000 : 8_000 + Math.random() * 4_000);
+    // With a live socket everything is pushed (stock, sell-out, an admin's
+    // changes): no polling at all — half a million idle pages must cost the
+    // API nothing. Without it, every 10 s with jitter (never in step).
+    if (!live) pollTimer = setInterval(() => void load(), 8_000 + Math.random() * 4_000);
   }
 
   const clock = setInterval(tick, 250);
@@ -575,6 +600,13 @@ function eventPage(id: number): PageView {
     soldOut(eventId) {
       if (eventId !== id) return;
       remaining = 0;
+      tick();
+    },
+    updated(data) {
+      if (data.eventId !== id || !ev) return;
+      applyUpdate(ev, data);
+      remaining = data.remaining;
+      renderStatic();
       tick();
     },
     snapshot(eventId, left, st) {
