@@ -21,6 +21,11 @@ pub const EVENT_UPDATED: &str = "event.updated";
 /// token, an account disabled): its sockets are closed.
 pub const SESSION_REVOKED: &str = "session.revoked";
 
+/// Most messages one packed AMQP message may carry. A packed body is a JSON
+/// array of envelopes of one routing key, each with its own `id` (what
+/// consumers deduplicate by); only `coupon.issued` is packed.
+pub const MAX_PACKED: usize = 256;
+
 /// Header carrying the trace id of the request that caused the message.
 pub const TRACE_ID_HEADER: &str = "x-trace-id";
 

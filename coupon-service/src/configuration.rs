@@ -140,6 +140,9 @@ pub struct OutboxSettings {
     /// At most one `event.stock` per event this often (every watcher of the
     /// event gets each one).
     pub stock_interval_ms: u64,
+    /// Up to this many `coupon.issued` messages travel in one AMQP message
+    /// (a packed body, docs/contract.md §3); 1 sends each on its own.
+    pub pack_max: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -183,7 +186,7 @@ impl Settings {
         self.redis.validate()?;
         let limits = &self.rate_limit;
         let auth = &self.auth;
-        let checks: [(bool, &str); 19] = [
+        let checks: [(bool, &str); 20] = [
             (
                 self.outbox.stock_interval_ms > 0,
                 "outbox.stock_interval_ms must be at least 1",
@@ -211,6 +214,10 @@ impl Settings {
             (
                 self.outbox.batch_size > 0,
                 "outbox.batch_size must be at least 1",
+            ),
+            (
+                (1..=contract::messages::MAX_PACKED).contains(&self.outbox.pack_max),
+                "outbox.pack_max must be between 1 and 256",
             ),
             (
                 matches!(self.rabbitmq.queue_type.as_str(), "quorum" | "classic"),

@@ -367,6 +367,7 @@ fn spawn_background(
         poll_interval: Duration::from_millis(settings.outbox.poll_interval_ms),
         recover_after: Duration::from_millis(settings.outbox.recover_after_ms),
         batch_size: settings.outbox.batch_size,
+        pack_max: settings.outbox.pack_max,
     }
     .spawn(handed, tasks);
 }

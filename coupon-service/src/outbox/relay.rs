@@ -7,11 +7,20 @@
 //! Rows this instance commits arrive through the handoff and are published
 //! without reading them back; the outbox table is searched only at connect
 //! and, every poll interval, for rows the handoff did not bring.
+//!
+//! Consecutive `coupon.issued` rows go out packed, up to `pack_max` in one
+//! AMQP message whose body is the JSON array of their envelopes: the broker
+//! pays its per-message cost (a quorum log entry, a confirm, a delivery, an
+//! ack) once per pack instead of once per coupon. Its confirm settles every
+//! row of the pack.
 
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
-use contract::{messages::TRACE_ID_HEADER, topology::Topology};
+use contract::{
+    messages::{COUPON_ISSUED, TRACE_ID_HEADER},
+    topology::Topology,
+};
 use futures::{StreamExt, future::join_all, stream::FuturesOrdered};
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection, ConnectionProperties,
@@ -42,6 +51,8 @@ pub struct Relay {
     /// dropped them, or the writer is gone.
     pub recover_after: Duration,
     pub batch_size: i64,
+    /// `coupon.issued` rows per AMQP message (1: unpacked).
+    pub pack_max: usize,
 }
 
 /// Claimed batches waiting for their confirms at once. Each holds a
@@ -67,7 +78,8 @@ struct Published {
     /// `None` for handed rows, which nobody else takes while they are young.
     claim: Option<Transaction<'static, Postgres>>,
     rows: Vec<OutboxRow>,
-    confirms: Vec<lapin::PublisherConfirm>,
+    /// One per AMQP message sent, in row order, with how many rows it carries.
+    confirms: Vec<(usize, lapin::PublisherConfirm)>,
 }
 
 impl Relay {
@@ -266,8 +278,12 @@ impl Relay {
         claim: Option<Transaction<'static, Postgres>>,
     ) -> anyhow::Result<Published> {
         let mut confirms = Vec::with_capacity(rows.len());
-        for row in &rows {
-            confirms.push(self.publish(channel, row).await?);
+        for pack in packs(&rows, self.pack_max) {
+            let confirm = match pack {
+                [row] => self.publish(channel, row, row.payload.as_bytes()).await?,
+                rows => self.publish(channel, &rows[0], &packed_body(rows)).await?,
+            };
+            confirms.push((pack.len(), confirm));
         }
         Ok(Published {
             claim,
@@ -287,17 +303,25 @@ impl Relay {
             confirms,
         } = batch;
         let mut acked = Vec::with_capacity(rows.len());
-        for (row, confirmation) in rows.iter().zip(join_all(confirms).await) {
+        let (sizes, confirms): (Vec<usize>, Vec<_>) = confirms.into_iter().unzip();
+        let mut at = 0;
+        for (size, confirmation) in sizes.into_iter().zip(join_all(confirms).await) {
+            let pack = &rows[at..at + size];
+            at += size;
+            let routing_key = pack[0].routing_key.as_str();
             match confirmation? {
                 Confirmation::Ack(None) => {
-                    acked.push(row.id);
+                    acked.extend(pack.iter().map(|row| row.id));
                     self.metrics
                         .outbox_published
-                        .with_label_values(&[row.routing_key.as_str()])
-                        .inc();
+                        .with_label_values(&[routing_key])
+                        .inc_by(size as u64);
                 }
                 Confirmation::Ack(Some(_)) => {
-                    tracing::error!(routing_key = %row.routing_key, "message unroutable (no queue bound); kept in the outbox");
+                    tracing::error!(
+                        routing_key,
+                        "message unroutable (no queue bound); kept in the outbox"
+                    );
                 }
                 other => {
                     tracing::warn!(
@@ -318,10 +342,13 @@ impl Relay {
         Ok(())
     }
 
+    /// Publishes `body` with the routing key, message id and trace id of
+    /// `row` (a pack goes out under its first row's).
     async fn publish(
         &self,
         channel: &Channel,
         row: &OutboxRow,
+        body: &[u8],
     ) -> anyhow::Result<lapin::PublisherConfirm> {
         let mut headers = FieldTable::default();
         if let Some(trace) = &row.trace_id {
@@ -344,12 +371,47 @@ impl Relay {
                     mandatory: true,
                     ..BasicPublishOptions::default()
                 },
-                row.payload.as_bytes(),
+                body,
                 properties,
             )
             .await?;
         Ok(confirm)
     }
+}
+
+/// The rows as AMQP messages, in order: runs of consecutive `coupon.issued`
+/// rows cut into packs of at most `pack_max`; every other row alone.
+fn packs(rows: &[OutboxRow], pack_max: usize) -> impl Iterator<Item = &[OutboxRow]> {
+    let packable = |row: &OutboxRow| row.routing_key == COUPON_ISSUED;
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        let first = rest.first()?;
+        let len = if packable(first) {
+            rest.iter()
+                .take(pack_max.max(1))
+                .take_while(|row| packable(row))
+                .count()
+        } else {
+            1
+        };
+        let (pack, tail) = rest.split_at(len);
+        rest = tail;
+        Some(pack)
+    })
+}
+
+/// `[<envelope>,<envelope>,…]`: the rows' stored JSON, joined.
+fn packed_body(rows: &[OutboxRow]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(rows.iter().map(|r| r.payload.len() + 1).sum::<usize>() + 1);
+    body.push(b'[');
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(row.payload.as_bytes());
+    }
+    body.push(b']');
+    body
 }
 
 /// Ids of confirmed handed rows, on their way to the mark loop.
@@ -390,5 +452,48 @@ pub async fn housekeeping_loop(db: PgPool, metrics: Arc<Metrics>, retention_secs
         if let Err(e) = store::prune(&db, retention_secs).await {
             tracing::debug!(error = %e, "outbox prune skipped");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, routing_key: &str) -> OutboxRow {
+        OutboxRow {
+            id,
+            message_id: uuid::Uuid::nil(),
+            routing_key: routing_key.into(),
+            payload: format!("{{\"n\":{id}}}"),
+            trace_id: None,
+        }
+    }
+
+    #[test]
+    fn runs_of_issued_rows_are_packed_up_to_the_limit_and_the_rest_go_alone() {
+        let rows: Vec<OutboxRow> = [
+            (1, "coupon.issued"),
+            (2, "coupon.issued"),
+            (3, "coupon.issued"),
+            (4, "coupon.soldout"),
+            (5, "coupon.issued"),
+            (6, "event.stock"),
+            (7, "event.stock"),
+        ]
+        .into_iter()
+        .map(|(id, key)| row(id, key))
+        .collect();
+        let ids = |max| -> Vec<Vec<i64>> {
+            packs(&rows, max)
+                .map(|p| p.iter().map(|r| r.id).collect())
+                .collect()
+        };
+        assert_eq!(
+            ids(2),
+            [vec![1, 2], vec![3], vec![4], vec![5], vec![6], vec![7]]
+        );
+        assert_eq!(ids(64), [vec![1, 2, 3], vec![4], vec![5], vec![6], vec![7]]);
+        assert_eq!(ids(1).len(), 7);
+        assert_eq!(packed_body(&rows[..2]), br#"[{"n":1},{"n":2}]"#);
     }
 }

@@ -400,8 +400,22 @@ impl TestApp {
             .expect("outbox count")
     }
 
-    /// Bodies of every message in one of this test's queues (consumed).
+    /// Every message in one of this test's queues (consumed), a packed
+    /// AMQP message counting as the messages it carries.
     pub async fn drain_queue(&self, routing_key: &str) -> Vec<serde_json::Value> {
+        self.drain_amqp(routing_key)
+            .await
+            .into_iter()
+            .flat_map(|body| match body {
+                serde_json::Value::Array(messages) => messages,
+                single => vec![single],
+            })
+            .collect()
+    }
+
+    /// The AMQP messages of one of this test's queues (consumed), as sent:
+    /// a packed one is the JSON array of its messages.
+    pub async fn drain_amqp(&self, routing_key: &str) -> Vec<serde_json::Value> {
         use lapin::options::{BasicAckOptions, BasicGetOptions};
         let conn = Connection::connect(AMQP_URL, ConnectionProperties::default())
             .await

@@ -48,3 +48,61 @@ async fn a_row_nobody_handed_over_is_published_once_it_is_old_enough() {
     assert_eq!(soldout.len(), 1);
     assert_eq!(soldout[0]["id"], message_id.to_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coupons_committed_together_travel_packed_and_each_keeps_its_own_id() {
+    let app = spawn_app_with(Faults::default(), |s| s.outbox.pack_max = 8).await;
+    let event = app.create_event(40, 1).await;
+    let users = app.create_users(40).await;
+    app.relay_connected().await;
+    let statuses = app.issue_once_each(&users, event.id).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    app.outbox_published(Duration::from_secs(10)).await;
+
+    let sent = app.drain_amqp("coupon.issued").await;
+    let mut ids = std::collections::HashSet::new();
+    let mut packs = 0;
+    for body in &sent {
+        let messages = match body {
+            serde_json::Value::Array(messages) => {
+                packs += 1;
+                assert!(
+                    (2..=8).contains(&messages.len()),
+                    "a pack of {}",
+                    messages.len()
+                );
+                messages.clone()
+            }
+            single => vec![single.clone()],
+        };
+        for m in messages {
+            assert_eq!(m["type"], "coupon.issued");
+            assert!(
+                ids.insert(m["id"].as_str().expect("an id").to_owned()),
+                "{m}"
+            );
+        }
+    }
+    assert_eq!(ids.len(), 40, "every coupon once");
+    // Forty coupons committed within a few group commits: fewer AMQP
+    // messages than coupons, and at least one pack.
+    assert!(
+        packs >= 1 && sent.len() < 40,
+        "{} AMQP messages, {packs} packs",
+        sent.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_pack_max_1_every_coupon_is_a_message_of_its_own() {
+    let app = spawn_app_with(Faults::default(), |s| s.outbox.pack_max = 1).await;
+    let event = app.create_event(20, 1).await;
+    let users = app.create_users(20).await;
+    app.relay_connected().await;
+    let statuses = app.issue_once_each(&users, event.id).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    app.outbox_published(Duration::from_secs(10)).await;
+    let sent = app.drain_amqp("coupon.issued").await;
+    assert_eq!(sent.len(), 20);
+    assert!(sent.iter().all(serde_json::Value::is_object));
+}

@@ -1,10 +1,12 @@
 //! A consumed RabbitMQ message: parsed and checked against the contract
 //! (docs/contract.md §3), then fanned out. A message that does not parse can never
-//! succeed, so it is dead-lettered rather than retried.
+//! succeed, so it is dead-lettered rather than retried. A packed
+//! `coupon.issued` (a JSON array of envelopes, [`MAX_PACKED`] at most) is
+//! parsed into its messages, each fanned out and deduplicated on its own.
 
 use contract::messages::{
     COUPON_ISSUED, COUPON_SOLDOUT, CouponIssued, CouponSoldout, EVENT_STOCK, EVENT_UPDATED,
-    Envelope, EventStock, EventUpdated, SESSION_REVOKED, SessionRevoked,
+    Envelope, EventStock, EventUpdated, MAX_PACKED, SESSION_REVOKED, SessionRevoked,
 };
 use serde::de::DeserializeOwned;
 
@@ -20,6 +22,8 @@ pub enum Notification {
     Stock(Envelope<EventStock>),
     Updated(Envelope<EventUpdated>),
     Revoked(Envelope<SessionRevoked>),
+    /// Several `coupon.issued` in one AMQP message, in publish order.
+    IssuedPack(Vec<Envelope<CouponIssued>>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +36,8 @@ pub enum ParseError {
     TypeMismatch { found: String, routed: String },
     #[error("ids must be positive")]
     BadIds,
+    #[error("a packed message carries 1 to {MAX_PACKED} messages, not {0}")]
+    BadPack(usize),
 }
 
 fn body<T: DeserializeOwned>(raw: &[u8], routed: &str) -> Result<Envelope<T>, ParseError> {
@@ -45,9 +51,29 @@ fn body<T: DeserializeOwned>(raw: &[u8], routed: &str) -> Result<Envelope<T>, Pa
     Ok(message)
 }
 
+/// The messages of a packed body, each checked like a message of its own.
+fn pack<T: DeserializeOwned>(raw: &[u8], routed: &str) -> Result<Vec<Envelope<T>>, ParseError> {
+    let messages: Vec<Envelope<T>> = serde_json::from_slice(raw)?;
+    if messages.is_empty() || messages.len() > MAX_PACKED {
+        return Err(ParseError::BadPack(messages.len()));
+    }
+    if let Some(other) = messages.iter().find(|m| m.kind != routed) {
+        return Err(ParseError::TypeMismatch {
+            found: other.kind.clone(),
+            routed: routed.to_owned(),
+        });
+    }
+    Ok(messages)
+}
+
+fn is_packed(raw: &[u8]) -> bool {
+    raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+}
+
 impl Notification {
     pub fn parse(routing_key: &str, raw: &[u8]) -> Result<Self, ParseError> {
         let parsed = match routing_key {
+            COUPON_ISSUED if is_packed(raw) => Self::IssuedPack(pack(raw, routing_key)?),
             COUPON_ISSUED => Self::Issued(body(raw, routing_key)?),
             COUPON_SOLDOUT => Self::Soldout(body(raw, routing_key)?),
             EVENT_STOCK => Self::Stock(body(raw, routing_key)?),
@@ -61,6 +87,7 @@ impl Notification {
             Self::Stock(m) => m.data.event_id > 0,
             Self::Updated(m) => m.data.event_id > 0,
             Self::Revoked(m) => m.data.user_id > 0,
+            Self::IssuedPack(ms) => ms.iter().all(|m| m.data.user_id > 0 && m.data.event_id > 0),
         };
         if ids_ok {
             Ok(parsed)
@@ -71,7 +98,7 @@ impl Notification {
 
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Issued(_) => COUPON_ISSUED,
+            Self::Issued(_) | Self::IssuedPack(_) => COUPON_ISSUED,
             Self::Soldout(_) => COUPON_SOLDOUT,
             Self::Stock(_) => EVENT_STOCK,
             Self::Updated(_) => EVENT_UPDATED,
@@ -84,10 +111,28 @@ impl Notification {
     /// Event-wide messages need none: one sold-out per event, and stock
     /// updates are snapshots, at most ~10/s, that must not queue behind each
     /// other.
+    /// (A pack is ordered by the consumer: packs one after another, each
+    /// user's messages within a pack in order.)
     pub fn ordering_key(&self) -> Option<u64> {
         match self {
             Self::Issued(m) => Some(m.data.user_id.unsigned_abs()),
-            Self::Soldout(_) | Self::Stock(_) | Self::Updated(_) | Self::Revoked(_) => None,
+            Self::Soldout(_)
+            | Self::Stock(_)
+            | Self::Updated(_)
+            | Self::Revoked(_)
+            | Self::IssuedPack(_) => None,
+        }
+    }
+
+    /// A pack's messages in order, each one's user; `None` for a single message.
+    pub fn unpacked(&self) -> Option<Vec<(i64, Self)>> {
+        match self {
+            Self::IssuedPack(ms) => Some(
+                ms.iter()
+                    .map(|m| (m.data.user_id, Self::Issued(m.clone())))
+                    .collect(),
+            ),
+            _ => None,
         }
     }
 
@@ -98,6 +143,7 @@ impl Notification {
             Self::Stock(m) => m.id,
             Self::Updated(m) => m.id,
             Self::Revoked(m) => m.id,
+            Self::IssuedPack(ms) => ms.first().map_or_else(uuid::Uuid::nil, |m| m.id),
         }
     }
 
@@ -133,6 +179,9 @@ impl Notification {
                 store
                     .deliver_revocation(m.data.user_id, m.data.session_id, &m.id, consumed_ms)
                     .await
+            }
+            Self::IssuedPack(_) => {
+                anyhow::bail!("a pack is fanned out message by message (see `unpacked`)")
             }
         }
     }
@@ -195,6 +244,40 @@ mod tests {
             Notification::parse(COUPON_ISSUED, issued_json(0).as_bytes()),
             Err(ParseError::BadIds)
         ));
+    }
+
+    #[test]
+    fn a_packed_body_parses_into_its_messages_and_a_bad_one_is_refused() {
+        let pack = format!("[{},{}]", issued_json(5), issued_json(6));
+        let parsed = Notification::parse(COUPON_ISSUED, pack.as_bytes()).unwrap();
+        let users: Vec<i64> = parsed.unpacked().unwrap().iter().map(|(u, _)| *u).collect();
+        assert_eq!(users, [5, 6]);
+        assert_eq!(parsed.kind(), COUPON_ISSUED);
+        assert!(matches!(
+            Notification::parse(COUPON_ISSUED, b"[]"),
+            Err(ParseError::BadPack(0))
+        ));
+        let too_many = format!("[{}]", vec![issued_json(5); MAX_PACKED + 1].join(","));
+        assert!(matches!(
+            Notification::parse(COUPON_ISSUED, too_many.as_bytes()),
+            Err(ParseError::BadPack(_))
+        ));
+        let one_bad = format!("[{},{}]", issued_json(5), issued_json(0));
+        assert!(matches!(
+            Notification::parse(COUPON_ISSUED, one_bad.as_bytes()),
+            Err(ParseError::BadIds)
+        ));
+        let stock = serde_json::to_string(&Envelope::new(
+            EventStock {
+                event_id: 1,
+                remaining: 0,
+                total: 3,
+            },
+            chrono::Utc::now(),
+        ))
+        .unwrap();
+        let mixed = format!("[{},{stock}]", issued_json(5));
+        assert!(Notification::parse(COUPON_ISSUED, mixed.as_bytes()).is_err());
     }
 
     proptest! {

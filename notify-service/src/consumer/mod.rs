@@ -142,11 +142,13 @@ impl Consumer {
         let lanes: Vec<tokio::sync::Mutex<()>> = (0..ORDERING_LANES)
             .map(|_| tokio::sync::Mutex::new(()))
             .collect();
+        let packs = tokio::sync::Mutex::new(());
         let handler = Handler {
             store: &self.store,
             metrics: &self.metrics,
             shutdown: self.shutdown.clone(),
             lanes: &lanes,
+            packs: &packs,
         };
         let streams = consumers
             .into_iter()
@@ -217,6 +219,10 @@ struct Handler<'a> {
     metrics: &'a Metrics,
     shutdown: watch::Receiver<Phase>,
     lanes: &'a [tokio::sync::Mutex<()>],
+    /// Packed deliveries are handled one at a time, in arrival order: a
+    /// pack holds many users' messages, and the next pack may hold the same
+    /// users' next ones. Within a pack the users go concurrently.
+    packs: &'a tokio::sync::Mutex<()>,
 }
 
 impl Handler<'_> {
@@ -244,6 +250,13 @@ impl Handler<'_> {
                     return;
                 }
             };
+            if let Some(messages) = notification.unpacked() {
+                let _in_order = self.packs.lock().await;
+                if self.fan_out_pack(messages, consumed_ms, channel).await {
+                    window.handled(delivery.delivery_tag);
+                }
+                return;
+            }
             // The lane is taken before the first await of this delivery, and
             // deliveries start in arrival order; tokio's Mutex is FIFO, so a
             // lane serves its deliveries in arrival order.
@@ -271,6 +284,42 @@ impl Handler<'_> {
         }
         .instrument(span)
         .await;
+    }
+
+    /// Fans out a pack's messages: each user's in order, the users at once.
+    /// False when one could not be (shutdown, channel gone): the delivery
+    /// stays unacked and comes back; what went out is then deduplicated.
+    async fn fan_out_pack(
+        &self,
+        messages: Vec<(i64, Notification)>,
+        consumed_ms: i64,
+        channel: &Channel,
+    ) -> bool {
+        let mut by_user: Vec<Vec<Notification>> = Vec::new();
+        let mut slot: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+        for (user_id, message) in messages {
+            let at = *slot.entry(user_id).or_insert_with(|| {
+                by_user.push(Vec::new());
+                by_user.len() - 1
+            });
+            by_user[at].push(message);
+        }
+        let done = futures::future::join_all(by_user.iter().map(|own| async move {
+            for message in own {
+                let Some(fanned) = self.fan_out_with_retry(message, consumed_ms, channel).await
+                else {
+                    return false;
+                };
+                let outcome = match fanned {
+                    Fanned::Published => "published",
+                    Fanned::Duplicate => "duplicate",
+                };
+                self.count(message.kind(), outcome);
+            }
+            true
+        }))
+        .await;
+        done.into_iter().all(|ok| ok)
     }
 
     /// Retries while Redis is unavailable, holding the delivery (the

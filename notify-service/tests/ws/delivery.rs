@@ -193,3 +193,38 @@ async fn a_burst_is_acked_in_few_frames_and_nothing_handled_comes_back() {
     assert_eq!(b.consumed("coupon.issued", "duplicate"), 0.0);
     assert_eq!(b.consumed("coupon.issued", "dead_lettered"), 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_packed_message_reaches_each_user_in_order_and_a_redelivered_pack_is_dropped() {
+    let d = Deployment::new().await;
+    let app = d.spawn().await;
+    let mut first = d.connect(&app, 30).await;
+    let mut second = d.connect(&app, 31).await;
+    let pack = [issued(30, 1), issued(31, 2), issued(30, 3)];
+    let body = serde_json::to_vec(&pack).expect("a JSON array");
+    d.publish_raw("coupon.issued", &body, &pack[0].id.to_string())
+        .await;
+    // The broker redelivers (or the relay republishes) the same pack.
+    d.publish_raw("coupon.issued", &body, &pack[0].id.to_string())
+        .await;
+    let a = first.next_json().await;
+    let b = first.next_json().await;
+    assert_eq!(
+        (
+            a["data"]["couponId"].as_i64(),
+            b["data"]["couponId"].as_i64()
+        ),
+        (Some(1), Some(3)),
+        "one user's messages in pack order"
+    );
+    assert!(a["seq"].as_str() < b["seq"].as_str());
+    assert_eq!(second.next_json().await["data"]["couponId"], 2);
+    eventually(WITHIN, "both packs consumed", || async {
+        app.consumed("coupon.issued", "published") + app.consumed("coupon.issued", "duplicate")
+            == 6.0
+    })
+    .await;
+    assert_eq!(app.consumed("coupon.issued", "published"), 3.0);
+    first.ping_pong().await;
+    second.ping_pong().await;
+}
