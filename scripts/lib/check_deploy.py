@@ -960,7 +960,7 @@ def self_test(repo: Path) -> int:
         "nginx CBC suite": sub("nginx/gateway.conf.template", "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:", "ssl_ciphers ECDHE-ECDSA-AES128-SHA:"),
         "nginx /ws unlimited": sub("nginx/gateway.conf.template", "        limit_conn ws_per_ip", "        # limit_conn ws_per_ip"),
         "compose worker connections": sub("deploy/compose/nginx.conf", "worker_connections 65536;", "worker_connections 1024;"),
-        "compose nofile": sub(compose, "soft: 32768", "soft: 1024"),
+        "compose nofile": sub(compose, "soft: 131072", "soft: 1024"),
         "published port": sub(compose, '"127.0.0.1:9090:9090"', '"9090:9090"'),
         "k8s retries a 503": sub("deploy/k8s/ingress.yaml", "proxy-next-upstream: error timeout\n", "proxy-next-upstream: error timeout http_503\n"),
         "k8s /ws unlimited": sub("deploy/k8s/ingress.yaml", "nginx.ingress.kubernetes.io/limit-connections:", "nginx.ingress.kubernetes.io/limit-conn:"),
