@@ -56,6 +56,10 @@ error_codes! {
     TokenExpired => "token_expired",
     InvalidCredentials => "invalid_credentials",
     Forbidden => "forbidden",
+    /// The password was right, but an admin disabled the account.
+    AccountDisabled => "account_disabled",
+    /// Admin accounts are not disabled over the API (`coupon-service` CLI).
+    CannotDisableAdmin => "cannot_disable_admin",
     /// notify-service: tokens never travel in the query string.
     TokenInQuery => "token_in_query",
     OriginNotAllowed => "origin_not_allowed",
@@ -64,6 +68,7 @@ error_codes! {
     NotFound => "not_found",
     EventNotFound => "event_not_found",
     CouponNotFound => "coupon_not_found",
+    UserNotFound => "user_not_found",
     EmailTaken => "email_taken",
     EventNotStarted => "event_not_started",
     EventStarted => "event_started",

@@ -68,6 +68,9 @@ pub struct Principal {
     pub expires_at: u64,
     /// The token's `sid`, when it has one.
     pub session: Option<uuid::Uuid>,
+    /// `iat` (unix seconds): a revocation of every session of the user
+    /// refuses the tokens issued before it.
+    pub issued_at: u64,
 }
 
 /// Verifies access tokens against a set of public keys indexed by `kid`.
@@ -121,6 +124,7 @@ impl TokenVerifier {
             role: claims.role,
             expires_at: claims.exp,
             session: claims.sid,
+            issued_at: claims.iat,
         })
     }
 }

@@ -37,6 +37,8 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("this action needs another role")]
     Forbidden,
+    #[error("this account has been disabled")]
+    AccountDisabled,
     #[error("{1}")]
     NotFound(ErrorCode, String),
     #[error("{1}")]
@@ -72,6 +74,7 @@ impl ApiError {
             Self::TokenExpired => ErrorCode::TokenExpired,
             Self::InvalidCredentials => ErrorCode::InvalidCredentials,
             Self::Forbidden => ErrorCode::Forbidden,
+            Self::AccountDisabled => ErrorCode::AccountDisabled,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
@@ -119,7 +122,7 @@ impl ResponseError for ApiError {
             | Self::InvalidRefreshToken
             | Self::TokenExpired
             | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::AccountDisabled => StatusCode::FORBIDDEN,
             Self::NotFound(..) => StatusCode::NOT_FOUND,
             Self::Conflict(..) => StatusCode::CONFLICT,
             Self::Gone(..) => StatusCode::GONE,

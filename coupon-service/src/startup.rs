@@ -269,7 +269,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(admin::routes::get_event)
                 .service(admin::routes::patch_event)
                 .service(admin::routes::close_event)
-                .service(admin::routes::event_coupons),
+                .service(admin::routes::event_coupons)
+                .service(admin::users::disable_user)
+                .service(admin::users::enable_user),
         );
 }
 

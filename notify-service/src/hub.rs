@@ -21,7 +21,7 @@ use actix_web::web::Bytes;
 use futures::channel::mpsc;
 use tokio::sync::Notify;
 
-use crate::protocol::seq::Seq;
+use crate::{protocol::seq::Seq, revocations::Revocations};
 
 /// One frame as every local recipient gets it.
 #[derive(Debug)]
@@ -150,6 +150,8 @@ pub enum Target {
 
 pub struct Hub {
     inner: RwLock<Inner>,
+    /// Revocations applied here, so the sessions' tokens stay refused.
+    pub revocations: Revocations,
     next_id: AtomicU64,
     queue: usize,
     per_user: usize,
@@ -167,6 +169,7 @@ impl Hub {
     pub fn new(queue: usize, per_user: usize, max_subscriptions: usize) -> Self {
         Self {
             inner: RwLock::default(),
+            revocations: Revocations::default(),
             next_id: AtomicU64::new(1),
             queue,
             per_user,
@@ -310,6 +313,8 @@ impl Hub {
     pub fn deliver(&self, target: Target, frame: &SharedFrame) -> Delivered {
         let mut delivered = Delivered::default();
         if let Target::Session { user_id, session } = target {
+            self.revocations
+                .record(user_id, session, contract::jwt::now_unix());
             let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
             Self::revoke(&mut inner, user_id, session);
             return delivered;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use contract::jwt::TokenVerifier;
+use contract::jwt::{Principal, TokenError, TokenVerifier};
 use service_kit::{client_address::ProxyRange, tasks::Tasks};
 use tokio::sync::watch;
 
@@ -37,4 +37,17 @@ pub struct AppState {
     pub shutdown: watch::Receiver<Phase>,
     /// The background tasks; one that ended makes the instance not ready.
     pub tasks: Tasks,
+}
+
+impl AppState {
+    /// A token that verifies and whose session was not revoked (logout,
+    /// a reused refresh token, an account disabled); a revoked session's
+    /// token is refused like an invalid one.
+    pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        let principal = self.verifier.verify(token)?;
+        if self.hub.revocations.refuses(&principal) {
+            return Err(TokenError::Invalid);
+        }
+        Ok(principal)
+    }
 }

@@ -6,4 +6,5 @@ pub mod announce;
 pub mod filter;
 pub mod routes;
 pub mod store;
+pub mod users;
 pub mod validation;

@@ -126,6 +126,7 @@ struct Stored {
     used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
     role: String,
+    disabled: bool,
 }
 
 /// Exchanges a refresh token for a new one of the same family. Returns the
@@ -139,7 +140,8 @@ pub async fn rotate(
 ) -> Result<(i64, Role, Issued), RefreshError> {
     let mut tx = db.begin().await?;
     let stored: Option<Stored> = sqlx::query_as(
-        "SELECT r.id, r.user_id, r.family_id, r.family_started_at, r.expires_at, r.used_at, r.revoked_at, u.role \
+        "SELECT r.id, r.user_id, r.family_id, r.family_started_at, r.expires_at, r.used_at, r.revoked_at, u.role, \
+         u.disabled_at IS NOT NULL AS disabled \
          FROM refresh_tokens r JOIN users u ON u.id = r.user_id \
          WHERE r.token_hash = $1 FOR UPDATE OF r",
     )
@@ -156,7 +158,7 @@ pub async fn rotate(
         handoff.pass(revoked);
         return Err(RefreshError::Reused);
     }
-    if stored.revoked_at.is_some() || stored.expires_at <= Utc::now() {
+    if stored.revoked_at.is_some() || stored.expires_at <= Utc::now() || stored.disabled {
         return Err(RefreshError::Invalid);
     }
     if stored.family_started_at + lifetimes.family <= Utc::now() {

@@ -131,12 +131,14 @@ struct Account {
     id: i64,
     password_hash: String,
     role: String,
+    disabled: bool,
 }
 
 /// Exchange email and password for an access token and a refresh token.
 /// Answered with `Cache-Control: no-store`.
 #[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = TokenPair), (status = 401, description = "invalid_credentials"),
+    (status = 403, description = "account_disabled: the password is right, but an admin disabled the account"),
     (status = 429, description = "rate_limited: per client address, or too many failed logins on this account (Retry-After)"),
     (status = 503, description = "unavailable: too many passwords being checked, or the account store is down (Retry-After)")))]
 #[post("/login")]
@@ -151,12 +153,14 @@ pub async fn login(
     // Before any password work: an account under a guessing attack is
     // refused whatever address the guesses come from.
     let attempt = state.limiters.login_failures.begin(&email)?;
-    let account: Option<Account> =
-        sqlx::query_as("SELECT id, password_hash, role FROM users WHERE email = $1")
-            .bind(&email)
-            .fetch_optional(&state.db)
-            .await
-            .map_err(ApiError::store_down("the account store"))?;
+    let account: Option<Account> = sqlx::query_as(
+        "SELECT id, password_hash, role, disabled_at IS NOT NULL AS disabled \
+             FROM users WHERE email = $1",
+    )
+    .bind(&email)
+    .fetch_optional(&state.db)
+    .await
+    .map_err(ApiError::store_down("the account store"))?;
     // The same Argon2 work whether or not the account exists: no user
     // enumeration by timing, and one error for both cases.
     let password = body.into_inner().password;
@@ -170,6 +174,10 @@ pub async fn login(
         return Err(ApiError::InvalidCredentials);
     };
     attempt.succeeded();
+    // Said only to whoever knows the password.
+    if account.disabled {
+        return Err(ApiError::AccountDisabled);
+    }
     let role = if account.role == "ADMIN" {
         Role::Admin
     } else {

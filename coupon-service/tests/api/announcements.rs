@@ -170,3 +170,101 @@ async fn a_reused_refresh_token_revokes_its_session_for_the_sockets_too() {
         session
     );
 }
+
+#[tokio::test]
+async fn disabling_an_account_ends_every_session_and_refuses_sign_ins_until_enabled() {
+    let app = spawn_app().await;
+    let (admin_id, admin) = app.create_admin().await;
+    let email = unique_email();
+    let password = "correct horse battery";
+    let (status, user) = app
+        .post_json(
+            "/api/auth/signup",
+            None,
+            json!({"email": email, "password": password, "name": "Bot"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let user_id = user["id"].as_i64().expect("an id");
+    let login = json!({"email": email, "password": password});
+    let (_, pair) = app.post_json("/api/auth/login", None, login.clone()).await;
+    let refresh = pair["refresh_token"].as_str().expect("a refresh token");
+
+    let (status, body) = app
+        .post_json(
+            &format!("/api/admin/users/{user_id}/disable"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["disabled_at"].is_string(), "{body}");
+    // Every session at once: no session id.
+    let revoked = published(&app, "session.revoked").await;
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert_eq!(revoked[0]["data"], json!({"userId": user_id}));
+
+    let (status, body) = app.post_json("/api/auth/login", None, login.clone()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("account_disabled"))
+    );
+    let (status, _) = app
+        .post_json("/api/auth/refresh", None, json!({"refresh_token": refresh}))
+        .await;
+    assert_eq!(status, 401);
+    // A wrong password still says only that.
+    let (status, body) = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            json!({"email": email, "password": "wrong password!"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("invalid_credentials"))
+    );
+
+    let (status, body) = app
+        .post_json(
+            &format!("/api/admin/users/{admin_id}/disable"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("cannot_disable_admin"))
+    );
+    let (status, body) = app
+        .post_json(
+            "/api/admin/users/999999999/disable",
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("user_not_found"))
+    );
+    let (status, _) = app
+        .post_json(
+            &format!("/api/admin/users/{user_id}/disable"),
+            Some(&app.token(user_id)),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 403, "admins only");
+
+    let (status, body) = app
+        .post_json(
+            &format!("/api/admin/users/{user_id}/enable"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, body["disabled_at"].is_null()), (200, true));
+    let (status, _) = app.post_json("/api/auth/login", None, login).await;
+    assert_eq!(status, 200);
+}

@@ -28,6 +28,8 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_is_se
         ("patch", "/api/admin/events/{id}"),
         ("post", "/api/admin/events/{id}/close"),
         ("get", "/api/admin/events/{id}/coupons"),
+        ("post", "/api/admin/users/{id}/disable"),
+        ("post", "/api/admin/users/{id}/enable"),
         ("get", "/healthz"),
         ("get", "/readyz"),
         ("get", "/metrics"),

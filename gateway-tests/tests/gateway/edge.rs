@@ -300,6 +300,14 @@ async fn a_page_load_storm_costs_coupon_service_about_one_event_read_a_second() 
         bodies.iter().all(|b| b["id"] == event),
         "every load got the event"
     );
+    // A cached answer is still this request's: its own id, the security headers.
+    let (a, b) = (
+        stack.http.get(&url).send().await.expect("GET"),
+        stack.http.get(&url).send().await.expect("GET"),
+    );
+    assert_ne!(header(&a, "x-request-id"), header(&b, "x-request-id"));
+    assert_eq!(header(&a, "x-request-id").len(), 32);
+    assert_security_headers(&b, "a cached event read");
     let upstream = reads().await - before;
 
     // One read per key at a time, each kept a second: one or two reads in a

@@ -177,6 +177,14 @@ async fn an_application_503_reaches_the_client_as_the_instance_wrote_it_and_take
             let logged = stack.logged(&response).await;
             let (status, body) = read(response).await;
             let upstream = logged["upstream_addr"].as_str().unwrap_or_default();
+            if upstream.is_empty() {
+                // The public event reads are micro-cached: the gateway
+                // answers from its copy (refreshed by whichever instance it
+                // asks in the background; an instance's 503 is never kept).
+                assert_eq!(status, expected, "{route} from the gateway's cache: {body}");
+                served_by_one = true;
+                break;
+            }
             if upstream == stack.coupon_addr(0) {
                 assert_eq!(status, expected, "{route} on instance 1: {body}");
                 served_by_one = true;

@@ -38,7 +38,7 @@ pub async fn upgrade(
     }
     let principal: Option<Principal> = match bearer_token(&req) {
         None => None,
-        Some(token) => match state.verifier.verify(token) {
+        Some(token) => match state.verify(token) {
             Ok(principal) => Some(principal),
             Err(TokenError::Expired) => return refuse("token_expired", ApiError::TokenExpired),
             Err(TokenError::Invalid) => return refuse("invalid_token", ApiError::InvalidToken),

@@ -58,12 +58,13 @@ async fn a_frame_over_the_size_cap_closes_with_1009() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn subscribing_before_authenticating_closes_with_4001() {
+async fn a_first_frame_that_is_neither_auth_nor_subscribe_closes_with_4001() {
     let d = Deployment::new().await;
     let app = d.spawn().await;
+    // (A first `subscribe` makes an anonymous watcher: watchers.rs.)
     let mut client = Client::connect(&app.ws_url(), None).await.unwrap();
     client
-        .send_json(json!({"type": "subscribe", "event_id": 1}))
+        .send_json(json!({"type": "resume", "since": "1-0"}))
         .await;
     let error = client.next_json().await;
     assert_eq!(error["code"], "auth_required", "{error}");

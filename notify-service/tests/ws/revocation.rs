@@ -3,9 +3,13 @@
 //! those: the user's other sessions and other users keep theirs.
 
 use crate::{
-    client::{Client, Ending},
+    client::{Client, Ending, refused},
     helpers::{Deployment, NotifyApp, revoked},
 };
+
+fn bearer(token: String) -> Vec<(&'static str, String)> {
+    vec![("authorization", format!("Bearer {token}"))]
+}
 
 async fn signed_in(app: &NotifyApp, token: &str) -> Client {
     let mut client = Client::connect(&app.ws_url(), Some(token))
@@ -41,6 +45,11 @@ async fn a_revoked_session_closes_its_sockets_on_every_instance_and_no_others() 
     d.publish(&revoked(7, None)).await;
     assert_eq!(laptop_on_b.ending().await, Ending::Closed(4003));
     someone_else.ping_pong().await;
+    // Tokens issued up to then are refused (until they expire).
+    assert_eq!(
+        refused(&b.ws_url(), &bearer(d.session_token(7, laptop))).await,
+        (401, "invalid_token".to_owned())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -222,7 +222,7 @@ impl Connection {
             };
             let (code, message, reason) = match ClientFrame::parse(&text) {
                 Ok(ClientFrame::Subscribe { event_id }) => return Ok(Opening::Watcher(event_id)),
-                Ok(ClientFrame::Auth { token }) => match self.state.verifier.verify(&token) {
+                Ok(ClientFrame::Auth { token }) => match self.state.verify(&token) {
                     Ok(principal) => return Ok(Opening::SignedIn(principal)),
                     Err(TokenError::Expired) => (
                         "token_expired",

@@ -43,7 +43,7 @@ impl Connection {
         let kick = member.registration.kick.clone();
         let kick = Some(&*kick);
         let current = member.identity;
-        match self.state.verifier.verify(token) {
+        match self.state.verify(token) {
             Ok(p) if current.is_none() => {
                 self.take_members_place().await?;
                 let identity = Identity {

@@ -1,0 +1,110 @@
+//! `/api/admin/users/{id}/disable|enable`: an admin takes an account out of
+//! the sale (a bot, a reseller) and back. Disabling refuses its sign-ins and
+//! refreshes from now on, revokes every session, and — in the same
+//! transaction — writes `session.revoked` without a session id, so every
+//! notify-service instance closes all of the user's sockets (4003). Access
+//! tokens already issued keep working on the HTTP API until they expire
+//! (≤ 15 min): no store is consulted per request on the hot path.
+
+use actix_web::{HttpResponse, post, web};
+use chrono::{DateTime, Utc};
+use contract::errors::ErrorCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{
+    auth::{AdminUser, revocation},
+    error::ApiError,
+    state::AppState,
+};
+
+/// An account as an admin sees it after the change.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct UserStatus {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    /// When it was disabled; absent when it is enabled.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+fn user_not_found(id: i64) -> ApiError {
+    ApiError::NotFound(ErrorCode::UserNotFound, format!("user {id} does not exist"))
+}
+
+/// Disable an account: no more sign-ins or refreshes, every session revoked
+/// and its WebSockets closed (4003) on every instance. Disabling twice is
+/// harmless. Admin accounts cannot be disabled here.
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path, minimum = 1)),
+    responses((status = 200, body = UserStatus), (status = 404, description = "user_not_found"),
+    (status = 409, description = "cannot_disable_admin"), (status = 401), (status = 403)))]
+#[post("/users/{id}/disable")]
+pub async fn disable_user(
+    _admin: AdminUser,
+    id: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = *id;
+    let store_down = || ApiError::store_down("the account store");
+    let mut tx = state.db.begin().await.map_err(store_down())?;
+    let disabled: Option<UserStatus> = sqlx::query_as(
+        "UPDATE users SET disabled_at = COALESCE(disabled_at, now()) \
+         WHERE id = $1 AND role = 'USER' RETURNING id, email, name, role, disabled_at",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(store_down())?;
+    let Some(user) = disabled else {
+        let role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(store_down())?;
+        return Err(match role {
+            Some(_) => ApiError::Conflict(
+                ErrorCode::CannotDisableAdmin,
+                "admin accounts are not disabled over the API".into(),
+            ),
+            None => user_not_found(id),
+        });
+    };
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(store_down())?;
+    let revoked = revocation::write(&mut tx, id, None)
+        .await
+        .map_err(store_down())?;
+    tx.commit().await.map_err(store_down())?;
+    state.handoff.pass(revoked);
+    Ok(HttpResponse::Ok().json(user))
+}
+
+/// Enable a disabled account again (it signs in anew; its old sessions stay
+/// revoked).
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path, minimum = 1)),
+    responses((status = 200, body = UserStatus), (status = 404, description = "user_not_found"),
+    (status = 401), (status = 403)))]
+#[post("/users/{id}/enable")]
+pub async fn enable_user(
+    _admin: AdminUser,
+    id: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = *id;
+    let user: UserStatus = sqlx::query_as(
+        "UPDATE users SET disabled_at = NULL WHERE id = $1 \
+         RETURNING id, email, name, role, disabled_at",
+    )
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await
+    .map_err(ApiError::store_down("the account store"))?
+    .ok_or_else(|| user_not_found(id))?;
+    Ok(HttpResponse::Ok().json(user))
+}

@@ -1,0 +1,129 @@
+//! Sessions this instance saw revoked, remembered while their access tokens
+//! may still verify: a logged-out session's token (or a disabled user's)
+//! must not open a new socket minutes after its old ones were closed.
+//!
+//! Every instance applies every revocation (it is fanned out to all), so
+//! each keeps its own copy; one that starts later knows only what it saw.
+//! Bounded: entries go after [`REMEMBER`] (access tokens live at most 15
+//! minutes), and past [`MAX_ENTRIES`] the oldest go first.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Mutex, PoisonError},
+};
+
+use contract::jwt::Principal;
+
+/// Longer than any access token lives (≤ 15 min, plus clock leeway).
+pub const REMEMBER_SECS: u64 = 3600;
+/// At most this many revocations remembered (~100 bytes each).
+pub const MAX_ENTRIES: usize = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Revoked {
+    /// One session (refresh family).
+    Session(uuid::Uuid),
+    /// Every session of the user: tokens issued up to the revocation.
+    User(i64),
+}
+
+#[derive(Default)]
+struct Inner {
+    /// The revocation and when it was made (unix seconds).
+    at: HashMap<Revoked, u64>,
+    /// Insertion order, for expiry and the size bound.
+    order: VecDeque<(u64, Revoked)>,
+}
+
+#[derive(Default)]
+pub struct Revocations {
+    inner: Mutex<Inner>,
+}
+
+impl Revocations {
+    /// Remembers a revocation made at `now` (unix seconds).
+    pub fn record(&self, user_id: i64, session: Option<uuid::Uuid>, now: u64) {
+        let key = session.map_or(Revoked::User(user_id), Revoked::Session);
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        while let Some(&(made, old)) = inner.order.front() {
+            if made + REMEMBER_SECS > now && inner.order.len() < MAX_ENTRIES {
+                break;
+            }
+            inner.order.pop_front();
+            if inner.at.get(&old) == Some(&made) {
+                inner.at.remove(&old);
+            }
+        }
+        inner.at.insert(key, now);
+        inner.order.push_back((now, key));
+    }
+
+    /// Whether a verified token belongs to a revoked session.
+    pub fn refuses(&self, principal: &Principal) -> bool {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let session = principal
+            .session
+            .is_some_and(|s| inner.at.contains_key(&Revoked::Session(s)));
+        let user = inner
+            .at
+            .get(&Revoked::User(principal.user_id))
+            .is_some_and(|at| principal.issued_at <= *at);
+        session || user
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .at
+            .len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use contract::jwt::Role;
+
+    use super::*;
+
+    fn principal(user_id: i64, session: u128, issued_at: u64) -> Principal {
+        Principal {
+            user_id,
+            role: Role::User,
+            expires_at: issued_at + 900,
+            session: Some(uuid::Uuid::from_u128(session)),
+            issued_at,
+        }
+    }
+
+    #[test]
+    fn a_revoked_session_and_a_users_older_tokens_are_refused() {
+        let r = Revocations::default();
+        r.record(7, Some(uuid::Uuid::from_u128(1)), 1_000);
+        assert!(r.refuses(&principal(7, 1, 990)));
+        assert!(!r.refuses(&principal(7, 2, 990)), "another session");
+        r.record(8, None, 1_000);
+        assert!(
+            r.refuses(&principal(8, 5, 1_000)),
+            "issued before the disable"
+        );
+        assert!(!r.refuses(&principal(8, 6, 1_001)), "a sign-in after it");
+    }
+
+    #[test]
+    fn entries_expire_and_are_bounded() {
+        let r = Revocations::default();
+        r.record(7, Some(uuid::Uuid::from_u128(1)), 1_000);
+        r.record(7, Some(uuid::Uuid::from_u128(2)), 1_000 + REMEMBER_SECS);
+        assert_eq!(r.len(), 1);
+        assert!(!r.refuses(&principal(7, 1, 990)));
+        for n in 0..(MAX_ENTRIES as u128 + 10) {
+            r.record(9, Some(uuid::Uuid::from_u128(n + 100)), 5_000);
+        }
+        assert_eq!(r.len(), MAX_ENTRIES);
+    }
+}
