@@ -16,10 +16,18 @@ use crate::{
 
 const PUBLISHED_WITHIN: Duration = Duration::from_secs(10);
 
+/// The messages published on `routing_key` since the last call, each once:
+/// delivery is at least once (a row committed while the relay connects goes
+/// out by its handoff and by the drain), and consumers drop copies by id.
 async fn published(app: &TestApp, routing_key: &str) -> Vec<Value> {
     app.relay_connected().await;
     app.outbox_published(PUBLISHED_WITHIN).await;
-    app.drain_queue(routing_key).await
+    let mut seen = std::collections::HashSet::new();
+    app.drain_queue(routing_key)
+        .await
+        .into_iter()
+        .filter(|m| seen.insert(m["id"].as_str().unwrap_or_default().to_owned()))
+        .collect()
 }
 
 /// The claims of an access token (its signature is checked elsewhere).
