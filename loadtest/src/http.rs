@@ -38,7 +38,7 @@ pub struct IssueResult {
 pub async fn issue(target: &Target, token: &str, event_id: i64) -> IssueResult {
     let started = Instant::now();
     let sent = target
-        .http
+        .http()
         .post(target.api("/api/coupons/issue"))
         .bearer_auth(token)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -88,7 +88,7 @@ pub async fn issue(target: &Target, token: &str, event_id: i64) -> IssueResult {
 pub async fn read_event(target: &Target, event_id: i64) -> IssueResult {
     let started = Instant::now();
     let sent = target
-        .http
+        .http()
         .get(target.api(&format!("/api/coupons/events/{event_id}")))
         .send()
         .await;

@@ -5,7 +5,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use loadtest::{
-    report,
+    fdlimit, report,
     scenarios::{self, ScenarioReport},
     target::{Target, TargetConfig},
 };
@@ -27,21 +27,28 @@ enum Scenario {
     Watchers,
     Push,
     Idle,
-    /// Every scenario except idle, one after the other.
+    /// A crowd of sockets (mostly anonymous) on one event: memory per
+    /// socket, connect rate, sold-out fan-out to all of them.
+    Crowd,
+    /// Every scenario except idle and crowd, one after the other.
     All,
 }
 
 #[derive(Debug, Parser)]
 #[command(
     name = "flashload",
-    about = "Flash-sale load generator and invariant checker"
+    about = "Flash-sale load generator and invariant checker",
+    // The last of a repeated option wins: scripts/bench appends
+    // BENCH_FLASHLOAD_ARGS after its own sizes.
+    args_override_self = true
 )]
 struct Args {
     scenario: Scenario,
     /// Users taking part (sellout, sustained, rejections, push).
     #[arg(long, default_value_t = 10_000)]
     users: usize,
-    /// Stock of the sellout event (watchers: coupons sold to trigger sold-out).
+    /// Stock of the sellout event (watchers, crowd: coupons sold to trigger
+    /// sold-out, at most 100).
     #[arg(long, default_value_t = 1_000)]
     stock: i64,
     /// Requests in flight at once.
@@ -59,12 +66,21 @@ struct Args {
     /// WebSocket watchers of the watchers scenario.
     #[arg(long, default_value_t = 10_000)]
     watchers: usize,
-    /// Idle sockets of the idle scenario.
-    #[arg(long, default_value_t = 5_000)]
-    connections: usize,
-    /// Process id of the notify-service measured by idle.
+    /// Sockets of idle (default 5,000) and crowd (default 100,000).
     #[arg(long)]
-    notify_pid: Option<u32>,
+    connections: Option<usize>,
+    /// Share of the crowd's sockets that are signed in; the rest watch
+    /// anonymously.
+    #[arg(long, default_value_t = 0.2)]
+    signed_in_share: f64,
+    /// Loopback addresses the crowd connects from, 127.0.0.2 onwards: one
+    /// address has ~28,000 ephemeral ports toward one server.
+    #[arg(long, default_value_t = 8)]
+    source_addresses: usize,
+    /// notify-service process(es) whose memory idle and crowd measure
+    /// (comma-separated: summed, for several instances behind a gateway).
+    #[arg(long, value_delimiter = ',')]
+    notify_pid: Vec<u32>,
     #[arg(
         long,
         env = "FLASHLOAD_API_URL",
@@ -91,6 +107,10 @@ struct Args {
     redis_url: String,
     #[arg(long, default_value = "")]
     redis_prefix: String,
+    /// PEM certificate to trust, and only it, for https:// and wss:// URLs
+    /// (the gateway's self-signed one). Without it: the system's roots.
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
     /// The token issuer's Ed25519 private key (tokens are minted, not logged in).
     #[arg(long, default_value = ".run/keys/access-ed25519.pem")]
     private_key: PathBuf,
@@ -103,6 +123,32 @@ struct Args {
     /// Where the JSON report goes.
     #[arg(long, default_value = "flashload-report.json")]
     report: PathBuf,
+}
+
+/// Raises the open-file limit to what the scenario holds: every socket and
+/// connection is a file, and the HTTP clients, PostgreSQL and Redis take
+/// some more. Short of it, crowd stops here (it would fail socket by
+/// socket); the others only warn.
+fn ensure_open_files(args: &Args, connections: usize) -> anyhow::Result<()> {
+    let sockets = match args.scenario {
+        Scenario::Crowd | Scenario::Idle => connections,
+        Scenario::Watchers => args.watchers,
+        Scenario::Push => args.users.min(args.concurrency),
+        Scenario::All => args.watchers.max(args.users.min(args.concurrency)),
+        // sustained's canary
+        _ => 1,
+    };
+    let need = (sockets + args.concurrency + 1_024) as u64;
+    let limit = fdlimit::raise_open_files(need);
+    if limit < need {
+        let hint = format!(
+            "{need} open files wanted, the limit is {limit}: raise the hard limit first \
+             (ulimit -n 1048576, as root with CAP_SYS_RESOURCE) or open fewer sockets"
+        );
+        anyhow::ensure!(args.scenario != Scenario::Crowd, "crowd: {hint}");
+        eprintln!("flashload: {hint}");
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -125,12 +171,27 @@ async fn main() -> anyhow::Result<()> {
         key_id: args.key_id.clone(),
         issuer: args.issuer.clone(),
         audience: args.audience.clone(),
+        ca_cert_pem: args
+            .ca_cert
+            .as_ref()
+            .map(|path| {
+                std::fs::read(path)
+                    .with_context(|| format!("reading the certificate {}", path.display()))
+            })
+            .transpose()?,
     };
+    let connections = args.connections.unwrap_or(match args.scenario {
+        Scenario::Crowd => 100_000,
+        _ => 5_000,
+    });
+    ensure_open_files(&args, connections)?;
     let target = Arc::new(Target::connect(config, args.concurrency).await?);
     let duration = Duration::from_secs(args.duration_secs);
     let mut reports: Vec<ScenarioReport> = Vec::new();
-    let wanted =
-        |s: Scenario| args.scenario == s || (args.scenario == Scenario::All && s != Scenario::Idle);
+    let wanted = |s: Scenario| {
+        args.scenario == s
+            || (args.scenario == Scenario::All && !matches!(s, Scenario::Idle | Scenario::Crowd))
+    };
     if wanted(Scenario::Sellout) {
         reports.push(
             scenarios::sellout::run(&target, args.users, args.stock, args.concurrency).await?,
@@ -172,10 +233,20 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     if wanted(Scenario::Idle) {
-        let pid = args
-            .notify_pid
-            .context("idle needs --notify-pid (the notify-service process)")?;
-        reports.push(scenarios::idle::run(&target, args.connections, pid).await?);
+        anyhow::ensure!(
+            !args.notify_pid.is_empty(),
+            "idle needs --notify-pid (the notify-service process)"
+        );
+        reports.push(scenarios::idle::run(&target, connections, &args.notify_pid).await?);
+    }
+    if wanted(Scenario::Crowd) {
+        let crowd = scenarios::crowd::Crowd {
+            connections,
+            plan: scenarios::crowd::Plan::new(args.signed_in_share, args.source_addresses)?,
+            stock: args.stock.min(100),
+            notify_pids: args.notify_pid.clone(),
+        };
+        reports.push(scenarios::crowd::run(&target, &crowd).await?);
     }
     report::print_table(&reports);
     report::write_json(&args.report, &reports)?;

@@ -51,7 +51,7 @@ pub async fn event(
 ) -> anyhow::Result<i64> {
     let now = Utc::now();
     let response = target
-        .http
+        .http()
         .post(target.api("/api/admin/events"))
         .bearer_auth(admin)
         .json(&json!({

@@ -1,16 +1,17 @@
 //! The stack under test and the stores the invariants are checked against.
 
-use std::time::Duration;
-
 use contract::{
     jwt::{Role, TokenSigner, now_unix},
     redis_keys::EventKeys,
 };
 use sqlx::PgPool;
 
+use crate::{clients::HttpClients, tls, ws};
+
 /// How to reach the stack (HTTP API, WebSocket, PostgreSQL, Redis) and how
 /// to mint tokens (the issuer's private key: the benchmark measures the sale,
-/// not password hashing).
+/// not password hashing). `https://` / `wss://` URLs go through TLS,
+/// trusting exactly `ca_cert_pem` when given (the gateway's certificate).
 #[derive(Debug, Clone)]
 pub struct TargetConfig {
     pub api_url: String,
@@ -22,12 +23,14 @@ pub struct TargetConfig {
     pub key_id: String,
     pub issuer: String,
     pub audience: String,
+    pub ca_cert_pem: Option<Vec<u8>>,
 }
 
 /// Connected handles, shared by every scenario.
 pub struct Target {
     pub config: TargetConfig,
-    pub http: reqwest::Client,
+    http: HttpClients,
+    pub ws: ws::Endpoint,
     pub db: PgPool,
     pub redis: redis::Client,
     signer: TokenSigner,
@@ -42,11 +45,17 @@ impl Target {
             &config.audience,
         )
         .map_err(|e| anyhow::anyhow!("the private key is not an Ed25519 PEM key: {e}"))?;
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(max_connections)
-            .timeout(Duration::from_secs(30))
-            .tcp_nodelay(true)
-            .build()?;
+        let http = HttpClients::connect(
+            &config.api_url,
+            config.ca_cert_pem.as_deref(),
+            max_connections,
+        )
+        .await?;
+        let ws_tls = match &config.ca_cert_pem {
+            Some(pem) => Some(tls::websocket_config(pem)?),
+            None => None,
+        };
+        let ws = ws::Endpoint::resolve(&config.ws_url, ws_tls).await?;
         let db = sqlx::postgres::PgPoolOptions::new()
             .max_connections(4)
             .connect(&config.database_url)
@@ -56,10 +65,16 @@ impl Target {
         Ok(Self {
             config,
             http,
+            ws,
             db,
             redis,
             signer,
         })
+    }
+
+    /// The HTTP client of the next request.
+    pub fn http(&self) -> &reqwest::Client {
+        self.http.next()
     }
 
     /// An access token valid for the whole run.

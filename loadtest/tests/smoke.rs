@@ -59,6 +59,9 @@ async fn start_stack() -> Stack {
     notify.rabbitmq.queue_type.clone_from(&topology.queue_type);
     notify.rabbitmq.queue_expires_ms = topology.queue_expires_ms;
     notify.auth.public_key_path = coupon.auth.public_key_path.clone();
+    // The crowd comes from 127.0.0.2… with X-Forwarded-For, as if through
+    // a gateway (see scenarios/crowd.rs).
+    notify.websocket.trusted_proxies = vec!["127.0.0.0/8".into()];
     notify.log.level = "warn".into();
 
     let coupon_app = coupon_service::startup::Application::build(coupon)
@@ -98,6 +101,7 @@ async fn start_stack() -> Stack {
             key_id: "dev-1".into(),
             issuer: "coupon-platform".into(),
             audience: "coupon-api".into(),
+            ca_cert_pem: None,
         },
         200,
     )
@@ -126,9 +130,20 @@ async fn every_scenario_at_a_small_size_keeps_every_invariant() {
             .expect("rejections"),
         scenarios::watchers::run(t, 100, 5).await.expect("watchers"),
         scenarios::push::run(t, 30, 30, None).await.expect("push"),
-        scenarios::idle::run(t, 20, stack.notify_pid)
+        scenarios::idle::run(t, 20, &[stack.notify_pid])
             .await
             .expect("idle"),
+        scenarios::crowd::run(
+            t,
+            &scenarios::crowd::Crowd {
+                connections: 60,
+                plan: scenarios::crowd::Plan::new(0.2, 2).expect("plan"),
+                stock: 5,
+                notify_pids: vec![stack.notify_pid],
+            },
+        )
+        .await
+        .expect("crowd"),
     ];
     // Paced: 100 requests/s offered for 2 s is about 200 requests, not as
     // many as the stack would answer back to back.
@@ -206,4 +221,9 @@ async fn every_scenario_at_a_small_size_keeps_every_invariant() {
     );
     assert_eq!(reports[3].latency.count, 100, "every watcher got sold-out");
     assert_eq!(reports[4].latency.count, 30, "every winner got the push");
+    assert_eq!(
+        reports[6].latency.count, 60,
+        "every socket of the crowd got sold-out"
+    );
+    assert_eq!(reports[6].parameters["signed_in"], 12);
 }

@@ -143,6 +143,14 @@ impl Application {
                 .configure(routes)
                 .default_service(web::to(error::not_found))
         })
+        // actix accepts at most 25,600 connections per worker by default,
+        // and every one of the node's sockets may land on the same worker:
+        // each worker may hold all of them (signed in, without a token,
+        // and a few plain HTTP requests besides), so the budgets below
+        // are what limits the node.
+        .max_connections(
+            settings.websocket.max_connections + settings.websocket.max_unauthenticated + 1024,
+        )
         .listen(listener)?
         // Signals start our own ordered shutdown (see run_until_stopped).
         .disable_signals()

@@ -445,7 +445,12 @@ describe(`web front end against ${BASE} (browser zone ${TZ})`, { timeout: 170_00
     assert.ok(stored, 'device A holds a session');
     const ctxC = await newContext(browser, 'U-C', PHONE, errors);
     await ctxC.addInitScript((s) => {
-      if (!sessionStorage.getItem('coupon.sale.session')) sessionStorage.setItem('coupon.sale.session', s);
+      // Also runs in documents without storage (about:blank): skip those.
+      try {
+        if (!sessionStorage.getItem('coupon.sale.session')) sessionStorage.setItem('coupon.sale.session', s);
+      } catch {
+        // no storage here
+      }
     }, stored);
     pageC = await ctxC.newPage();
     trackSockets('C', pageC);

@@ -1,5 +1,7 @@
 //! `idle`: K authenticated sockets that do nothing; the headline is the
-//! notify-service's resident memory per connection, read from /proc.
+//! notify-service's resident memory per connection, read from /proc (the
+//! sum over every instance given: behind the gateway the sockets spread
+//! over several).
 
 use std::{sync::Arc, time::Duration};
 
@@ -19,13 +21,18 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .ok_or_else(|| anyhow::anyhow!("no VmRSS for pid {pid}"))
 }
 
+/// The resident sets of several processes together, in KiB.
+pub fn total_rss_kib(pids: &[u32]) -> anyhow::Result<u64> {
+    pids.iter().map(|pid| rss_kib(*pid)).sum()
+}
+
 pub async fn run(
     target: &Arc<Target>,
     connections: usize,
-    notify_pid: u32,
+    notify_pids: &[u32],
 ) -> anyhow::Result<ScenarioReport> {
     let people = setup::users(target, connections).await?;
-    let before = rss_kib(notify_pid)?;
+    let before = total_rss_kib(notify_pids)?;
     let pairs: Vec<(i64, String)> = people
         .ids
         .iter()
@@ -37,7 +44,7 @@ pub async fn run(
     let opened = started.elapsed();
     // Let allocations settle (buffers of the handshake are released).
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = rss_kib(notify_pid)?;
+    let after = total_rss_kib(notify_pids)?;
     let per_connection = (after.saturating_sub(before)) as f64 / connections.max(1) as f64;
     let count = sockets.len();
     for socket in sockets {
@@ -45,7 +52,7 @@ pub async fn run(
     }
     Ok(ScenarioReport {
         scenario: "idle".into(),
-        parameters: json!({"connections": connections, "notify_pid": notify_pid}),
+        parameters: json!({"connections": connections, "notify_pids": notify_pids}),
         duration_secs: opened.as_secs_f64(),
         requests: count as u64,
         throughput_per_sec: super::per_sec(count as u64, opened),

@@ -1,6 +1,7 @@
 //! The scenarios of the benchmark issue. Each prepares its own event and
 //! users, runs, measures, and checks the invariants.
 
+pub mod crowd;
 pub mod idle;
 pub mod losers;
 pub mod push;

@@ -10,8 +10,8 @@ use serde_json::json;
 use super::{ScenarioReport, fire_once, per_sec, record};
 use crate::{invariants, setup, stats::Recorder, target::Target, ws::Socket};
 
-/// Sockets opened at once while connecting watchers.
-const CONNECT_CONCURRENCY: usize = 200;
+/// Sockets opened at once while connecting watchers (and the crowd).
+pub const CONNECT_CONCURRENCY: usize = 200;
 
 pub async fn open_sockets(
     target: &Arc<Target>,
@@ -19,12 +19,11 @@ pub async fn open_sockets(
     events: &[i64],
 ) -> anyhow::Result<Vec<Socket>> {
     let bar = super::progress(users.len() as u64, "sockets");
-    let ws_url = target.config.ws_url.clone();
     let sockets: Vec<anyhow::Result<Socket>> = stream::iter(users.iter().cloned())
         .map(|(user, token)| {
-            let (ws_url, bar, events) = (ws_url.clone(), bar.clone(), events.to_vec());
+            let (target, bar, events) = (target.clone(), bar.clone(), events.to_vec());
             async move {
-                let socket = Socket::open(&ws_url, &token, user, &events).await;
+                let socket = Socket::open(&target.ws, &token, user, &events).await;
                 bar.inc(1);
                 socket
             }
