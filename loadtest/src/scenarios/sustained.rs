@@ -7,6 +7,11 @@
 //! right after it; how long that coupon's push takes is the backlog the run
 //! left behind (messages go out in commit order, so it arrives after the
 //! others). Alongside: the outbox rows still unpublished when the run ended.
+//!
+//! And the push latency *during* the run: [`PROBES`] more users, also not
+//! among the C clients, keep sockets open and take a coupon now and then
+//! while the clients hammer; each probe is timed from its 201 to its
+//! `coupon.issued` on the probe's socket.
 
 use std::{
     sync::Arc,
@@ -28,6 +33,12 @@ const RESUME_WINDOW: Duration = Duration::from_millis(1_200);
 /// How long the canary's push may take before the run counts as stuck.
 const BACKLOG_LIMIT: Duration = Duration::from_secs(120);
 
+/// Users probing the push latency during the run, each pressing about
+/// every [`PROBE_EVERY`] (~40 coupons a second in all: under 1 % of the
+/// load they measure).
+const PROBES: usize = 20;
+const PROBE_EVERY: Duration = Duration::from_millis(500);
+
 pub async fn run(
     target: &Arc<Target>,
     users: usize,
@@ -36,13 +47,31 @@ pub async fn run(
     rate: Option<f64>,
 ) -> anyhow::Result<ScenarioReport> {
     let admin = setup::admin_token(target).await?;
-    let people = setup::users(target, users + 1).await?;
+    let people = setup::users(target, users + 1 + PROBES).await?;
     let canary = (people.ids[users], people.tokens[users].clone());
+    let probers: Vec<(i64, String)> = (users + 1..users + 1 + PROBES)
+        .map(|i| (people.ids[i], people.tokens[i].clone()))
+        .collect();
     let stock = i64::try_from(users)? * PER_USER + 1;
     let event = setup::event(target, &admin, stock.min(100_000_000), PER_USER).await?;
-    let canary_socket = open_sockets(target, std::slice::from_ref(&canary), &[]).await?;
+    // The canary's socket first, then the probes' in the probes' order
+    // (sockets open in whatever order they connect).
+    let with_sockets: Vec<(i64, String)> = std::iter::once(canary.clone())
+        .chain(probers.iter().cloned())
+        .collect();
+    let mut opened = open_sockets(target, &with_sockets, &[]).await?;
+    let order: Vec<i64> = with_sockets.iter().map(|(id, _)| *id).collect();
+    opened.sort_by_key(|s| order.iter().position(|id| Some(*id) == s.user_id));
+    let sockets = Arc::new(opened);
     tokio::time::sleep(RESUME_WINDOW).await;
 
+    let probing = tokio::spawn(probe(
+        target.clone(),
+        probers.iter().map(|(_, t)| t.clone()).collect(),
+        sockets.clone(),
+        event,
+        Instant::now() + duration,
+    ));
     let (recorder, issued, elapsed) = hammer(
         target,
         &people.tokens[..users],
@@ -52,24 +81,32 @@ pub async fn run(
         rate,
     )
     .await;
+    let (during, probed) = probing.await?;
     let unpublished: i64 =
         sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
             .fetch_one(&target.db)
             .await?;
-    let backlog = push_delay(target, &canary.1, event, &canary_socket[0]).await?;
+    let backlog = push_delay(target, &canary.1, event, &sockets[0]).await?;
 
     let violations = invariants::check(
         target,
         event,
         &invariants::Observed {
-            issued: issued.iter().copied().chain([backlog.coupon_id]).collect(),
-            devices: &canary_socket,
+            issued: issued
+                .iter()
+                .copied()
+                .chain(probed.iter().copied())
+                .chain([backlog.coupon_id])
+                .collect(),
+            devices: &sockets,
             ..Default::default()
         },
     )
     .await?;
-    for socket in canary_socket {
-        socket.close();
+    if let Ok(sockets) = Arc::try_unwrap(sockets) {
+        for socket in sockets {
+            socket.close();
+        }
     }
     Ok(ScenarioReport::timed(
         "sustained",
@@ -80,9 +117,72 @@ pub async fn run(
         json!({
             "outbox_unpublished_at_end": unpublished,
             "push_after_run_secs": backlog.delay.as_secs_f64(),
+            "push_latency_during_run": during.summary(),
+            "push_probes": probed.len(),
         }),
         violations,
     ))
+}
+
+/// Push latency while the clients hammer: each probe user presses about
+/// every [`PROBE_EVERY`] until `until`, and times its 201 → `coupon.issued`
+/// on its socket (`sockets[1 + i]` for token i). Returns the latencies and
+/// the probes' coupon ids.
+async fn probe(
+    target: Arc<Target>,
+    tokens: Vec<String>,
+    sockets: Arc<Vec<Socket>>,
+    event: i64,
+    until: Instant,
+) -> (Recorder, Vec<i64>) {
+    let probes = tokens.into_iter().enumerate().map(|(i, token)| {
+        let (target, sockets) = (target.clone(), sockets.clone());
+        async move {
+            let mut recorder = Recorder::default();
+            let mut issued = Vec::new();
+            // Staggered, so the probes do not press in step.
+            tokio::time::sleep(PROBE_EVERY.mul_f64(i as f64 / PROBES as f64)).await;
+            while Instant::now() < until {
+                let answer = http::issue(&target, &token, event).await;
+                if let Some(coupon_id) = answer.coupon_id {
+                    issued.push(coupon_id);
+                    match pushed_at(&sockets[1 + i], coupon_id, BACKLOG_LIMIT).await {
+                        Some(at) => {
+                            recorder.record("pushed", at.saturating_duration_since(answer.finished))
+                        }
+                        None => recorder.record("not pushed", BACKLOG_LIMIT),
+                    }
+                }
+                tokio::time::sleep(PROBE_EVERY).await;
+            }
+            (recorder, issued)
+        }
+    });
+    let mut all = Recorder::default();
+    let mut issued = Vec::new();
+    for (recorder, ids) in futures::future::join_all(probes).await {
+        all.merge(&recorder);
+        issued.extend(ids);
+    }
+    (all, issued)
+}
+
+/// When `coupon_id`'s push reached `socket`, waiting up to `limit`.
+async fn pushed_at(socket: &Socket, coupon_id: i64, limit: Duration) -> Option<Instant> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let pushed = socket
+            .of_type("coupon.issued")
+            .into_iter()
+            .find(|r| r.frame()["data"]["couponId"].as_i64() == Some(coupon_id));
+        if let Some(frame) = pushed {
+            return Some(frame.at);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
 }
 
 struct Canary {
