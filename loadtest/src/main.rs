@@ -28,9 +28,14 @@ enum Scenario {
     Push,
     Idle,
     /// A crowd of sockets (mostly anonymous) on one event: memory per
-    /// socket, connect rate, sold-out fan-out to all of them.
+    /// socket, connect rate, sold-out fan-out to all of them. With
+    /// --event-id, one of several processes sharing a sale; with
+    /// --sell-only, its seller.
     Crowd,
-    /// Every scenario except idle and crowd, one after the other.
+    /// Creates a sale event running now (--stock coupons, one per user) and
+    /// prints its id: the sale several crowd processes share.
+    Event,
+    /// Every scenario except idle, crowd and event, one after the other.
     All,
 }
 
@@ -77,6 +82,34 @@ struct Args {
     /// address has ~28,000 ephemeral ports toward one server.
     #[arg(long, default_value_t = 8)]
     source_addresses: usize,
+    /// Addresses skipped before the crowd's first (127.0.0.(2+N) onwards):
+    /// each process sharing a sale takes a range of its own.
+    #[arg(long, default_value_t = 0)]
+    source_offset: usize,
+    /// crowd: watch this existing event (`flashload event`) instead of
+    /// creating one; no buyers, no sell-out here: the seller is another
+    /// process, whose time of the last 201 comes in --sold-at-file.
+    #[arg(long, requires = "sold_at_file")]
+    event_id: Option<i64>,
+    /// crowd with --event-id: open no socket, sell the event out and write
+    /// the wall-clock time of the last 201 to --sold-at-file.
+    #[arg(long, requires = "event_id")]
+    sell_only: bool,
+    /// crowd: written once every socket has been tried, after the memory
+    /// reading: `<sockets opened> <sockets wanted>`.
+    #[arg(long)]
+    ready_file: Option<PathBuf>,
+    /// crowd with --event-id: the seller's time of the last 201 (unix
+    /// milliseconds, wall clock); the crowd awaits it once open and counts
+    /// each socket's sold-out latency from it.
+    #[arg(long, requires = "event_id")]
+    sold_at_file: Option<PathBuf>,
+    /// crowd with --event-id: how long the open crowd awaits --sold-at-file.
+    #[arg(long, default_value_t = 120)]
+    sold_out_within_secs: u64,
+    /// crowd: each socket's sold-out latency in milliseconds, one per line.
+    #[arg(long)]
+    latencies_file: Option<PathBuf>,
     /// notify-service process(es) whose memory idle and crowd measure
     /// (comma-separated: summed, for several instances behind a gateway).
     #[arg(long, value_delimiter = ',')]
@@ -131,6 +164,7 @@ struct Args {
 /// socket); the others only warn.
 fn ensure_open_files(args: &Args, connections: usize) -> anyhow::Result<()> {
     let sockets = match args.scenario {
+        Scenario::Crowd if args.sell_only => 0,
         Scenario::Crowd | Scenario::Idle => connections,
         Scenario::Watchers => args.watchers,
         Scenario::Push => args.users.min(args.concurrency),
@@ -180,17 +214,31 @@ async fn main() -> anyhow::Result<()> {
             })
             .transpose()?,
     };
+    anyhow::ensure!(
+        args.scenario == Scenario::Crowd
+            || (args.event_id.is_none()
+                && args.ready_file.is_none()
+                && args.latencies_file.is_none()),
+        "--event-id, --sell-only, --ready-file, --sold-at-file and --latencies-file are options of crowd"
+    );
     let connections = args.connections.unwrap_or(match args.scenario {
         Scenario::Crowd => 100_000,
         _ => 5_000,
     });
     ensure_open_files(&args, connections)?;
     let target = Arc::new(Target::connect(config, args.concurrency).await?);
+    if args.scenario == Scenario::Event {
+        let admin = loadtest::setup::admin_token(&target).await?;
+        let event = loadtest::setup::event(&target, &admin, args.stock, 1).await?;
+        println!("{event}");
+        return Ok(());
+    }
     let duration = Duration::from_secs(args.duration_secs);
     let mut reports: Vec<ScenarioReport> = Vec::new();
     let wanted = |s: Scenario| {
         args.scenario == s
-            || (args.scenario == Scenario::All && !matches!(s, Scenario::Idle | Scenario::Crowd))
+            || (args.scenario == Scenario::All
+                && !matches!(s, Scenario::Idle | Scenario::Crowd | Scenario::Event))
     };
     if wanted(Scenario::Sellout) {
         reports.push(
@@ -239,12 +287,34 @@ async fn main() -> anyhow::Result<()> {
         );
         reports.push(scenarios::idle::run(&target, connections, &args.notify_pid).await?);
     }
-    if wanted(Scenario::Crowd) {
+    if wanted(Scenario::Crowd) && args.sell_only {
+        // clap has checked that both are given.
+        let (Some(event), Some(sold_at)) = (args.event_id, &args.sold_at_file) else {
+            anyhow::bail!("--sell-only needs --event-id and --sold-at-file");
+        };
+        reports.push(scenarios::crowd::sell(&target, event, sold_at).await?);
+    } else if wanted(Scenario::Crowd) {
+        let shared = match (args.event_id, &args.sold_at_file) {
+            (Some(event_id), Some(sold_at_file)) => Some(scenarios::crowd::SharedSale {
+                event_id,
+                sold_at_file: sold_at_file.clone(),
+                within: Duration::from_secs(args.sold_out_within_secs),
+            }),
+            (None, None) => None,
+            _ => anyhow::bail!("--event-id and --sold-at-file go together"),
+        };
         let crowd = scenarios::crowd::Crowd {
             connections,
-            plan: scenarios::crowd::Plan::new(args.signed_in_share, args.source_addresses)?,
+            plan: scenarios::crowd::Plan::with_offset(
+                args.signed_in_share,
+                args.source_addresses,
+                args.source_offset,
+            )?,
             stock: args.stock.min(100),
             notify_pids: args.notify_pid.clone(),
+            shared,
+            ready_file: args.ready_file.clone(),
+            latencies_file: args.latencies_file.clone(),
         };
         reports.push(scenarios::crowd::run(&target, &crowd).await?);
     }

@@ -12,7 +12,7 @@ use std::{
         Arc, Mutex, OnceLock,
         atomic::{AtomicBool, AtomicU32, Ordering},
     },
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 pub use connect::Endpoint;
@@ -163,6 +163,9 @@ pub fn failure_kind(error: &anyhow::Error) -> String {
 pub struct Arrivals {
     pub count: u32,
     pub first: Option<Instant>,
+    /// The first one's arrival by the wall clock (`Keep::Count` sockets
+    /// only): comparable across processes, which share no `Instant`.
+    pub first_wall: Option<SystemTime>,
 }
 
 /// What the reading task records, read by the scenario.
@@ -177,7 +180,8 @@ enum Store {
     Count {
         kind: &'static str,
         count: AtomicU32,
-        first: OnceLock<Instant>,
+        /// The first one's arrival, monotonic and by the wall clock.
+        first: OnceLock<(Instant, SystemTime)>,
     },
 }
 
@@ -205,7 +209,10 @@ impl Shared {
             }
             Store::Count { kind, count, first } => {
                 if received.kind().as_deref() == Some(*kind) {
-                    let _ = first.set(received.at);
+                    // Read once per socket (the first of its kind only).
+                    if first.get().is_none() {
+                        let _ = first.set((received.at, SystemTime::now()));
+                    }
                     count.fetch_add(1, Ordering::Release);
                 }
             }
@@ -302,16 +309,21 @@ impl Socket {
                 Arrivals {
                     count: u32::try_from(frames.len()).unwrap_or(u32::MAX),
                     first: frames.first().map(|f| f.at),
+                    first_wall: None,
                 }
             }
             Store::Count {
                 kind: counted,
                 count,
                 first,
-            } if *counted == kind => Arrivals {
-                count: count.load(Ordering::Acquire),
-                first: first.get().copied(),
-            },
+            } if *counted == kind => {
+                let first = first.get().copied();
+                Arrivals {
+                    count: count.load(Ordering::Acquire),
+                    first: first.map(|(at, _)| at),
+                    first_wall: first.map(|(_, wall)| wall),
+                }
+            }
             Store::Count { .. } => Arrivals::default(),
         }
     }

@@ -114,6 +114,83 @@ async fn start_stack() -> Stack {
     }
 }
 
+/// One sale shared by two crowds and a seller, as `scripts/bench
+/// crowd-spread` runs them in processes of their own: each crowd says when
+/// it is open, the seller sells out and writes the time of its last 201, and
+/// each crowd writes every socket's latency from that time.
+async fn shared_sale(t: &Arc<Target>, notify_pid: u32) -> Vec<scenarios::ScenarioReport> {
+    let admin = loadtest::setup::admin_token(t).await.expect("admin");
+    let event = loadtest::setup::event(t, &admin, 5, 1)
+        .await
+        .expect("event");
+    let dir = std::env::temp_dir().join(format!("flashload-smoke-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let sold_at = dir.join("sold-at");
+    let crowds: Vec<_> = (0..2_usize)
+        .map(|part| {
+            let crowd = scenarios::crowd::Crowd {
+                connections: 30,
+                // Part 1 all signed in: the anonymous of both parts would
+                // share households on this one instance.
+                plan: scenarios::crowd::Plan::with_offset(
+                    if part == 0 { 0.2 } else { 1.0 },
+                    2,
+                    2 * part,
+                )
+                .expect("plan"),
+                stock: 5,
+                notify_pids: vec![notify_pid],
+                shared: Some(scenarios::crowd::SharedSale {
+                    event_id: event,
+                    sold_at_file: sold_at.clone(),
+                    within: Duration::from_secs(60),
+                }),
+                ready_file: Some(dir.join(format!("ready-{part}"))),
+                latencies_file: Some(dir.join(format!("latencies-{part}"))),
+            };
+            let t = t.clone();
+            tokio::spawn(async move { scenarios::crowd::run(&t, &crowd).await })
+        })
+        .collect();
+    eventually(Duration::from_secs(60), "both crowds open", || async {
+        (0..2).all(|part| {
+            std::fs::read_to_string(dir.join(format!("ready-{part}"))).is_ok_and(|r| r == "30 30\n")
+        })
+    })
+    .await;
+    let seller = scenarios::crowd::sell(t, event, &sold_at)
+        .await
+        .expect("seller");
+    assert_eq!(
+        seller.outcomes.get("201"),
+        Some(&5),
+        "{:?}",
+        seller.outcomes
+    );
+    let mut reports = vec![seller];
+    for (part, crowd) in crowds.into_iter().enumerate() {
+        let report = crowd.await.expect("crowd task").expect("crowd");
+        assert_eq!(
+            report.latency.count, 30,
+            "every socket of part {part} got sold-out"
+        );
+        let latencies =
+            std::fs::read_to_string(dir.join(format!("latencies-{part}"))).expect("latencies file");
+        let parsed: Vec<f64> = latencies
+            .lines()
+            .map(|l| l.parse().expect("milliseconds"))
+            .collect();
+        assert_eq!(parsed.len(), 30, "{latencies}");
+        assert!(
+            parsed.iter().all(|ms| (0.0..15_000.0).contains(ms)),
+            "{parsed:?}"
+        );
+        reports.push(report);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    reports
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_at_a_small_size_keeps_every_invariant() {
     let stack = start_stack().await;
@@ -140,6 +217,9 @@ async fn every_scenario_at_a_small_size_keeps_every_invariant() {
                 plan: scenarios::crowd::Plan::new(0.2, 2).expect("plan"),
                 stock: 5,
                 notify_pids: vec![stack.notify_pid],
+                shared: None,
+                ready_file: None,
+                latencies_file: None,
             },
         )
         .await
@@ -197,9 +277,11 @@ async fn every_scenario_at_a_small_size_keeps_every_invariant() {
         "{:?}",
         reads.outcomes
     );
+    let shared = shared_sale(t, stack.notify_pid).await;
     let reports: Vec<_> = reports
         .into_iter()
         .chain([paced, paced_push, losers, reads])
+        .chain(shared)
         .collect();
     loadtest::report::print_table(&reports);
     for r in &reports {

@@ -12,11 +12,20 @@
 //! addresses as proxies (`websocket.trusted_proxies` 127.0.0.0/8, as
 //! scripts/bench starts it); otherwise each source address is one client
 //! and meets the per-address budget after 16 anonymous sockets.
+//!
+//! Several processes can share one sale (`--event-id`, `scripts/bench
+//! crowd-spread`), each holding its part of the crowd on a notify-service
+//! of its own, where one process may not open enough files for all of it:
+//! see `spread.rs`. Without `--event-id` this process creates the event and
+//! sells it out itself, as above.
 
 mod plan;
+mod spread;
 
 use std::{
     collections::BTreeMap,
+    fmt::Write as _,
+    path::PathBuf,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -28,8 +37,8 @@ use futures::stream::{self, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 
-pub use self::plan::Plan;
 use self::plan::Role;
+pub use self::{plan::Plan, spread::sell};
 use super::{
     ScenarioReport, fire_once,
     idle::{rss_kib, total_rss_kib},
@@ -48,6 +57,11 @@ const SOLDOUT: &str = "coupon.soldout";
 /// invariant checks wait for anything asynchronous).
 const FANOUT_WITHIN: Duration = Duration::from_secs(15);
 
+/// A shared sale's watchers, once every socket has its sold-out, wait this
+/// long before counting doubles and closed sockets (a single process runs
+/// the invariant checks meanwhile).
+const DOUBLES_WITHIN: Duration = Duration::from_secs(3);
+
 /// The crowd's size and make-up.
 #[derive(Debug, Clone)]
 pub struct Crowd {
@@ -57,6 +71,44 @@ pub struct Crowd {
     pub stock: i64,
     /// notify-service processes whose memory is measured (none: not measured).
     pub notify_pids: Vec<u32>,
+    /// Watch an event another process sells out (None: create one and sell
+    /// it out here).
+    pub shared: Option<SharedSale>,
+    /// Written once every socket has been tried, after the memory reading:
+    /// `<sockets opened> <sockets wanted>`.
+    pub ready_file: Option<PathBuf>,
+    /// Each socket's sold-out latency in milliseconds, one per line.
+    pub latencies_file: Option<PathBuf>,
+}
+
+/// A sale shared by several processes: this one watches `event_id`; the
+/// seller (`crowd --sell-only`) writes the wall-clock time of the last 201
+/// to `sold_at_file`, which this one awaits for at most `within` once its
+/// crowd is open.
+#[derive(Debug, Clone)]
+pub struct SharedSale {
+    pub event_id: i64,
+    pub sold_at_file: PathBuf,
+    pub within: Duration,
+}
+
+/// Who sells the event out.
+enum Sale<'a> {
+    /// This process, to these buyers.
+    Own(setup::Users),
+    /// Another process.
+    Shared(&'a SharedSale),
+}
+
+/// What each socket's sold-out latency is counted from.
+#[derive(Debug, Clone, Copy)]
+enum Reference {
+    /// The last 201 of this process's own buyers.
+    Local(Instant),
+    /// The seller's last 201, unix milliseconds by the wall clock.
+    Wall(f64),
+    /// None came (the shared sale was not sold out in time).
+    Missing,
 }
 
 /// The sockets that opened, and why the others did not (counts per reason,
@@ -69,11 +121,27 @@ struct Opened {
 
 pub async fn run(target: &Arc<Target>, crowd: &Crowd) -> anyhow::Result<ScenarioReport> {
     let n = crowd.connections;
-    let admin = setup::admin_token(target).await?;
-    let event = setup::event(target, &admin, crowd.stock, 1).await?;
+    let event = match &crowd.shared {
+        Some(shared) => {
+            // Left by an earlier run, it would end the wait at once.
+            anyhow::ensure!(
+                !shared.sold_at_file.exists(),
+                "{} exists already: a sold-at file of an earlier run?",
+                shared.sold_at_file.display()
+            );
+            shared.event_id
+        }
+        None => {
+            let admin = setup::admin_token(target).await?;
+            setup::event(target, &admin, crowd.stock, 1).await?
+        }
+    };
     let signed_in = crowd.plan.signed_in_before(n);
     let viewers = setup::users(target, signed_in).await?;
-    let buyers = setup::users(target, usize::try_from(crowd.stock)?).await?;
+    let sale = match &crowd.shared {
+        Some(shared) => Sale::Shared(shared),
+        None => Sale::Own(setup::users(target, usize::try_from(crowd.stock)?).await?),
+    };
 
     let rss_before = rss(&crowd.notify_pids)?;
     let started = Instant::now();
@@ -92,37 +160,63 @@ pub async fn run(target: &Arc<Target>, crowd: &Crowd) -> anyhow::Result<Scenario
         _ => None,
     };
 
-    let results = fire_once(target, &buyers.tokens, event, 64, None).await;
-    let last_201 = results
-        .iter()
-        .filter(|r| r.coupon_id.is_some())
-        .map(|r| r.finished)
-        .max()
-        .unwrap_or(started);
-    await_soldout(sockets).await;
+    if let Some(path) = &crowd.ready_file {
+        spread::write_atomically(path, &format!("{} {n}\n", sockets.len()))?;
+    }
 
-    let issued: Vec<i64> = results.iter().filter_map(|r| r.coupon_id).collect();
-    let mut violations = invariants::check(
-        target,
-        event,
-        &invariants::Observed {
-            issued,
-            ..Default::default()
-        },
-    )
-    .await?;
-    // Counted after the checks above: a second sold-out, or a socket the
-    // server closes, has had that long to show.
+    let (reference, results, mut violations) = match sale {
+        Sale::Shared(shared) => {
+            let (reference, violations) = shared_sale(shared, sockets).await?;
+            (reference, Vec::new(), violations)
+        }
+        Sale::Own(buyers) => {
+            let results = fire_once(target, &buyers.tokens, event, 64, None).await;
+            let last_201 = results
+                .iter()
+                .filter(|r| r.coupon_id.is_some())
+                .map(|r| r.finished)
+                .max()
+                .unwrap_or(started);
+            await_soldout(sockets).await;
+            let issued: Vec<i64> = results.iter().filter_map(|r| r.coupon_id).collect();
+            let violations = invariants::check(
+                target,
+                event,
+                &invariants::Observed {
+                    issued,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            (Reference::Local(last_201), results, violations)
+        }
+    };
+    // Counted after the checks above (or, for a shared sale, a pause): a
+    // second sold-out, or a socket the server closes, has had that long to
+    // show.
     let mut fanout = Recorder::default();
+    let mut latencies = String::new();
     let (mut missing, mut doubled, mut closed) = (0_usize, 0_usize, 0_usize);
     for socket in sockets {
         let soldout = socket.arrivals(SOLDOUT);
-        match soldout.first {
-            Some(at) => fanout.record("soldout", at.saturating_duration_since(last_201)),
-            None => missing += 1,
+        let latency = match reference {
+            Reference::Local(last_201) => soldout
+                .first
+                .map(|at| at.saturating_duration_since(last_201)),
+            Reference::Wall(sold_at) => soldout.first_wall.map(|at| spread::since(at, sold_at)),
+            Reference::Missing => None,
+        };
+        if soldout.count == 0 {
+            missing += 1;
+        } else if let Some(latency) = latency {
+            fanout.record("soldout", latency);
+            let _ = writeln!(latencies, "{:.3}", latency.as_secs_f64() * 1000.0);
         }
         doubled += usize::from(soldout.count > 1);
         closed += usize::from(socket.is_closed());
+    }
+    if let Some(path) = &crowd.latencies_file {
+        spread::write_atomically(path, &latencies)?;
     }
     for (kind, count) in &opened.failures {
         violations.push(format!(
@@ -165,9 +259,12 @@ pub async fn run(target: &Arc<Target>, crowd: &Crowd) -> anyhow::Result<Scenario
             "signed_in": signed_in,
             "anonymous": n - signed_in,
             "source_addresses": crowd.plan.source_addresses(),
+            "source_offset": crowd.plan.source_offset(),
             "household": plan::HOUSEHOLD,
-            "stock": crowd.stock,
+            // A shared sale's stock is the seller's.
+            "stock": crowd.shared.is_none().then_some(crowd.stock),
             "event_id": event,
+            "shared_sale": crowd.shared.is_some(),
             "notify_pids": crowd.notify_pids,
         }),
         duration_secs: open_elapsed.as_secs_f64(),
@@ -188,6 +285,10 @@ pub async fn run(target: &Arc<Target>, crowd: &Crowd) -> anyhow::Result<Scenario
             "soldout_missing": missing,
             "closed_by_server": closed,
             "first_open_failure": opened.first_failure,
+            "sold_at_unix_ms": match reference {
+                Reference::Wall(ms) => Some(ms),
+                Reference::Local(_) | Reference::Missing => None,
+            },
             "fanout_latency": fanout.summary(),
             "issue_latency": requests.summary(),
         }),
@@ -290,6 +391,30 @@ fn options(crowd: &Crowd, viewers: &setup::Users, event: i64, i: usize) -> anyho
         headers,
         keep: Keep::Count(SOLDOUT),
     })
+}
+
+/// The end of a shared sale: the seller's sold-at time (at most
+/// `shared.within` after the crowd is open), then every socket's sold-out
+/// (at most FANOUT_WITHIN), then DOUBLES_WITHIN for a second one to show.
+async fn shared_sale(
+    shared: &SharedSale,
+    sockets: &[Socket],
+) -> anyhow::Result<(Reference, Vec<String>)> {
+    match spread::await_sold_at(&shared.sold_at_file, shared.within).await? {
+        Some(sold_at) => {
+            await_soldout(sockets).await;
+            tokio::time::sleep(DOUBLES_WITHIN).await;
+            Ok((Reference::Wall(sold_at), Vec::new()))
+        }
+        None => Ok((
+            Reference::Missing,
+            vec![format!(
+                "crowd: no sold-at time in {} within {:?} of the crowd being open",
+                shared.sold_at_file.display(),
+                shared.within
+            )],
+        )),
+    }
 }
 
 /// Until every socket has its sold-out or is closed, at most FANOUT_WITHIN.

@@ -17,6 +17,11 @@ const PARTS: u64 = 1_000_000;
 pub struct Plan {
     signed_in_ppm: u64,
     source_addresses: usize,
+    /// Addresses skipped before this crowd's first: several processes
+    /// sharing a sale (`scripts/bench crowd-spread`) each take a range of
+    /// their own, since a bound source address's ephemeral ports are shared
+    /// by every process connecting from it.
+    source_offset: usize,
 }
 
 /// One socket's part in the crowd.
@@ -32,6 +37,16 @@ impl Plan {
     /// `signed_in_share` of the sockets signed in (0 to 1), connecting from
     /// 127.0.0.2 … 127.0.0.(K+1) for K `source_addresses` (1 to 253).
     pub fn new(signed_in_share: f64, source_addresses: usize) -> anyhow::Result<Self> {
+        Self::with_offset(signed_in_share, source_addresses, 0)
+    }
+
+    /// As `new`, the range starting `source_offset` addresses later:
+    /// 127.0.0.(2+O) … 127.0.0.(K+1+O), within 127.0.0.254.
+    pub fn with_offset(
+        signed_in_share: f64,
+        source_addresses: usize,
+        source_offset: usize,
+    ) -> anyhow::Result<Self> {
         anyhow::ensure!(
             (0.0..=1.0).contains(&signed_in_share),
             "--signed-in-share must be between 0 and 1, not {signed_in_share}"
@@ -40,10 +55,15 @@ impl Plan {
             (1..=253).contains(&source_addresses),
             "--source-addresses must be between 1 and 253 (127.0.0.2 … 127.0.0.254), not {source_addresses}"
         );
+        anyhow::ensure!(
+            source_offset <= 253 - source_addresses,
+            "--source-offset {source_offset} with {source_addresses} --source-addresses ends past 127.0.0.254"
+        );
         Ok(Self {
             // In range, so the cast neither truncates nor wraps.
             signed_in_ppm: (signed_in_share * PARTS as f64).round() as u64,
             source_addresses,
+            source_offset,
         })
     }
 
@@ -69,10 +89,14 @@ impl Plan {
         self.source_addresses
     }
 
+    pub fn source_offset(&self) -> usize {
+        self.source_offset
+    }
+
     /// The loopback address socket i connects from, taking turns.
     pub fn source(&self, i: usize) -> IpAddr {
-        let host = 2 + i % self.source_addresses;
-        // source_addresses <= 253, so host <= 254.
+        let host = 2 + self.source_offset + i % self.source_addresses;
+        // source_offset + source_addresses <= 253, so host <= 254.
         IpAddr::V4(Ipv4Addr::new(127, 0, 0, host as u8))
     }
 }
@@ -137,5 +161,18 @@ mod tests {
         assert!(Plan::new(1.5, 8).is_err());
         assert!(Plan::new(0.2, 0).is_err());
         assert!(Plan::new(0.2, 254).is_err());
+    }
+
+    #[test]
+    fn an_offset_moves_the_whole_range_and_stays_on_loopback() {
+        let plan = Plan::with_offset(0.2, 8, 16).expect("valid");
+        let hosts: Vec<IpAddr> = (0..9).map(|i| plan.source(i)).collect();
+        assert_eq!(hosts[0], IpAddr::V4(Ipv4Addr::new(127, 0, 0, 18)));
+        assert_eq!(hosts[7], IpAddr::V4(Ipv4Addr::new(127, 0, 0, 25)));
+        assert_eq!(hosts[8], hosts[0], "takes turns within its own range");
+        let last = Plan::with_offset(0.2, 3, 250).expect("ends at .254");
+        assert_eq!(last.source(2), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 254)));
+        assert!(Plan::with_offset(0.2, 3, 251).is_err());
+        assert!(Plan::with_offset(0.2, 253, 1).is_err());
     }
 }
