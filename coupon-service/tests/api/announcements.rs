@@ -36,14 +36,16 @@ fn claims(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
 }
 
-async fn sign_in(app: &TestApp) -> Value {
+const PASSWORD: &str = "correct horse battery";
+
+/// A new account (its id and email) and a token pair of its first sign-in.
+async fn sign_up_and_in(app: &TestApp) -> (i64, String, Value) {
     let email = unique_email();
-    let password = "correct horse battery";
-    let (status, _) = app
+    let (status, user) = app
         .post_json(
             "/api/auth/signup",
             None,
-            json!({"email": email, "password": password, "name": "Kim"}),
+            json!({"email": email, "password": PASSWORD, "name": "Kim"}),
         )
         .await;
     assert_eq!(status, 201);
@@ -51,11 +53,15 @@ async fn sign_in(app: &TestApp) -> Value {
         .post_json(
             "/api/auth/login",
             None,
-            json!({"email": email, "password": password}),
+            json!({"email": email, "password": PASSWORD}),
         )
         .await;
     assert_eq!(status, 200, "{pair}");
-    pair
+    (user["id"].as_i64().expect("an id"), email, pair)
+}
+
+async fn sign_in(app: &TestApp) -> Value {
+    sign_up_and_in(app).await.2
 }
 
 #[tokio::test]
@@ -183,19 +189,8 @@ async fn a_reused_refresh_token_revokes_its_session_for_the_sockets_too() {
 async fn disabling_an_account_ends_every_session_and_refuses_sign_ins_until_enabled() {
     let app = spawn_app().await;
     let (admin_id, admin) = app.create_admin().await;
-    let email = unique_email();
-    let password = "correct horse battery";
-    let (status, user) = app
-        .post_json(
-            "/api/auth/signup",
-            None,
-            json!({"email": email, "password": password, "name": "Bot"}),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let user_id = user["id"].as_i64().expect("an id");
-    let login = json!({"email": email, "password": password});
-    let (_, pair) = app.post_json("/api/auth/login", None, login.clone()).await;
+    let (user_id, email, pair) = sign_up_and_in(&app).await;
+    let login = json!({"email": email, "password": PASSWORD});
     let refresh = pair["refresh_token"].as_str().expect("a refresh token");
 
     let (status, body) = app

@@ -202,24 +202,15 @@ async fn push_delay(
     let coupon_id = answer
         .coupon_id
         .ok_or_else(|| anyhow::anyhow!("the canary's issue failed: {}", answer.outcome))?;
-    let deadline = Instant::now() + BACKLOG_LIMIT;
-    loop {
-        let pushed = socket
-            .of_type("coupon.issued")
-            .into_iter()
-            .find(|r| r.frame()["data"]["couponId"].as_i64() == Some(coupon_id));
-        if let Some(frame) = pushed {
-            return Ok(Canary {
-                coupon_id,
-                delay: frame.at.saturating_duration_since(answer.finished),
-            });
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the canary's coupon was not pushed within {BACKLOG_LIMIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let pushed = pushed_at(socket, coupon_id, BACKLOG_LIMIT)
+        .await
+        .ok_or_else(|| {
+            anyhow::anyhow!("the canary's coupon was not pushed within {BACKLOG_LIMIT:?}")
+        })?;
+    Ok(Canary {
+        coupon_id,
+        delay: pushed.saturating_duration_since(answer.finished),
+    })
 }
 
 /// C workers issuing for `duration`, worker i cycling through users
