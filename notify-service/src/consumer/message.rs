@@ -26,6 +26,12 @@ pub enum Notification {
     IssuedPack(Vec<Envelope<CouponIssued>>),
 }
 
+/// A delivery as the consumer handles it: one message, or a pack's.
+pub enum Unpacked {
+    Single(Notification),
+    Pack(Vec<(i64, Notification)>),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
     #[error("no message type is routed with key {0:?}")]
@@ -124,15 +130,16 @@ impl Notification {
         }
     }
 
-    /// A pack's messages in order, each one's user; `None` for a single message.
-    pub fn unpacked(&self) -> Option<Vec<(i64, Self)>> {
+    /// A pack's messages in order, each with its user; a single message
+    /// back as it is.
+    pub fn unpacked(self) -> Unpacked {
         match self {
-            Self::IssuedPack(ms) => Some(
-                ms.iter()
-                    .map(|m| (m.data.user_id, Self::Issued(m.clone())))
+            Self::IssuedPack(ms) => Unpacked::Pack(
+                ms.into_iter()
+                    .map(|m| (m.data.user_id, Self::Issued(m)))
                     .collect(),
             ),
-            _ => None,
+            single => Unpacked::Single(single),
         }
     }
 
@@ -250,9 +257,12 @@ mod tests {
     fn a_packed_body_parses_into_its_messages_and_a_bad_one_is_refused() {
         let pack = format!("[{},{}]", issued_json(5), issued_json(6));
         let parsed = Notification::parse(COUPON_ISSUED, pack.as_bytes()).unwrap();
-        let users: Vec<i64> = parsed.unpacked().unwrap().iter().map(|(u, _)| *u).collect();
-        assert_eq!(users, [5, 6]);
         assert_eq!(parsed.kind(), COUPON_ISSUED);
+        let Unpacked::Pack(messages) = parsed.unpacked() else {
+            panic!("a pack");
+        };
+        let users: Vec<i64> = messages.iter().map(|(u, _)| *u).collect();
+        assert_eq!(users, [5, 6]);
         assert!(matches!(
             Notification::parse(COUPON_ISSUED, b"[]"),
             Err(ParseError::BadPack(0))

@@ -31,7 +31,10 @@ use service_kit::backoff::Backoff;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use self::{acks::AckWindow, message::Notification};
+use self::{
+    acks::AckWindow,
+    message::{Notification, Unpacked},
+};
 use crate::{
     fanout::store::{Fanned, FanoutStore},
     liveness::Liveness,
@@ -250,13 +253,16 @@ impl Handler<'_> {
                     return;
                 }
             };
-            if let Some(messages) = notification.unpacked() {
-                let _in_order = self.packs.lock().await;
-                if self.fan_out_pack(messages, consumed_ms, channel).await {
-                    window.handled(delivery.delivery_tag);
+            let notification = match notification.unpacked() {
+                Unpacked::Pack(messages) => {
+                    let _in_order = self.packs.lock().await;
+                    if self.fan_out_pack(messages, consumed_ms, channel).await {
+                        window.handled(delivery.delivery_tag);
+                    }
+                    return;
                 }
-                return;
-            }
+                Unpacked::Single(single) => single,
+            };
             // The lane is taken before the first await of this delivery, and
             // deliveries start in arrival order; tokio's Mutex is FIFO, so a
             // lane serves its deliveries in arrival order.

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::wire;
 use crate::{
-    hub::{Frame, Hub, KickReason},
+    hub::{Frame, Hub, KickReason, Target},
     liveness::Liveness,
     metrics::Metrics,
     shutdown::{self, Phase},
@@ -202,6 +202,13 @@ impl Subscriber {
             tracing::warn!("ignored a malformed fan-out message");
             return;
         };
+        if let Target::Session { user_id, session } = published.target {
+            // Every instance gets the revocation; its time is when it was
+            // consumed, the same on all of them.
+            let at = u64::try_from(published.consumed_ms / 1000).unwrap_or_default();
+            self.hub.revoke(user_id, session, at);
+            return;
+        }
         let frame = Arc::new(Frame {
             text: published.frame,
             seq: published.seq,

@@ -428,6 +428,7 @@ enum Opening {
     Watcher(i64),
 }
 
+/// Whom a verified token signs a socket in as.
 fn identity_of(principal: &Principal) -> Identity {
     Identity {
         user_id: principal.user_id,

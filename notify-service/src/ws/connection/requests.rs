@@ -5,10 +5,10 @@
 
 use contract::jwt::TokenError;
 
-use super::{Connection, Flow, Member};
+use super::{Connection, Flow, Member, identity_of};
 use crate::{
     fanout::store::Replay,
-    hub::{HubError, Identity},
+    hub::HubError,
     protocol::{client::ClientFrame, close::CloseReason, seq::Seq, server},
 };
 
@@ -46,11 +46,11 @@ impl Connection {
         match self.state.verify(token) {
             Ok(p) if current.is_none() => {
                 self.take_members_place().await?;
-                let identity = Identity {
-                    user_id: p.user_id,
-                    session: p.session,
-                };
-                if let Err(e) = self.state.hub.sign_in(member.registration.id, identity) {
+                if let Err(e) = self
+                    .state
+                    .hub
+                    .sign_in(member.registration.id, identity_of(&p))
+                {
                     self.send_error(kick, "too_many_connections", &e.to_string())
                         .await?;
                     return Err(CloseReason::TooManyConnections);
@@ -61,10 +61,9 @@ impl Connection {
                 // A token of another session of the same user: revocations
                 // of the new session end the socket from now on.
                 if current.and_then(|c| c.session) != p.session {
-                    let identity = Identity {
-                        user_id: p.user_id,
-                        session: p.session,
-                    };
+                    let identity = identity_of(&p);
+                    // Same user: its place is given back first, so this
+                    // cannot fail on the per-user limit.
                     let _ = self.state.hub.sign_in(member.registration.id, identity);
                     member.identity = Some(identity);
                 }
