@@ -13,7 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    auth::{AdminUser, revocation},
+    auth::{AdminUser, refresh},
     error::ApiError,
     state::AppState,
 };
@@ -70,14 +70,7 @@ pub async fn disable_user(
             None => user_not_found(id),
         });
     };
-    sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await
-    .map_err(store_down())?;
-    let revoked = revocation::write(&mut tx, id, None)
+    let revoked = refresh::end_sessions(&mut tx, id, None)
         .await
         .map_err(store_down())?;
     tx.commit().await.map_err(store_down())?;

@@ -13,7 +13,10 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::revocation;
-use crate::{configuration::AuthSettings, outbox::handoff::Handoff};
+use crate::{
+    configuration::AuthSettings,
+    outbox::{handoff::Handoff, store::OutboxRow},
+};
 
 /// Why a refresh token was refused (all are 401 `invalid_token` outside).
 #[derive(Debug, thiserror::Error)]
@@ -152,8 +155,7 @@ pub async fn rotate(
         return Err(RefreshError::Invalid);
     };
     if stored.used_at.is_some() {
-        revoke_family(&mut tx, stored.family_id).await?;
-        let revoked = revocation::write(&mut tx, stored.user_id, Some(stored.family_id)).await?;
+        let revoked = end_sessions(&mut tx, stored.user_id, Some(stored.family_id)).await?;
         tx.commit().await?;
         handoff.pass(revoked);
         return Err(RefreshError::Reused);
@@ -192,34 +194,45 @@ pub async fn rotate(
 /// either way (no oracle for other people's tokens).
 pub async fn revoke(db: &PgPool, handoff: &Handoff, user_id: i64, token: &str) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
-    let revoked: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND family_id = \
-         (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2) \
-         RETURNING family_id",
+    let family: Option<Uuid> = sqlx::query_scalar(
+        "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2",
     )
     .bind(digest(token))
     .bind(user_id)
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .next();
-    let Some(family) = revoked else {
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(family) = family else {
         return Ok(());
     };
-    let rows = revocation::write(&mut tx, user_id, Some(family)).await?;
+    let revoked = end_sessions(&mut tx, user_id, Some(family)).await?;
     tx.commit().await?;
-    handoff.pass(rows);
+    handoff.pass(revoked);
     Ok(())
 }
 
-async fn revoke_family(tx: &mut Transaction<'_, Postgres>, family: Uuid) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",
+/// Ends one session of the user (its refresh family), or every one of them
+/// (`None`: an account disabled), and writes `session.revoked` in the same
+/// transaction. One session is announced only while it was still live, so
+/// ending it twice announces it once; every session always is (the
+/// account's sockets close even when none of its refresh tokens is left).
+/// Returns the outbox rows for the relay.
+pub async fn end_sessions(
+    tx: &mut Transaction<'_, Postgres>,
+    user_id: i64,
+    family: Option<Uuid>,
+) -> sqlx::Result<Vec<OutboxRow>> {
+    let ended = sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = now() \
+         WHERE user_id = $1 AND ($2::uuid IS NULL OR family_id = $2) AND revoked_at IS NULL",
     )
+    .bind(user_id)
     .bind(family)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    if ended.rows_affected() == 0 && family.is_some() {
+        return Ok(Vec::new());
+    }
+    revocation::write(tx, user_id, family).await
 }
 
 /// Rows deleted per statement, so a purge never holds many locks at once.

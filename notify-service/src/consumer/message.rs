@@ -214,11 +214,8 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn contract_messages_parse_by_routing_key() {
-        let parsed = Notification::parse(COUPON_ISSUED, issued_json(5).as_bytes()).unwrap();
-        assert_eq!(parsed.kind(), COUPON_ISSUED);
-        let stock = serde_json::to_string(&Envelope::new(
+    fn stock_json() -> String {
+        serde_json::to_string(&Envelope::new(
             EventStock {
                 event_id: 1,
                 remaining: 0,
@@ -226,7 +223,14 @@ mod tests {
             },
             chrono::Utc::now(),
         ))
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn contract_messages_parse_by_routing_key() {
+        let parsed = Notification::parse(COUPON_ISSUED, issued_json(5).as_bytes()).unwrap();
+        assert_eq!(parsed.kind(), COUPON_ISSUED);
+        let stock = stock_json();
         assert!(matches!(
             Notification::parse(EVENT_STOCK, stock.as_bytes()),
             Ok(Notification::Stock(_))
@@ -277,15 +281,7 @@ mod tests {
             Notification::parse(COUPON_ISSUED, one_bad.as_bytes()),
             Err(ParseError::BadIds)
         ));
-        let stock = serde_json::to_string(&Envelope::new(
-            EventStock {
-                event_id: 1,
-                remaining: 0,
-                total: 3,
-            },
-            chrono::Utc::now(),
-        ))
-        .unwrap();
+        let stock = stock_json();
         let mixed = format!("[{},{stock}]", issued_json(5));
         assert!(Notification::parse(COUPON_ISSUED, mixed.as_bytes()).is_err());
     }
