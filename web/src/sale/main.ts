@@ -39,12 +39,26 @@ const titlesAsked = new Set<number>();
 let myCoupons: Coupon[] = [];
 const freshCoupons = new Set<number>();
 let pushState: ConnectionState = 'signed-out';
+/**
+ * Coupons left per event as the socket last said (snapshot, event.stock,
+ * sell-out, an admin's change). Newer than any HTTP read: the gateway
+ * caches event reads for a second, so a read made at opening time can land
+ * after the push that moved the count, and must not take it back. Forgotten
+ * when the socket drops; its re-subscription brings fresh snapshots.
+ */
+const liveRemaining = new Map<number, number>();
+
+/** The count to show: the socket's while it is live, else the HTTP read's. */
+function remainingOf(e: SaleEvent): number {
+  return liveRemaining.get(e.id) ?? e.remaining;
+}
 
 // --- push --------------------------------------------------------------------
 
 const push = new PushClient(session, {
   state(state, detail) {
     pushState = state;
+    if (state !== 'live') liveRemaining.clear();
     if (state === 'signed-out') {
       renderConnection(connEl, 'polling', detail.startsWith('Your session') ? detail : 'Updating every few seconds');
     } else {
@@ -59,15 +73,19 @@ const push = new PushClient(session, {
     void loadMyCoupons();
   },
   stock(data) {
+    liveRemaining.set(data.eventId, data.remaining);
     page?.stock(data.eventId, data.remaining, data.total);
   },
   soldOut(data) {
+    liveRemaining.set(data.eventId, 0);
     page?.soldOut(data.eventId);
   },
   updated(data) {
+    liveRemaining.set(data.eventId, data.remaining);
     page?.updated(data);
   },
   subscribed(frame) {
+    liveRemaining.set(frame.event_id, frame.remaining);
     page?.snapshot(frame.event_id, frame.remaining, frame.status);
   },
   resync() {
@@ -171,7 +189,10 @@ function homePage(): PageView {
   async function load(): Promise<void> {
     try {
       const { items, total } = await fetchShown();
-      for (const e of items) eventTitles.set(e.id, e.title);
+      for (const e of items) {
+        eventTitles.set(e.id, e.title);
+        e.remaining = remainingOf(e);
+      }
       // A sale that ended since the server listed it is of no use any more.
       events = items.filter((e) => liveStatus(e, e.remaining, serverNow()) !== 'ended');
       render();
@@ -343,7 +364,7 @@ function eventPage(id: number): PageView {
       const e = await api.event(id);
       const first = ev === null;
       ev = e;
-      remaining = e.remaining;
+      remaining = remainingOf(e);
       eventTitles.set(e.id, e.title);
       // A snapshot that arrived before the event did was dropped: ask for a
       // fresh one (the socket's numbers are the authoritative live ones).
