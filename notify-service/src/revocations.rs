@@ -3,7 +3,10 @@
 //! must not open a new socket minutes after its old ones were closed.
 //!
 //! Every instance applies every revocation (it is fanned out to all), so
-//! each keeps its own copy; one that starts later knows only what it saw.
+//! each keeps its own copy; what it could not see (it started later, or its
+//! fan-out subscription had a gap) it reads from the record in Redis when it
+//! subscribes (`fanout::subscriber`). The same revocation may so arrive
+//! twice, and older ones after newer: the latest time of each is kept.
 //! Bounded: entries go after [`REMEMBER`] (access tokens live at most 15
 //! minutes), and past [`MAX_ENTRIES`] the oldest go first.
 
@@ -45,6 +48,9 @@ impl Revocations {
     pub fn record(&self, user_id: i64, session: Option<uuid::Uuid>, now: u64) {
         let key = session.map_or(Revoked::User(user_id), Revoked::Session);
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if inner.at.get(&key).is_some_and(|at| *at >= now) {
+            return;
+        }
         while let Some(&(made, old)) = inner.order.front() {
             if made + REMEMBER_SECS > now && inner.order.len() < MAX_ENTRIES {
                 break;
@@ -112,6 +118,19 @@ mod tests {
             "issued before the disable"
         );
         assert!(!r.refuses(&principal(8, 6, 1_001)), "a sign-in after it");
+    }
+
+    #[test]
+    fn a_repeated_or_older_copy_does_not_weaken_a_revocation() {
+        let r = Revocations::default();
+        r.record(8, None, 2_000);
+        r.record(8, None, 2_000);
+        r.record(8, None, 1_000);
+        assert!(
+            r.refuses(&principal(8, 5, 1_500)),
+            "issued before the later disable"
+        );
+        assert_eq!(r.len(), 1);
     }
 
     #[test]

@@ -83,6 +83,7 @@ impl Application {
             },
             channel: fanout.channel(),
             probe_channel: fanout.probe_channel(),
+            store: fanout.clone(),
             hub: hub.clone(),
             metrics: metrics.clone(),
             liveness: liveness.clone(),

@@ -32,6 +32,13 @@ impl Keys {
         )
     }
 
+    /// Sessions revoked lately: a sorted set of `<user id>|<session or ->`
+    /// scored by when (unix ms), so an instance that starts, or comes back
+    /// from a fan-out gap, learns the revocations it did not see.
+    pub fn revocations(&self) -> String {
+        format!("{}notify:revocations", self.prefix)
+    }
+
     /// The pub/sub channel every instance listens on.
     pub fn channel(&self) -> String {
         format!("{}notify:fanout", self.prefix)
@@ -57,6 +64,7 @@ mod tests {
         assert!(k.user_seen(123, &id).starts_with("t1:notify:{user:123}:"));
         assert!(k.event_seen(9, &id).starts_with("t1:notify:{event:9}:"));
         assert_eq!(k.channel(), "t1:notify:fanout");
+        assert_eq!(k.revocations(), "t1:notify:revocations");
         assert_eq!(k.probe_channel(), "{t1:notify:fanout}:probe");
     }
 }

@@ -21,13 +21,26 @@ use super::{keys::Keys, wire};
 use crate::{
     configuration::FanoutSettings,
     protocol::{seq::Seq, server::PersonalTemplate},
+    revocations::{MAX_ENTRIES, REMEMBER_SECS},
 };
+
+/// A revocation as the record of recent ones keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecentRevocation {
+    pub user_id: i64,
+    /// `None`: every session of the user.
+    pub session: Option<uuid::Uuid>,
+    /// When it was consumed (unix ms).
+    pub at_ms: i64,
+}
 
 static DELIVER_USER: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("deliver_user.lua")));
 static DELIVER_EVENT: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("deliver_event.lua")));
 static REPLAY: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("replay.lua")));
+static REMEMBER_REVOCATION: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("remember_revocation.lua")));
 
 /// What became of a consumed message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,6 +201,8 @@ impl FanoutStore {
     }
 
     /// Publishes a revocation: every instance closes the session's sockets.
+    /// It is recorded first (a redelivery records it again, harmlessly), so
+    /// an instance that misses the publication finds it in the record.
     pub async fn deliver_revocation(
         &self,
         user_id: i64,
@@ -195,9 +210,64 @@ impl FanoutStore {
         message_id: &uuid::Uuid,
         consumed_ms: i64,
     ) -> anyhow::Result<Fanned> {
+        self.remember_revocation(user_id, session, consumed_ms)
+            .await?;
         let seen = self.keys.user_seen(user_id, message_id);
         let payload = wire::session_payload(user_id, session, consumed_ms);
         self.broadcast(Some(seen), payload).await
+    }
+
+    async fn remember_revocation(
+        &self,
+        user_id: i64,
+        session: Option<uuid::Uuid>,
+        at_ms: i64,
+    ) -> anyhow::Result<()> {
+        let remember_ms = (REMEMBER_SECS * 1000) as i64;
+        let mut call = REMEMBER_REVOCATION.prepare_invoke();
+        call.key(self.keys.revocations())
+            .arg(wire::revoked_session(user_id, session))
+            .arg(at_ms)
+            .arg(at_ms - remember_ms)
+            .arg(MAX_ENTRIES)
+            .arg(remember_ms);
+        let _: i64 = self.call("revocation record script", call).await?;
+        Ok(())
+    }
+
+    /// The revocations of the last [`REMEMBER_SECS`] before `now_ms`,
+    /// oldest first (at most [`MAX_ENTRIES`]).
+    pub async fn recent_revocations(&self, now_ms: i64) -> anyhow::Result<Vec<RecentRevocation>> {
+        let since = now_ms - (REMEMBER_SECS * 1000) as i64;
+        let mut c = self.connections.get();
+        // Scores are doubles (RESP3 answers them as such): exact for ms.
+        let entries: Vec<(String, f64)> = self
+            .connections
+            .call(
+                redis::cmd("ZRANGE")
+                    .arg(self.keys.revocations())
+                    .arg(since)
+                    .arg("+inf")
+                    .arg("BYSCORE")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(MAX_ENTRIES)
+                    .arg("WITHSCORES")
+                    .query_async(&mut c),
+            )
+            .await
+            .context("ZRANGE revocations")?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(named, at_ms)| {
+                let (user_id, session) = wire::parse_revoked_session(&named)?;
+                Some(RecentRevocation {
+                    user_id,
+                    session,
+                    at_ms: at_ms as i64,
+                })
+            })
+            .collect())
     }
 
     /// One message to every instance, once per message id when `seen` is

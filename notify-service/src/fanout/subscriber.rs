@@ -5,6 +5,11 @@
 //! 1012: its client reconnects, `resume`s from history and re-subscribes
 //! for fresh snapshots. (While it is down, `/ws` refuses new sockets.)
 //!
+//! Revocations are also recorded in Redis (the fan-out store): at every
+//! subscription, the first one included, this instance reads the recent
+//! ones before it goes live, so neither a late start nor a gap lets a
+//! revoked session's token open a socket here.
+//!
 //! On a Redis Cluster the channel is sharded (`SSUBSCRIBE`): the cluster
 //! client follows the channel's slot to whichever node serves it and
 //! subscribes again after a failover or a slot move; each such
@@ -18,7 +23,7 @@ use redis::{ProtocolVersion, PushInfo, PushKind, cluster::ClusterClientBuilder};
 use service_kit::backoff::Backoff;
 use tokio::sync::{mpsc, watch};
 
-use super::wire;
+use super::{store::FanoutStore, wire};
 use crate::{
     hub::{Frame, Hub, KickReason, Target},
     liveness::Liveness,
@@ -41,6 +46,8 @@ pub struct Subscriber {
     pub channel: String,
     /// Cluster: a channel on the subscription's slot, for the liveness probe.
     pub probe_channel: String,
+    /// Where the recent revocations are recorded.
+    pub store: FanoutStore,
     pub hub: Arc<Hub>,
     pub metrics: Arc<Metrics>,
     pub liveness: Arc<Liveness>,
@@ -91,7 +98,7 @@ impl Subscriber {
             .context("SUBSCRIBE: Redis timed out")?
             .context("SUBSCRIBE")?;
         let (mut sink, mut messages) = pubsub.split();
-        self.subscribed(had_subscription);
+        self.subscribed(had_subscription).await?;
         let mut probe = tokio::time::interval(PROBE_EVERY);
         probe.tick().await;
         loop {
@@ -154,7 +161,7 @@ impl Subscriber {
                         }
                         // The first confirmation, or a resubscription after a
                         // failover or a slot move: a gap like a reconnection.
-                        PushKind::SSubscribe => self.subscribed(had_subscription),
+                        PushKind::SSubscribe => self.subscribed(had_subscription).await?,
                         PushKind::Disconnection => self.set_up(false),
                         _ => {}
                     }
@@ -181,10 +188,23 @@ impl Subscriber {
         }
     }
 
-    /// A subscription is live. If one was live before it, messages published
+    /// A subscription is live. The recent revocations are applied first
+    /// (this instance may not have seen them: it just started, or there was
+    /// a gap). If a subscription was live before this one, messages published
     /// in between never reached this instance: every socket that lived
     /// through the gap is closed (1012) to reconnect and `resume`.
-    fn subscribed(&self, had_subscription: &mut bool) {
+    async fn subscribed(&self, had_subscription: &mut bool) -> anyhow::Result<()> {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let recent = tokio::time::timeout(self.timeout, self.store.recent_revocations(now_ms))
+            .await
+            .context("reading the recent revocations: Redis timed out")??;
+        for r in &recent {
+            self.hub.revoke(
+                r.user_id,
+                r.session,
+                u64::try_from(r.at_ms / 1000).unwrap_or_default(),
+            );
+        }
         if std::mem::take(had_subscription) {
             let closed = self.hub.kick_all(KickReason::Gap);
             tracing::warn!(
@@ -194,7 +214,11 @@ impl Subscriber {
         }
         self.set_up(true);
         *had_subscription = true;
-        tracing::info!("fan-out subscription active");
+        tracing::info!(
+            recent_revocations = recent.len(),
+            "fan-out subscription active"
+        );
+        Ok(())
     }
 
     fn deliver(&self, payload: &[u8]) {

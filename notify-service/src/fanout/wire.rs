@@ -38,11 +38,28 @@ pub fn event_payload(event_id: i64, consumed_ms: i64, kind: &str, frame: &str) -
 
 /// The whole payload of a revocation (`session: None` = every session).
 pub fn session_payload(user_id: i64, session: Option<uuid::Uuid>, consumed_ms: i64) -> String {
-    let session = session.map_or_else(|| "-".to_owned(), |s| s.to_string());
     format!(
-        "s|{user_id}|{session}|{consumed_ms}|{}\n{{}}",
+        "s|{}|{consumed_ms}|{}\n{{}}",
+        revoked_session(user_id, session),
         contract::messages::SESSION_REVOKED
     )
+}
+
+/// `<user id>|<session or ->`: what a revocation names, in its payload and
+/// in the record of recent revocations.
+pub fn revoked_session(user_id: i64, session: Option<uuid::Uuid>) -> String {
+    let session = session.map_or_else(|| "-".to_owned(), |s| s.to_string());
+    format!("{user_id}|{session}")
+}
+
+/// The inverse of [`revoked_session`].
+pub fn parse_revoked_session(text: &str) -> Option<(i64, Option<uuid::Uuid>)> {
+    let (user, session) = text.split_once('|')?;
+    let session = match session {
+        "-" => None,
+        s => Some(s.parse().ok()?),
+    };
+    Some((user.parse().ok()?, session))
 }
 
 pub fn decode(payload: &[u8]) -> Option<Published> {
@@ -118,6 +135,14 @@ mod tests {
                 session: Some(sid)
             }
         );
+        for named in [Some(sid), None] {
+            assert_eq!(
+                parse_revoked_session(&revoked_session(3, named)),
+                Some((3, named))
+            );
+        }
+        assert_eq!(parse_revoked_session("3|nope"), None);
+        assert_eq!(parse_revoked_session("x|-"), None);
         let all = decode(session_payload(3, None, 1).as_bytes()).unwrap();
         assert_eq!(
             all.target,

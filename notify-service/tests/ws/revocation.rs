@@ -1,10 +1,12 @@
 //! A session that ends (logout, a reused refresh token, an account
 //! disabled) closes its sockets on every instance with 4003, and only
-//! those: the user's other sessions and other users keep theirs.
+//! those: the user's other sessions and other users keep theirs. An
+//! instance that did not see a revocation (it started later, or its fan-out
+//! subscription had a gap) learns it from Redis before it goes live.
 
 use crate::{
     client::{Client, Ending, refused},
-    helpers::{Deployment, NotifyApp, revoked},
+    helpers::{Deployment, Faults, NotifyApp, WITHIN, eventually, revoked},
 };
 
 fn bearer(token: String) -> Vec<(&'static str, String)> {
@@ -70,4 +72,77 @@ async fn a_watcher_that_signed_in_by_frame_is_closed_with_its_session() {
     client.ping_pong().await;
     d.publish(&revoked(12, Some(session))).await;
     assert_eq!(client.ending().await, Ending::Closed(4003));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_started_after_a_revocation_refuses_the_sessions_tokens() {
+    let d = Deployment::new().await;
+    let early = d.spawn().await;
+    let (phone, laptop) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    // Issued before the revocations below.
+    let phone_token = d.session_token(7, phone);
+    let disabled_token = d.session_token(9, laptop);
+    let mut phone_on_early = signed_in(&early, &phone_token).await;
+    let mut disabled_on_early = signed_in(&early, &disabled_token).await;
+    d.publish(&revoked(7, Some(phone))).await;
+    d.publish(&revoked(9, None)).await;
+    assert_eq!(phone_on_early.ending().await, Ending::Closed(4003));
+    assert_eq!(disabled_on_early.ending().await, Ending::Closed(4003));
+
+    // Scaled out after the logout and the disable: the new instance never
+    // saw those messages, and knows them all the same.
+    let late = d.spawn().await;
+    for token in [phone_token, disabled_token] {
+        assert_eq!(
+            refused(&late.ws_url(), &bearer(token)).await,
+            (401, "invalid_token".to_owned())
+        );
+    }
+    // The user's other session is not affected.
+    signed_in(&late, &d.session_token(7, laptop))
+        .await
+        .ping_pong()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_missed_in_a_fanout_gap_still_ends_the_session_there() {
+    let d = Deployment::new().await;
+    let a = d
+        .spawn_with(
+            Faults {
+                redis: true,
+                rabbitmq: true,
+            },
+            |_| {},
+        )
+        .await;
+    let b = d.spawn().await;
+    // Only B consumes; A just serves sockets.
+    a.amqp_proxy.as_ref().unwrap().cut();
+    let session = uuid::Uuid::new_v4();
+    let token = d.session_token(7, session);
+    let mut on_a = signed_in(&a, &token).await;
+
+    // A's Redis link drops while the session is ended: A misses the message.
+    let redis = a.redis_proxy.as_ref().unwrap();
+    redis.cut();
+    eventually(WITHIN, "A noticed the lost subscription", || async {
+        a.metric("notify_redis_subscriber_up") == 0.0
+    })
+    .await;
+    d.publish(&revoked(7, Some(session))).await;
+    eventually(WITHIN, "B fanned it out", || async {
+        b.consumed("session.revoked", "published") == 1.0
+    })
+    .await;
+    redis.restore();
+
+    // Back, A applies it: the socket ends as revoked (not as a gap, which
+    // would let it reconnect), and the token stays refused.
+    assert_eq!(on_a.ending().await, Ending::Closed(4003));
+    assert_eq!(
+        refused(&a.ws_url(), &bearer(token)).await,
+        (401, "invalid_token".to_owned())
+    );
 }
