@@ -72,6 +72,9 @@ pub struct AuthSettings {
     pub refresh_family_max_secs: u64,
     /// How often ended refresh families are deleted.
     pub refresh_purge_interval_secs: u64,
+    /// How often each instance reads the sessions ended since its last read
+    /// (their access tokens are refused from then on).
+    pub revocation_poll_ms: u64,
     /// Password hashes/verifications running at once; 0 = 2 × cores.
     pub hash_permits: usize,
     /// Requests waiting for a hashing permit; beyond it, 503 at once.
@@ -186,7 +189,7 @@ impl Settings {
         self.redis.validate()?;
         let limits = &self.rate_limit;
         let auth = &self.auth;
-        let checks: [(bool, &str); 20] = [
+        let checks: [(bool, &str); 21] = [
             (
                 self.outbox.stock_interval_ms > 0,
                 "outbox.stock_interval_ms must be at least 1",
@@ -254,6 +257,10 @@ impl Settings {
             (
                 (1..=86_400).contains(&auth.refresh_purge_interval_secs),
                 "auth.refresh_purge_interval_secs must be between 1 and 86400",
+            ),
+            (
+                (100..=60_000).contains(&auth.revocation_poll_ms),
+                "auth.revocation_poll_ms must be between 100 and 60000",
             ),
             (
                 auth.hash_permits <= 1024,
@@ -326,6 +333,10 @@ mod tests {
         s.rabbitmq.queue_type = "fancy".into();
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("rabbitmq.queue_type"), "{err}");
+        let mut s = Settings::defaults().unwrap();
+        s.auth.revocation_poll_ms = 0;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("auth.revocation_poll_ms"), "{err}");
     }
 
     #[test]

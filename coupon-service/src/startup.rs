@@ -5,6 +5,7 @@ use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
 use anyhow::Context;
+use contract::revocations::Revocations;
 use secrecy::ExposeSecret;
 pub use service_kit::shutdown::ShutdownTrigger;
 use service_kit::{connected::Connected, tasks::Tasks};
@@ -55,6 +56,8 @@ impl Application {
         let redis = connect_redis(&settings)?;
         let metrics = Arc::new(Metrics::new()?);
         let keys = web::Data::new(KeySet::load(&settings.auth)?);
+        // Ended sessions whose access tokens the extractors refuse.
+        let revoked = web::Data::new(Revocations::default());
         let mut limiters = Limiters::new(&settings.rate_limit);
         if settings.rate_limit.shared {
             limiters = limiters.shared_through(&settings.rate_limit, redis.store().clone());
@@ -111,6 +114,15 @@ impl Application {
             handed,
         );
         tasks.spawn_loop(
+            "revoked-sessions",
+            lifecycle::HOUSEKEEPING,
+            auth::revoked_sessions::follow_loop(
+                db.clone(),
+                revoked.clone().into_inner(),
+                Duration::from_millis(settings.auth.revocation_poll_ms),
+            ),
+        );
+        tasks.spawn_loop(
             "stock-ticker",
             lifecycle::PRODUCERS,
             stock_ticker::stock_loop(
@@ -158,6 +170,7 @@ impl Application {
                 .app_data(app_state.clone())
                 .app_data(metrics.clone())
                 .app_data(keys.clone())
+                .app_data(revoked.clone())
                 .app_data(document.clone())
                 .app_data(
                     web::JsonConfig::default()

@@ -18,10 +18,11 @@ use std::{
 };
 
 use actix_web::web::Bytes;
+use contract::revocations::Revocations;
 use futures::channel::mpsc;
 use tokio::sync::Notify;
 
-use crate::{protocol::seq::Seq, revocations::Revocations};
+use crate::protocol::seq::Seq;
 
 /// One frame as every local recipient gets it.
 #[derive(Debug)]

@@ -16,7 +16,6 @@ pub mod hub;
 pub mod liveness;
 pub mod metrics;
 pub mod protocol;
-pub mod revocations;
 pub mod shutdown;
 pub mod snapshot;
 pub mod startup;

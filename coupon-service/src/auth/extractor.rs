@@ -1,11 +1,15 @@
 //! Bearer-token authentication for handlers: add an `AuthUser` (any signed-in
 //! user) or `AdminUser` (role ADMIN, else 403) argument. Verification itself
-//! is the shared crate's (`contract::jwt`), through the service's `KeySet`.
+//! is the shared crate's (`contract::jwt`), through the service's `KeySet`;
+//! tokens of ended sessions are refused (`revoked_sessions.rs`).
 
 use std::future::{Ready, ready};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
-use contract::jwt::{Principal, Role, TokenError};
+use contract::{
+    jwt::{Principal, Role, TokenError},
+    revocations::Revocations,
+};
 
 use super::keys::KeySet;
 use crate::error::ApiError;
@@ -43,10 +47,20 @@ impl FromRequest for AuthUser {
                 "no key set configured"
             ))));
         };
-        ready(keys.verify(token).map(AuthUser).map_err(|e| match e {
-            TokenError::Expired => ApiError::TokenExpired,
-            TokenError::Invalid => ApiError::InvalidToken,
-        }))
+        let principal = match keys.verify(token) {
+            Ok(principal) => principal,
+            Err(TokenError::Expired) => return ready(Err(ApiError::TokenExpired)),
+            Err(TokenError::Invalid) => return ready(Err(ApiError::InvalidToken)),
+        };
+        // A token of a session that ended (logout, a reused refresh token,
+        // an account disabled) is refused like a bad one.
+        let revoked = req
+            .app_data::<web::Data<Revocations>>()
+            .is_some_and(|known| known.refuses(&principal));
+        if revoked {
+            return ready(Err(ApiError::InvalidToken));
+        }
+        ready(Ok(AuthUser(principal)))
     }
 }
 

@@ -8,6 +8,7 @@ pub mod password;
 pub mod password_gate;
 pub mod refresh;
 pub mod revocation;
+pub mod revoked_sessions;
 pub mod routes;
 
 pub use extractor::{AdminUser, AuthUser};

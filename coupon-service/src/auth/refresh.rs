@@ -273,7 +273,8 @@ pub async fn purge(db: &PgPool, family_lifetime: Duration) -> sqlx::Result<u64> 
     Ok(deleted)
 }
 
-/// Runs [`purge`] every `every` (every instance; deleting twice is harmless).
+/// Runs [`purge`] every `every`, and the purge of old revocations
+/// (`revoked_sessions`) with it (every instance; deleting twice is harmless).
 pub async fn purge_loop(db: PgPool, every: std::time::Duration, family_lifetime: Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
@@ -282,6 +283,9 @@ pub async fn purge_loop(db: PgPool, every: std::time::Duration, family_lifetime:
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "ended refresh tokens purged"),
             Err(e) => tracing::debug!(error = %e, "refresh token purge skipped"),
+        }
+        if let Err(e) = super::revoked_sessions::purge(&db).await {
+            tracing::debug!(error = %e, "revoked session purge skipped");
         }
     }
 }

@@ -1,7 +1,9 @@
 //! `session.revoked`: a session that ended before its tokens did (logout,
-//! a reused refresh token). Written to the outbox in the transaction that
-//! revokes the refresh family, so every notify instance closes the
-//! session's sockets (close code 4003) once the revocation commits.
+//! a reused refresh token, an account disabled). Written in the transaction
+//! that revokes the refresh family, twice: to the outbox, so every notify
+//! instance closes the session's sockets (close code 4003), and to
+//! `revoked_sessions`, so every coupon-service instance refuses its access
+//! tokens (`revoked_sessions.rs`) — both once the revocation commits.
 //!
 //! A session is a refresh family; access tokens carry its id as `sid`.
 
@@ -28,5 +30,10 @@ pub async fn write(
         Utc::now(),
     );
     messages.push(SESSION_REVOKED, &message, None)?;
+    sqlx::query("INSERT INTO revoked_sessions (user_id, session_id) VALUES ($1, $2)")
+        .bind(user_id)
+        .bind(session)
+        .execute(&mut **tx)
+        .await?;
     messages.insert(&mut **tx).await
 }

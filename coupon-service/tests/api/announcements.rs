@@ -31,15 +31,15 @@ async fn published(app: &TestApp, routing_key: &str) -> Vec<Value> {
 }
 
 /// The claims of an access token (its signature is checked elsewhere).
-fn claims(token: &str) -> Value {
+pub fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("a JWT");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
 }
 
-const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "correct horse battery";
 
 /// A new account (its id and email) and a token pair of its first sign-in.
-async fn sign_up_and_in(app: &TestApp) -> (i64, String, Value) {
+pub async fn sign_up_and_in(app: &TestApp) -> (i64, String, Value) {
     let email = unique_email();
     let (status, user) = app
         .post_json(
@@ -60,7 +60,7 @@ async fn sign_up_and_in(app: &TestApp) -> (i64, String, Value) {
     (user["id"].as_i64().expect("an id"), email, pair)
 }
 
-async fn sign_in(app: &TestApp) -> Value {
+pub async fn sign_in(app: &TestApp) -> Value {
     sign_up_and_in(app).await.2
 }
 
@@ -251,10 +251,12 @@ async fn disabling_an_account_ends_every_session_and_refuses_sign_ins_until_enab
         (status, body["error"]["code"].as_str()),
         (404, Some("user_not_found"))
     );
+    // (Another user: the disabled one's tokens are refused altogether.)
+    let someone = app.create_users(1).await[0];
     let (status, _) = app
         .post_json(
             &format!("/api/admin/users/{user_id}/disable"),
-            Some(&app.token(user_id)),
+            Some(&app.token(someone)),
             json!({}),
         )
         .await;

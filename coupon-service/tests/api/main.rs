@@ -19,3 +19,4 @@ mod outbox;
 mod password_gate;
 mod rate_limits;
 mod redeem;
+mod revoked_tokens;

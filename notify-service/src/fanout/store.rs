@@ -14,6 +14,7 @@ use std::sync::LazyLock;
 
 use actix_web::web::Bytes;
 use anyhow::Context;
+use contract::revocations::{MAX_ENTRIES, REMEMBER_SECS};
 use redis::{FromRedisValue, Script, Value};
 use service_kit::redis::{RedisConnections, RedisMode};
 
@@ -21,7 +22,6 @@ use super::{keys::Keys, wire};
 use crate::{
     configuration::FanoutSettings,
     protocol::{seq::Seq, server::PersonalTemplate},
-    revocations::{MAX_ENTRIES, REMEMBER_SECS},
 };
 
 /// A revocation as the record of recent ones keeps it.

@@ -1,21 +1,22 @@
-//! Sessions this instance saw revoked, remembered while their access tokens
-//! may still verify: a logged-out session's token (or a disabled user's)
-//! must not open a new socket minutes after its old ones were closed.
+//! Sessions seen revoked, remembered while their access tokens may still
+//! verify: a logged-out session's token (or a disabled user's) must not be
+//! taken minutes after the session ended — by notify-service for a new
+//! socket, by coupon-service for a request.
 //!
-//! Every instance applies every revocation (it is fanned out to all), so
-//! each keeps its own copy; what it could not see (it started later, or its
-//! fan-out subscription had a gap) it reads from the record in Redis when it
-//! subscribes (`fanout::subscriber`). The same revocation may so arrive
-//! twice, and older ones after newer: the latest time of each is kept.
-//! Bounded: entries go after [`REMEMBER`] (access tokens live at most 15
+//! Each instance keeps its own copy. notify-service applies every
+//! revocation fanned out to it and reads the recent ones from Redis when its
+//! fan-out subscription starts (it may have missed some); coupon-service
+//! reads them from its database. The same revocation may so arrive twice,
+//! and older ones after newer: the latest time of each is kept. Bounded:
+//! entries go after [`REMEMBER_SECS`] (access tokens live at most 15
 //! minutes), and past [`MAX_ENTRIES`] the oldest go first.
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Mutex, PoisonError},
+    sync::{PoisonError, RwLock},
 };
 
-use contract::jwt::Principal;
+use crate::jwt::Principal;
 
 /// Longer than any access token lives (≤ 15 min, plus clock leeway).
 pub const REMEMBER_SECS: u64 = 3600;
@@ -40,14 +41,15 @@ struct Inner {
 
 #[derive(Default)]
 pub struct Revocations {
-    inner: Mutex<Inner>,
+    /// Read on every authenticated request, written once per revocation.
+    inner: RwLock<Inner>,
 }
 
 impl Revocations {
     /// Remembers a revocation made at `now` (unix seconds).
     pub fn record(&self, user_id: i64, session: Option<uuid::Uuid>, now: u64) {
         let key = session.map_or(Revoked::User(user_id), Revoked::Session);
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         if inner.at.get(&key).is_some_and(|at| *at >= now) {
             return;
         }
@@ -66,7 +68,7 @@ impl Revocations {
 
     /// Whether a verified token belongs to a revoked session.
     pub fn refuses(&self, principal: &Principal) -> bool {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         let session = principal
             .session
             .is_some_and(|s| inner.at.contains_key(&Revoked::Session(s)));
@@ -83,7 +85,7 @@ impl Revocations {
 
     pub fn len(&self) -> usize {
         self.inner
-            .lock()
+            .read()
             .unwrap_or_else(PoisonError::into_inner)
             .at
             .len()
@@ -92,9 +94,8 @@ impl Revocations {
 
 #[cfg(test)]
 mod tests {
-    use contract::jwt::Role;
-
     use super::*;
+    use crate::jwt::Role;
 
     fn principal(user_id: i64, session: u128, issued_at: u64) -> Principal {
         Principal {
