@@ -1,9 +1,9 @@
 //! PostgreSQL side of admin event changes.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use contract::errors::ErrorCode;
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 use utoipa::ToSchema;
 
 use super::{
@@ -80,6 +80,9 @@ pub async fn one(db: &PgPool, id: i64) -> sqlx::Result<Option<EventStats>> {
     .await
 }
 
+/// What the errors of this store call the database.
+const EVENT_STORE: &str = "the event store";
+
 /// Writes a validated, merged event under the rules of a running sale.
 /// The row is locked, so `issued_count` cannot move while it is checked.
 /// Applies the change and announces it; returns the event and the outbox
@@ -92,14 +95,59 @@ pub async fn update(
     let mut tx = db
         .begin()
         .await
-        .map_err(ApiError::store_down("the event store"))?;
+        .map_err(ApiError::store_down(EVENT_STORE))?;
     let current: Event = sqlx::query_as("SELECT * FROM coupon_events WHERE id = $1 FOR UPDATE")
         .bind(id)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(ApiError::store_down("the event store"))?
+        .map_err(ApiError::store_down(EVENT_STORE))?
         .ok_or_else(|| ApiError::event_not_found(id))?;
-    let now = Utc::now();
+    running_sale_allows(&current, next, Utc::now())?;
+    let updated: Event = sqlx::query_as(
+        "UPDATE coupon_events SET title = $2, description = $3, total_count = $4, max_per_user = $5, \
+         start_time = $6, end_time = $7, discount_type = $8, discount_value = $9, \
+         min_purchase_amount = $10, valid_days = $11, code_prefix = $12, updated_at = now(), \
+         sold_out_at = CASE WHEN $4 > issued_count THEN NULL ELSE sold_out_at END \
+         WHERE id = $1 RETURNING *",
+    )
+    .bind(id)
+    .bind(&next.title)
+    .bind(&next.description)
+    .bind(next.total_count)
+    .bind(next.max_per_user)
+    .bind(next.start_time)
+    .bind(next.end_time)
+    .bind(&next.discount_type)
+    .bind(next.discount_value)
+    .bind(next.min_purchase_amount)
+    .bind(next.valid_days)
+    .bind(&next.code_prefix)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| match e.as_database_error().and_then(|d| d.constraint()) {
+        // The cascade into user_coupons re-checks every held ticket and slot.
+        Some("user_coupons_ticket_in_stock") => ApiError::Conflict(
+            ErrorCode::StockBelowIssued,
+            "issued coupons hold tickets above the new stock".into(),
+        ),
+        Some("user_coupons_slot_in_limit") => ApiError::Conflict(
+            ErrorCode::LimitBelowHeld,
+            "some users already hold more coupons than the new limit".into(),
+        ),
+        _ => ApiError::store_down(EVENT_STORE)(e),
+    })?;
+    announce_and_commit(tx, updated).await
+}
+
+/// The rules of a sale that is running or over, for a change from
+/// `current` to `next` at `now`: an ended sale keeps its window, stock and
+/// limit; a started one its start; a new window must end in the future; the
+/// stock never goes below what is issued.
+fn running_sale_allows(
+    current: &Event,
+    next: &NewEvent,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     let window_changed = next.start_time != current.start_time || next.end_time != current.end_time;
     let ended = current.closed_at.is_some() || now >= current.end_time;
     if ended
@@ -130,56 +178,16 @@ pub async fn update(
             format!("{} coupons are already issued", current.issued_count),
         ));
     }
-    let updated: Result<Event, sqlx::Error> = sqlx::query_as(
-        "UPDATE coupon_events SET title = $2, description = $3, total_count = $4, max_per_user = $5, \
-         start_time = $6, end_time = $7, discount_type = $8, discount_value = $9, \
-         min_purchase_amount = $10, valid_days = $11, code_prefix = $12, updated_at = now(), \
-         sold_out_at = CASE WHEN $4 > issued_count THEN NULL ELSE sold_out_at END \
-         WHERE id = $1 RETURNING *",
-    )
-    .bind(id)
-    .bind(&next.title)
-    .bind(&next.description)
-    .bind(next.total_count)
-    .bind(next.max_per_user)
-    .bind(next.start_time)
-    .bind(next.end_time)
-    .bind(&next.discount_type)
-    .bind(next.discount_value)
-    .bind(next.min_purchase_amount)
-    .bind(next.valid_days)
-    .bind(&next.code_prefix)
-    .fetch_one(&mut *tx)
-    .await;
-    let updated =
-        updated.map_err(
-            |e| match e.as_database_error().and_then(|d| d.constraint()) {
-                // The cascade into user_coupons re-checks every held ticket and slot.
-                Some("user_coupons_ticket_in_stock") => ApiError::Conflict(
-                    ErrorCode::StockBelowIssued,
-                    "issued coupons hold tickets above the new stock".into(),
-                ),
-                Some("user_coupons_slot_in_limit") => ApiError::Conflict(
-                    ErrorCode::LimitBelowHeld,
-                    "some users already hold more coupons than the new limit".into(),
-                ),
-                _ => ApiError::store_down("the event store")(e),
-            },
-        )?;
-    let announced = announce::write(&mut tx, &updated)
-        .await
-        .map_err(ApiError::store_down("the event store"))?;
-    tx.commit()
-        .await
-        .map_err(ApiError::store_down("the event store"))?;
-    Ok((updated, announced))
+    Ok(())
 }
 
 /// Ends the sale now, and announces it. Closing twice is harmless (and
 /// announced again: watchers that missed the first learn it).
 pub async fn close(db: &PgPool, id: i64) -> Result<(Event, Vec<OutboxRow>), ApiError> {
-    let store_down = ApiError::store_down("the event store");
-    let mut tx = db.begin().await.map_err(store_down)?;
+    let mut tx = db
+        .begin()
+        .await
+        .map_err(ApiError::store_down(EVENT_STORE))?;
     let closed: Event = sqlx::query_as(
         "UPDATE coupon_events SET closed_at = COALESCE(closed_at, now()), updated_at = now() \
          WHERE id = $1 RETURNING *",
@@ -187,15 +195,25 @@ pub async fn close(db: &PgPool, id: i64) -> Result<(Event, Vec<OutboxRow>), ApiE
     .bind(id)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(ApiError::store_down("the event store"))?
+    .map_err(ApiError::store_down(EVENT_STORE))?
     .ok_or_else(|| ApiError::event_not_found(id))?;
-    let announced = announce::write(&mut tx, &closed)
+    announce_and_commit(tx, closed).await
+}
+
+/// Writes `event.updated` for the changed event in the change's own
+/// transaction and commits both; returns the event and the outbox rows for
+/// the relay.
+async fn announce_and_commit(
+    mut tx: Transaction<'_, Postgres>,
+    event: Event,
+) -> Result<(Event, Vec<OutboxRow>), ApiError> {
+    let announced = announce::write(&mut tx, &event)
         .await
-        .map_err(ApiError::store_down("the event store"))?;
+        .map_err(ApiError::store_down(EVENT_STORE))?;
     tx.commit()
         .await
-        .map_err(ApiError::store_down("the event store"))?;
-    Ok((closed, announced))
+        .map_err(ApiError::store_down(EVENT_STORE))?;
+    Ok((event, announced))
 }
 
 /// An issued coupon as the admin sees it (with its owner).
@@ -238,4 +256,102 @@ pub async fn coupons(
     .fetch_one(db)
     .await?;
     Ok((items, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+    use contract::errors::ErrorCode;
+
+    use super::*;
+
+    /// A sale that started an hour ago, ends in an hour, 3 of 10 issued.
+    fn running(now: DateTime<Utc>) -> Event {
+        Event {
+            id: 1,
+            title: "Spring".into(),
+            description: String::new(),
+            total_count: 10,
+            issued_count: 3,
+            max_per_user: 1,
+            start_time: now - TimeDelta::hours(1),
+            end_time: now + TimeDelta::hours(1),
+            discount_type: "fixed".into(),
+            discount_value: 1000,
+            min_purchase_amount: 0,
+            valid_days: 30,
+            code_prefix: "SPR".into(),
+            closed_at: None,
+            sold_out_at: None,
+            created_at: now - TimeDelta::days(1),
+            updated_at: now - TimeDelta::days(1),
+        }
+    }
+
+    fn refused_with(result: Result<(), ApiError>) -> Option<ErrorCode> {
+        match result {
+            Err(ApiError::Conflict(code, _)) => Some(code),
+            Err(ApiError::Validation { .. }) => Some(ErrorCode::ValidationFailed),
+            Err(other) => panic!("unexpected {other:?}"),
+            Ok(()) => None,
+        }
+    }
+
+    #[test]
+    fn a_running_sale_takes_texts_stock_and_a_later_end_but_keeps_its_start() {
+        let now = Utc::now();
+        let current = running(now);
+        let mut next = current.as_new();
+        next.title = "Spring, extended".into();
+        next.total_count = 20;
+        next.end_time = now + TimeDelta::hours(2);
+        assert_eq!(
+            refused_with(running_sale_allows(&current, &next, now)),
+            None
+        );
+
+        let mut earlier_start = current.as_new();
+        earlier_start.start_time = now - TimeDelta::hours(2);
+        assert_eq!(
+            refused_with(running_sale_allows(&current, &earlier_start, now)),
+            Some(ErrorCode::EventStarted)
+        );
+        let mut below_issued = current.as_new();
+        below_issued.total_count = 2;
+        assert_eq!(
+            refused_with(running_sale_allows(&current, &below_issued, now)),
+            Some(ErrorCode::StockBelowIssued)
+        );
+        let mut end_passed = current.as_new();
+        end_passed.end_time = now - TimeDelta::minutes(1);
+        assert_eq!(
+            refused_with(running_sale_allows(&current, &end_passed, now)),
+            Some(ErrorCode::ValidationFailed)
+        );
+    }
+
+    #[test]
+    fn an_ended_sale_keeps_window_stock_and_limit_but_takes_texts() {
+        let now = Utc::now();
+        let mut current = running(now);
+        current.closed_at = Some(now - TimeDelta::minutes(5));
+        let mut texts = current.as_new();
+        texts.description = "Thank you!".into();
+        assert_eq!(
+            refused_with(running_sale_allows(&current, &texts, now)),
+            None
+        );
+        for change in [
+            |n: &mut NewEvent| n.total_count += 1,
+            |n: &mut NewEvent| n.max_per_user += 1,
+            |n: &mut NewEvent| n.end_time += TimeDelta::hours(1),
+        ] {
+            let mut next = current.as_new();
+            change(&mut next);
+            assert_eq!(
+                refused_with(running_sale_allows(&current, &next, now)),
+                Some(ErrorCode::EventEnded)
+            );
+        }
+    }
 }
