@@ -36,7 +36,7 @@ pub fn claims(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
 }
 
-pub const PASSWORD: &str = "correct horse battery";
+const PASSWORD: &str = "correct horse battery";
 
 /// A new account (its id and email) and a token pair of its first sign-in.
 pub async fn sign_up_and_in(app: &TestApp) -> (i64, String, Value) {
@@ -49,6 +49,12 @@ pub async fn sign_up_and_in(app: &TestApp) -> (i64, String, Value) {
         )
         .await;
     assert_eq!(status, 201);
+    let pair = log_in(app, &email).await;
+    (user["id"].as_i64().expect("an id"), email, pair)
+}
+
+/// A token pair of a new sign-in (a new session) of the account.
+pub async fn log_in(app: &TestApp, email: &str) -> Value {
     let (status, pair) = app
         .post_json(
             "/api/auth/login",
@@ -57,7 +63,7 @@ pub async fn sign_up_and_in(app: &TestApp) -> (i64, String, Value) {
         )
         .await;
     assert_eq!(status, 200, "{pair}");
-    (user["id"].as_i64().expect("an id"), email, pair)
+    pair
 }
 
 pub async fn sign_in(app: &TestApp) -> Value {

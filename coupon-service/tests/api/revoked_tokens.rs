@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::{
-    announcements::{PASSWORD, claims, sign_in, sign_up_and_in},
+    announcements::{claims, log_in, sign_in, sign_up_and_in},
     helpers::{TestApp, error_code, eventually, spawn_app},
 };
 
@@ -40,14 +40,7 @@ async fn refused_within(app: &TestApp, access: &str) {
 async fn a_logged_out_sessions_access_token_is_refused_and_no_other_session_is() {
     let app = spawn_app().await;
     let (_, email, phone) = sign_up_and_in(&app).await;
-    let (status, laptop) = app
-        .post_json(
-            "/api/auth/login",
-            None,
-            json!({"email": email, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let laptop = log_in(&app, &email).await;
     let phone_access = phone["access_token"].as_str().unwrap();
     let laptop_access = laptop["access_token"].as_str().unwrap();
     assert_ne!(claims(phone_access)["sid"], claims(laptop_access)["sid"]);
@@ -111,14 +104,7 @@ async fn a_disabled_account_stops_issuing_at_once_and_signs_in_again_once_enable
     // Tokens are stamped in whole seconds: a sign-in in the second of the
     // disable would count as before it.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (status, fresh) = app
-        .post_json(
-            "/api/auth/login",
-            None,
-            json!({"email": email, "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let fresh = log_in(&app, &email).await;
     let fresh = fresh["access_token"].as_str().unwrap();
     assert_eq!(my_coupons(&app, fresh).await.0, 200);
     assert_eq!(app.issue(fresh, event.id, None).await.status(), 201);

@@ -176,6 +176,23 @@ impl Deployment {
         .await
     }
 
+    /// An instance that only serves sockets (its RabbitMQ link is cut, so
+    /// others consume) and whose Redis link can be cut (`lose_fanout`): the
+    /// one that lives through a fan-out gap.
+    pub async fn spawn_serving_only(&self) -> NotifyApp {
+        let app = self
+            .spawn_with(
+                Faults {
+                    redis: true,
+                    rabbitmq: true,
+                },
+                |_| {},
+            )
+            .await;
+        app.amqp_proxy.as_ref().expect("a proxy").cut();
+        app
+    }
+
     pub async fn spawn_with(&self, faults: Faults, tweak: impl FnOnce(&mut Settings)) -> NotifyApp {
         let redis_proxy = proxy_if(faults.redis, REDIS_ADDR).await;
         let amqp_proxy = proxy_if(faults.rabbitmq, AMQP_ADDR).await;
@@ -440,6 +457,23 @@ impl NotifyApp {
                 (name == name_and_labels).then(|| value.parse().ok())?
             })
             .unwrap_or(0.0)
+    }
+
+    /// Cuts the Redis link (of [`Deployment::spawn_serving_only`]) and
+    /// waits until the instance noticed its fan-out subscription is gone.
+    pub async fn lose_fanout(&self) {
+        self.redis_proxy.as_ref().expect("a proxy").cut();
+        eventually(
+            WITHIN,
+            "the instance noticed the lost subscription",
+            || async { self.metric("notify_redis_subscriber_up") == 0.0 },
+        )
+        .await;
+    }
+
+    /// Gives the Redis link back (the subscription resumes after a gap).
+    pub fn regain_fanout(&self) {
+        self.redis_proxy.as_ref().expect("a proxy").restore();
     }
 
     pub fn consumed(&self, kind: &str, outcome: &str) -> f64 {
