@@ -2,9 +2,9 @@
 //! the sale (a bot, a reseller) and back. Disabling refuses its sign-ins and
 //! refreshes from now on, revokes every session, and — in the same
 //! transaction — writes `session.revoked` without a session id, so every
-//! notify-service instance closes all of the user's sockets (4003). Access
-//! tokens already issued keep working on the HTTP API until they expire
-//! (≤ 15 min): no store is consulted per request on the hot path.
+//! notify-service instance closes all of the user's sockets (4003), and
+//! records it in `revoked_sessions`, so every coupon-service instance refuses
+//! the access tokens already issued within a poll (`auth::revoked_sessions`).
 
 use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
@@ -33,9 +33,10 @@ fn user_not_found(id: i64) -> ApiError {
     ApiError::NotFound(ErrorCode::UserNotFound, format!("user {id} does not exist"))
 }
 
-/// Disable an account: no more sign-ins or refreshes, every session revoked
-/// and its WebSockets closed (4003) on every instance. Disabling twice is
-/// harmless. Admin accounts cannot be disabled here.
+/// Disable an account: no more sign-ins or refreshes, every session revoked,
+/// its WebSockets closed (4003) and its access tokens refused (401
+/// `invalid_token`) on every instance within about a second. Disabling twice
+/// is harmless. Admin accounts cannot be disabled here.
 #[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path, minimum = 1)),
     responses((status = 200, body = UserStatus), (status = 404, description = "user_not_found"),
     (status = 409, description = "cannot_disable_admin"), (status = 401), (status = 403)))]
