@@ -113,12 +113,18 @@ impl Application {
             &relay_status,
             handed,
         );
+        let revoked_held = prometheus::IntGauge::new(
+            "revoked_sessions_held",
+            "Ended sessions whose access tokens this instance refuses (at most 100,000, one hour)",
+        )?;
+        metrics.register(Box::new(revoked_held.clone()))?;
         tasks.spawn_loop(
             "revoked-sessions",
             lifecycle::HOUSEKEEPING,
             auth::revoked_sessions::follow_loop(
                 db.clone(),
                 revoked.clone().into_inner(),
+                revoked_held,
                 Duration::from_millis(settings.auth.revocation_poll_ms),
             ),
         );

@@ -32,6 +32,8 @@ pub struct Metrics {
     pub queue_depth: IntGaugeVec,
     pub amqp_consumer_up: IntGauge,
     pub redis_subscriber_up: IntGauge,
+    /// Ended sessions whose tokens this instance refuses (bounded).
+    pub revoked_sessions_held: IntGauge,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -99,6 +101,11 @@ impl Metrics {
             "1 while the fan-out subscription is live",
         )?;
 
+        let revoked_sessions_held = IntGauge::new(
+            "revoked_sessions_held",
+            "Ended sessions whose tokens this instance refuses (at most 100,000, one hour)",
+        )?;
+
         registry.register(Box::new(connections.clone()))?;
         registry.register(Box::new(unauthenticated.clone()))?;
         registry.register(Box::new(closes.clone()))?;
@@ -110,6 +117,7 @@ impl Metrics {
         registry.register(Box::new(queue_depth.clone()))?;
         registry.register(Box::new(amqp_consumer_up.clone()))?;
         registry.register(Box::new(redis_subscriber_up.clone()))?;
+        registry.register(Box::new(revoked_sessions_held.clone()))?;
         Ok(Self {
             registry,
             connections,
@@ -123,6 +131,7 @@ impl Metrics {
             queue_depth,
             amqp_consumer_up,
             redis_subscriber_up,
+            revoked_sessions_held,
         })
     }
 

@@ -9,6 +9,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use contract::revocations::{MAX_ENTRIES, REMEMBER_SECS, Revocations};
+use prometheus::IntGauge;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -19,8 +20,9 @@ use uuid::Uuid;
 const OVERLAP_SECS: i64 = 30;
 
 /// Reads the revocations of the last hour, then every `every` those made
-/// since, into `known`. Runs on every instance.
-pub async fn follow_loop(db: PgPool, known: Arc<Revocations>, every: Duration) {
+/// since, into `known`, and shows how many it holds on `held`. Runs on every
+/// instance.
+pub async fn follow_loop(db: PgPool, known: Arc<Revocations>, held: IntGauge, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut read_up_to: Option<DateTime<Utc>> = None;
@@ -33,6 +35,7 @@ pub async fn follow_loop(db: PgPool, known: Arc<Revocations>, every: Duration) {
                     tracing::info!("revoked sessions are read again");
                 }
                 read_up_to = Some(up_to);
+                held.set(i64::try_from(known.len()).unwrap_or(i64::MAX));
             }
             Err(e) if !failing => {
                 failing = true;

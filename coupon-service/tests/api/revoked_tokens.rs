@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::{
     announcements::{claims, log_in, sign_in, sign_up_and_in},
     helpers::{TestApp, error_code, eventually, spawn_app},
+    password_gate::metric,
 };
 
 /// Longer than a poll (`auth.revocation_poll_ms`, 1 s by default).
@@ -55,6 +56,10 @@ async fn a_logged_out_sessions_access_token_is_refused_and_no_other_session_is()
         .await;
     assert_eq!(status, 204);
     refused_within(&app, phone_access).await;
+    assert_eq!(
+        metric(&app, "coupon_revoked_sessions_held").await,
+        Some(1.0)
+    );
     assert_eq!(my_coupons(&app, laptop_access).await.0, 200);
     // Someone else is not affected either.
     let other = sign_in(&app).await;

@@ -205,6 +205,7 @@ impl Subscriber {
                 u64::try_from(r.at_ms / 1000).unwrap_or_default(),
             );
         }
+        self.show_revocations_held();
         if std::mem::take(had_subscription) {
             let closed = self.hub.kick_all(KickReason::Gap);
             tracing::warn!(
@@ -221,6 +222,13 @@ impl Subscriber {
         Ok(())
     }
 
+    fn show_revocations_held(&self) {
+        let held = self.hub.revocations.len();
+        self.metrics
+            .revoked_sessions_held
+            .set(i64::try_from(held).unwrap_or(i64::MAX));
+    }
+
     fn deliver(&self, payload: &[u8]) {
         let Some(published) = wire::decode(payload) else {
             tracing::warn!("ignored a malformed fan-out message");
@@ -231,6 +239,7 @@ impl Subscriber {
             // consumed, the same on all of them.
             let at = u64::try_from(published.consumed_ms / 1000).unwrap_or_default();
             self.hub.revoke(user_id, session, at);
+            self.show_revocations_held();
             return;
         }
         let frame = Arc::new(Frame {

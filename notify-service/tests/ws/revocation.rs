@@ -92,6 +92,8 @@ async fn an_instance_started_after_a_revocation_refuses_the_sessions_tokens() {
     // Scaled out after the logout and the disable: the new instance never
     // saw those messages, and knows them all the same.
     let late = d.spawn().await;
+    assert_eq!(early.metric("notify_revoked_sessions_held"), 2.0);
+    assert_eq!(late.metric("notify_revoked_sessions_held"), 2.0);
     for token in [phone_token, disabled_token] {
         assert_eq!(
             refused(&late.ws_url(), &bearer(token)).await,
