@@ -268,23 +268,10 @@ mod tests {
     /// A sale that started an hour ago, ends in an hour, 3 of 10 issued.
     fn running(now: DateTime<Utc>) -> Event {
         Event {
-            id: 1,
-            title: "Spring".into(),
-            description: String::new(),
-            total_count: 10,
             issued_count: 3,
-            max_per_user: 1,
             start_time: now - TimeDelta::hours(1),
             end_time: now + TimeDelta::hours(1),
-            discount_type: "fixed".into(),
-            discount_value: 1000,
-            min_purchase_amount: 0,
-            valid_days: 30,
-            code_prefix: "SPR".into(),
-            closed_at: None,
-            sold_out_at: None,
-            created_at: now - TimeDelta::days(1),
-            updated_at: now - TimeDelta::days(1),
+            ..Event::on_sale(now)
         }
     }
 

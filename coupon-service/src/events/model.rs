@@ -137,21 +137,19 @@ pub struct NewEvent {
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::Duration;
-
-    use super::*;
-
-    fn event(now: DateTime<Utc>) -> Event {
-        Event {
+impl Event {
+    /// A sale on now (a minute either side), none of its 10 coupons issued:
+    /// the fixture of unit tests, which change what they test.
+    pub(crate) fn on_sale(now: DateTime<Utc>) -> Self {
+        Self {
             id: 1,
             title: "t".into(),
             description: String::new(),
             total_count: 10,
             issued_count: 0,
             max_per_user: 1,
-            start_time: now - Duration::minutes(1),
-            end_time: now + Duration::minutes(1),
+            start_time: now - chrono::Duration::minutes(1),
+            end_time: now + chrono::Duration::minutes(1),
             discount_type: "fixed".into(),
             discount_value: 1000,
             min_purchase_amount: 0,
@@ -163,11 +161,18 @@ mod tests {
             updated_at: now,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
 
     #[test]
     fn status_follows_window_stock_and_closing() {
         let now = Utc::now();
-        let e = event(now);
+        let e = Event::on_sale(now);
         assert_eq!(e.status(now, 5), EventStatus::Active);
         assert_eq!(e.status(now, 0), EventStatus::SoldOut);
         assert_eq!(
