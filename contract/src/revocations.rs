@@ -9,7 +9,9 @@
 //! reads them from its database. The same revocation may so arrive twice,
 //! and older ones after newer: the latest time of each is kept. Bounded:
 //! entries go after [`REMEMBER_SECS`] (access tokens live at most 15
-//! minutes), and past [`MAX_ENTRIES`] the oldest go first.
+//! minutes), and past [`MAX_ENTRIES`] the oldest go first — sessions and
+//! accounts each on their own, so that many logouts cannot push out a
+//! disabled account.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -20,7 +22,8 @@ use crate::jwt::Principal;
 
 /// Longer than any access token lives (≤ 15 min, plus clock leeway).
 pub const REMEMBER_SECS: u64 = 3600;
-/// At most this many revocations remembered (~100 bytes each).
+/// At most this many revocations of sessions remembered, and as many of
+/// accounts (~100 bytes each).
 pub const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,8 +38,11 @@ enum Revoked {
 struct Inner {
     /// The revocation and when it was made (unix seconds).
     at: HashMap<Revoked, u64>,
-    /// Insertion order, for expiry and the size bound.
-    order: VecDeque<(u64, Revoked)>,
+    /// Insertion order of sessions' revocations, for expiry and the bound.
+    sessions: VecDeque<(u64, Revoked)>,
+    /// The same for accounts' (disabled users). Bounded apart: a flood of
+    /// logouts must not push out an admin's disable of a bot.
+    users: VecDeque<(u64, Revoked)>,
 }
 
 #[derive(Default)]
@@ -53,17 +59,26 @@ impl Revocations {
         if inner.at.get(&key).is_some_and(|at| *at >= now) {
             return;
         }
-        while let Some(&(made, old)) = inner.order.front() {
-            if made + REMEMBER_SECS > now && inner.order.len() < MAX_ENTRIES {
+        let Inner {
+            at,
+            sessions,
+            users,
+        } = &mut *inner;
+        let order = match key {
+            Revoked::Session(_) => sessions,
+            Revoked::User(_) => users,
+        };
+        while let Some(&(made, old)) = order.front() {
+            if made + REMEMBER_SECS > now && order.len() < MAX_ENTRIES {
                 break;
             }
-            inner.order.pop_front();
-            if inner.at.get(&old) == Some(&made) {
-                inner.at.remove(&old);
+            order.pop_front();
+            if at.get(&old) == Some(&made) {
+                at.remove(&old);
             }
         }
-        inner.at.insert(key, now);
-        inner.order.push_back((now, key));
+        at.insert(key, now);
+        order.push_back((now, key));
     }
 
     /// Whether a verified token belongs to a revoked session.
@@ -132,6 +147,17 @@ mod tests {
             "issued before the later disable"
         );
         assert_eq!(r.len(), 1);
+    }
+
+    #[test]
+    fn a_flood_of_logouts_does_not_push_out_a_disabled_account() {
+        let r = Revocations::default();
+        r.record(8, None, 1_000);
+        for n in 0..(MAX_ENTRIES as u128 + 10) {
+            r.record(9, Some(uuid::Uuid::from_u128(n + 100)), 1_001);
+        }
+        assert!(r.refuses(&principal(8, 5, 990)), "the disabled account");
+        assert_eq!(r.len(), MAX_ENTRIES + 1);
     }
 
     #[test]

@@ -58,20 +58,26 @@ async fn read(
         Some(previous) => previous - TimeDelta::seconds(OVERLAP_SECS),
         None => now - TimeDelta::seconds(REMEMBER_SECS as i64),
     };
-    let rows: Vec<(i64, Option<Uuid>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT user_id, session_id, revoked_at FROM revoked_sessions \
-         WHERE revoked_at > $1 ORDER BY revoked_at DESC LIMIT $2",
-    )
-    .bind(from)
-    .bind(MAX_ENTRIES as i64)
-    .fetch_all(db)
-    .await?;
-    for (user_id, session, at) in rows.into_iter().rev() {
-        known.record(
-            user_id,
-            session,
-            u64::try_from(at.timestamp()).unwrap_or_default(),
-        );
+    // Sessions and whole accounts apart, the newest of each up to the bound
+    // `known` keeps: many logouts must not hide an account's disable.
+    for accounts in [false, true] {
+        let rows: Vec<(i64, Option<Uuid>, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT user_id, session_id, revoked_at FROM revoked_sessions \
+             WHERE revoked_at > $1 AND (session_id IS NULL) = $3 \
+             ORDER BY revoked_at DESC LIMIT $2",
+        )
+        .bind(from)
+        .bind(MAX_ENTRIES as i64)
+        .bind(accounts)
+        .fetch_all(db)
+        .await?;
+        for (user_id, session, at) in rows.into_iter().rev() {
+            known.record(
+                user_id,
+                session,
+                u64::try_from(at.timestamp()).unwrap_or_default(),
+            );
+        }
     }
     Ok(now)
 }

@@ -39,6 +39,12 @@ impl Keys {
         format!("{}notify:revocations", self.prefix)
     }
 
+    /// The same for whole accounts (disabled users), bounded apart: many
+    /// logouts must not push out an account's disable.
+    pub fn account_revocations(&self) -> String {
+        format!("{}notify:revocations:accounts", self.prefix)
+    }
+
     /// The pub/sub channel every instance listens on.
     pub fn channel(&self) -> String {
         format!("{}notify:fanout", self.prefix)
@@ -65,6 +71,7 @@ mod tests {
         assert!(k.event_seen(9, &id).starts_with("t1:notify:{event:9}:"));
         assert_eq!(k.channel(), "t1:notify:fanout");
         assert_eq!(k.revocations(), "t1:notify:revocations");
+        assert_eq!(k.account_revocations(), "t1:notify:revocations:accounts");
         assert_eq!(k.probe_channel(), "{t1:notify:fanout}:probe");
     }
 }

@@ -2,7 +2,7 @@
 -- (read by instances that start or come back from a fan-out gap), keeping
 -- the later time when it is there already, and the set bounded.
 --
--- KEYS[1] the revocations sorted set
+-- KEYS[1] the revocations sorted set (sessions', or whole accounts')
 -- ARGV[1] `<user id>|<session or ->`   ARGV[2] when (unix ms)
 -- ARGV[3] forget entries before this (unix ms)   ARGV[4] keep at most this many
 -- ARGV[5] the set's TTL (ms): it goes when no revocation came for that long

@@ -224,8 +224,12 @@ impl FanoutStore {
         at_ms: i64,
     ) -> anyhow::Result<()> {
         let remember_ms = (REMEMBER_SECS * 1000) as i64;
+        let key = match session {
+            Some(_) => self.keys.revocations(),
+            None => self.keys.account_revocations(),
+        };
         let mut call = REMEMBER_REVOCATION.prepare_invoke();
-        call.key(self.keys.revocations())
+        call.key(key)
             .arg(wire::revoked_session(user_id, session))
             .arg(at_ms)
             .arg(at_ms - remember_ms)
@@ -236,38 +240,40 @@ impl FanoutStore {
     }
 
     /// The revocations of the last [`REMEMBER_SECS`] before `now_ms`,
-    /// oldest first (at most [`MAX_ENTRIES`]).
+    /// sessions' then accounts', each oldest first (at most [`MAX_ENTRIES`]
+    /// of each).
     pub async fn recent_revocations(&self, now_ms: i64) -> anyhow::Result<Vec<RecentRevocation>> {
         let since = now_ms - (REMEMBER_SECS * 1000) as i64;
-        let mut c = self.connections.get();
-        // Scores are doubles (RESP3 answers them as such): exact for ms.
-        let entries: Vec<(String, f64)> = self
-            .connections
-            .call(
-                redis::cmd("ZRANGE")
-                    .arg(self.keys.revocations())
-                    .arg(since)
-                    .arg("+inf")
-                    .arg("BYSCORE")
-                    .arg("LIMIT")
-                    .arg(0)
-                    .arg(MAX_ENTRIES)
-                    .arg("WITHSCORES")
-                    .query_async(&mut c),
-            )
-            .await
-            .context("ZRANGE revocations")?;
-        Ok(entries
-            .into_iter()
-            .filter_map(|(named, at_ms)| {
+        let mut recent = Vec::new();
+        for key in [self.keys.revocations(), self.keys.account_revocations()] {
+            let mut c = self.connections.get();
+            // Scores are doubles (RESP3 answers them as such): exact for ms.
+            let entries: Vec<(String, f64)> = self
+                .connections
+                .call(
+                    redis::cmd("ZRANGE")
+                        .arg(&key)
+                        .arg(since)
+                        .arg("+inf")
+                        .arg("BYSCORE")
+                        .arg("LIMIT")
+                        .arg(0)
+                        .arg(MAX_ENTRIES)
+                        .arg("WITHSCORES")
+                        .query_async(&mut c),
+                )
+                .await
+                .context("ZRANGE revocations")?;
+            recent.extend(entries.into_iter().filter_map(|(named, at_ms)| {
                 let (user_id, session) = wire::parse_revoked_session(&named)?;
                 Some(RecentRevocation {
                     user_id,
                     session,
                     at_ms: at_ms as i64,
                 })
-            })
-            .collect())
+            }));
+        }
+        Ok(recent)
     }
 
     /// One message to every instance, once per message id when `seen` is
