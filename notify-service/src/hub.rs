@@ -136,17 +136,12 @@ pub enum HubError {
     TooManySubscriptions,
 }
 
-/// Whom a message goes to: every socket of a user, or every socket
-/// watching an event; or which sockets a revocation ends: a user's
-/// sockets of one session, or all of them (`session: None`).
+/// Whom a frame goes to: every socket of a user, or every socket watching
+/// an event. (A revocation is no frame: see [`Hub::revoke`].)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     User(i64),
     Event(i64),
-    Session {
-        user_id: i64,
-        session: Option<uuid::Uuid>,
-    },
 }
 
 pub struct Hub {
@@ -313,8 +308,7 @@ impl Hub {
         }
     }
 
-    /// Queues the frame for every local recipient; never waits. (A
-    /// revocation is no frame: see [`Hub::revoke`].)
+    /// Queues the frame for every local recipient; never waits.
     pub fn deliver(&self, target: Target, frame: &SharedFrame) -> Delivered {
         let mut delivered = Delivered::default();
         let mut dropped = Vec::new();
@@ -354,9 +348,6 @@ impl Hub {
                     .into_iter()
                     .flatten()
                     .for_each(&mut push),
-                Target::Session { .. } => {
-                    debug_assert!(false, "a revocation goes to Hub::revoke");
-                }
             }
         }
         if !dropped.is_empty() {

@@ -18,21 +18,14 @@ use contract::revocations::{MAX_ENTRIES, REMEMBER_SECS};
 use redis::{FromRedisValue, Script, Value};
 use service_kit::redis::{RedisConnections, RedisMode};
 
-use super::{keys::Keys, wire};
+use super::{
+    keys::Keys,
+    wire::{self, Revocation},
+};
 use crate::{
     configuration::FanoutSettings,
     protocol::{seq::Seq, server::PersonalTemplate},
 };
-
-/// A revocation as the record of recent ones keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecentRevocation {
-    pub user_id: i64,
-    /// `None`: every session of the user.
-    pub session: Option<uuid::Uuid>,
-    /// When it was consumed (unix ms).
-    pub at_ms: i64,
-}
 
 static DELIVER_USER: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("deliver_user.lua")));
@@ -242,7 +235,7 @@ impl FanoutStore {
     /// The revocations of the last [`REMEMBER_SECS`] before `now_ms`,
     /// sessions' then accounts', each oldest first (at most [`MAX_ENTRIES`]
     /// of each).
-    pub async fn recent_revocations(&self, now_ms: i64) -> anyhow::Result<Vec<RecentRevocation>> {
+    pub async fn recent_revocations(&self, now_ms: i64) -> anyhow::Result<Vec<Revocation>> {
         let since = now_ms - (REMEMBER_SECS * 1000) as i64;
         let mut recent = Vec::new();
         for key in [self.keys.revocations(), self.keys.account_revocations()] {
@@ -266,7 +259,7 @@ impl FanoutStore {
                 .context("ZRANGE revocations")?;
             recent.extend(entries.into_iter().filter_map(|(named, at_ms)| {
                 let (user_id, session) = wire::parse_revoked_session(&named)?;
-                Some(RecentRevocation {
+                Some(Revocation {
                     user_id,
                     session,
                     at_ms: at_ms as i64,

@@ -23,9 +23,12 @@ use redis::{ProtocolVersion, PushInfo, PushKind, cluster::ClusterClientBuilder};
 use service_kit::backoff::Backoff;
 use tokio::sync::{mpsc, watch};
 
-use super::{store::FanoutStore, wire};
+use super::{
+    store::FanoutStore,
+    wire::{self, Received, Revocation},
+};
 use crate::{
-    hub::{Frame, Hub, KickReason, Target},
+    hub::{Frame, Hub, KickReason},
     liveness::Liveness,
     metrics::Metrics,
     shutdown::{self, Phase},
@@ -198,14 +201,9 @@ impl Subscriber {
         let recent = tokio::time::timeout(self.timeout, self.store.recent_revocations(now_ms))
             .await
             .context("reading the recent revocations: Redis timed out")??;
-        for r in &recent {
-            self.hub.revoke(
-                r.user_id,
-                r.session,
-                u64::try_from(r.at_ms / 1000).unwrap_or_default(),
-            );
+        for revocation in &recent {
+            self.revoke(revocation);
         }
-        self.show_revocations_held();
         if std::mem::take(had_subscription) {
             let closed = self.hub.kick_all(KickReason::Gap);
             tracing::warn!(
@@ -222,7 +220,12 @@ impl Subscriber {
         Ok(())
     }
 
-    fn show_revocations_held(&self) {
+    /// Ends the revoked session's sockets here and refuses its tokens from
+    /// now on (the revocation's time is when it was consumed, the same on
+    /// every instance).
+    fn revoke(&self, r: &Revocation) {
+        let at = u64::try_from(r.at_ms / 1000).unwrap_or_default();
+        self.hub.revoke(r.user_id, r.session, at);
         let held = self.hub.revocations.len();
         self.metrics
             .revoked_sessions_held
@@ -230,18 +233,14 @@ impl Subscriber {
     }
 
     fn deliver(&self, payload: &[u8]) {
-        let Some(published) = wire::decode(payload) else {
-            tracing::warn!("ignored a malformed fan-out message");
-            return;
+        let published = match wire::decode(payload) {
+            Some(Received::Frame(published)) => published,
+            Some(Received::Revocation(revocation)) => return self.revoke(&revocation),
+            None => {
+                tracing::warn!("ignored a malformed fan-out message");
+                return;
+            }
         };
-        if let Target::Session { user_id, session } = published.target {
-            // Every instance gets the revocation; its time is when it was
-            // consumed, the same on all of them.
-            let at = u64::try_from(published.consumed_ms / 1000).unwrap_or_default();
-            self.hub.revoke(user_id, session, at);
-            self.show_revocations_held();
-            return;
-        }
         let frame = Arc::new(Frame {
             text: published.frame,
             seq: published.seq,

@@ -11,7 +11,25 @@ use actix_web::web::Bytes;
 
 use crate::{hub::Target, protocol::seq::Seq};
 
-/// One fanned-out message as an instance receives it.
+/// What arrives on the channel: a frame for local sockets, or a
+/// revocation (no frame goes to a client; the session's sockets close).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    Frame(Published),
+    Revocation(Revocation),
+}
+
+/// A session (or, `session: None`, every session of the user) ended, as
+/// the channel carries it and the record of recent revocations keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revocation {
+    pub user_id: i64,
+    pub session: Option<uuid::Uuid>,
+    /// When it was consumed (unix ms), the same on every instance.
+    pub at_ms: i64,
+}
+
+/// One fanned-out frame as an instance receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {
     pub target: Target,
@@ -55,14 +73,18 @@ pub fn revoked_session(user_id: i64, session: Option<uuid::Uuid>) -> String {
 /// The inverse of [`revoked_session`].
 pub fn parse_revoked_session(text: &str) -> Option<(i64, Option<uuid::Uuid>)> {
     let (user, session) = text.split_once('|')?;
-    let session = match session {
-        "-" => None,
-        s => Some(s.parse().ok()?),
-    };
-    Some((user.parse().ok()?, session))
+    Some((user.parse().ok()?, parse_session(session)?))
 }
 
-pub fn decode(payload: &[u8]) -> Option<Published> {
+/// A session id, or `-` for every session.
+fn parse_session(text: &str) -> Option<Option<uuid::Uuid>> {
+    match text {
+        "-" => Some(None),
+        s => s.parse().ok().map(Some),
+    }
+}
+
+pub fn decode(payload: &[u8]) -> Option<Received> {
     let newline = payload.iter().position(|b| *b == b'\n')?;
     let header = std::str::from_utf8(&payload[..newline]).ok()?;
     let frame = &payload[newline + 1..];
@@ -80,27 +102,21 @@ pub fn decode(payload: &[u8]) -> Option<Published> {
         "u" => (Target::User(id), Some(Seq::parse(seq)?)),
         "e" if seq == "-" => (Target::Event(id), None),
         "s" => {
-            let session = match seq {
-                "-" => None,
-                s => Some(s.parse::<uuid::Uuid>().ok()?),
-            };
-            (
-                Target::Session {
-                    user_id: id,
-                    session,
-                },
-                None,
-            )
+            return Some(Received::Revocation(Revocation {
+                user_id: id,
+                session: parse_session(seq)?,
+                at_ms: consumed_ms,
+            }));
         }
         _ => return None,
     };
-    Some(Published {
+    Some(Received::Frame(Published {
         target,
         seq,
         consumed_ms,
         kind,
         frame: Bytes::copy_from_slice(frame),
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -117,40 +133,37 @@ mod tests {
             header_after_seq(99, "coupon.issued"),
             r#"{"type":"coupon.issued"}"#
         );
-        let p = decode(personal.as_bytes()).unwrap();
+        let Some(Received::Frame(p)) = decode(personal.as_bytes()) else {
+            panic!("a frame");
+        };
         assert_eq!(p.target, Target::User(5));
         assert_eq!(p.seq, Some(Seq { ms: 17, n: 3 }));
         assert_eq!((p.consumed_ms, p.kind.as_str()), (99, "coupon.issued"));
         assert_eq!(&p.frame[..], br#"{"type":"coupon.issued"}"#);
 
-        let e = decode(event_payload(8, 1, "event.stock", "{}").as_bytes()).unwrap();
+        let Some(Received::Frame(e)) = decode(event_payload(8, 1, "event.stock", "{}").as_bytes())
+        else {
+            panic!("a frame");
+        };
         assert_eq!((e.target, e.seq), (Target::Event(8), None));
 
         let sid = uuid::Uuid::from_u128(7);
-        let one = decode(session_payload(3, Some(sid), 1).as_bytes()).unwrap();
-        assert_eq!(
-            one.target,
-            Target::Session {
-                user_id: 3,
-                session: Some(sid)
-            }
-        );
-        for named in [Some(sid), None] {
+        for session in [Some(sid), None] {
             assert_eq!(
-                parse_revoked_session(&revoked_session(3, named)),
-                Some((3, named))
+                decode(session_payload(3, session, 1).as_bytes()),
+                Some(Received::Revocation(Revocation {
+                    user_id: 3,
+                    session,
+                    at_ms: 1
+                }))
+            );
+            assert_eq!(
+                parse_revoked_session(&revoked_session(3, session)),
+                Some((3, session))
             );
         }
         assert_eq!(parse_revoked_session("3|nope"), None);
         assert_eq!(parse_revoked_session("x|-"), None);
-        let all = decode(session_payload(3, None, 1).as_bytes()).unwrap();
-        assert_eq!(
-            all.target,
-            Target::Session {
-                user_id: 3,
-                session: None
-            }
-        );
     }
 
     #[test]
