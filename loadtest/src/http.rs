@@ -35,6 +35,20 @@ pub struct IssueResult {
     pub coupon_id: Option<i64>,
 }
 
+/// The coupons a sale's answers issued (its 201s), in answer order.
+pub fn issued(results: &[IssueResult]) -> Vec<i64> {
+    results.iter().filter_map(|r| r.coupon_id).collect()
+}
+
+/// When the last 201 was complete: the moment the sale sold out, when it did.
+pub fn last_201(results: &[IssueResult]) -> Option<Instant> {
+    results
+        .iter()
+        .filter(|r| r.coupon_id.is_some())
+        .map(|r| r.finished)
+        .max()
+}
+
 pub async fn issue(target: &Target, token: &str, event_id: i64) -> IssueResult {
     let started = Instant::now();
     let sent = target

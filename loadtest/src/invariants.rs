@@ -177,6 +177,23 @@ async fn check_devices(
     }
 }
 
+/// Invariant 6 for a sell-out: every one of `of` sockets (`who`) got
+/// `coupon.soldout` once; `missing` got none, `doubled` more than one.
+pub fn soldout_violations(who: &str, missing: usize, doubled: usize, of: usize) -> Vec<String> {
+    let mut violations = Vec::new();
+    if missing > 0 {
+        violations.push(format!(
+            "invariant 6: {missing} of {of} {who} never got coupon.soldout"
+        ));
+    }
+    if doubled > 0 {
+        violations.push(format!(
+            "invariant 6: {doubled} {who} got coupon.soldout more than once"
+        ));
+    }
+    violations
+}
+
 async fn check_watchers(event_id: i64, watchers: &[Socket]) -> Vec<String> {
     let deadline = tokio::time::Instant::now() + SETTLE;
     loop {
@@ -192,19 +209,7 @@ async fn check_watchers(event_id: i64, watchers: &[Socket]) -> Vec<String> {
         let missing = counts.iter().filter(|n| **n == 0).count();
         let doubled = counts.iter().filter(|n| **n > 1).count();
         if (missing == 0 && doubled == 0) || tokio::time::Instant::now() >= deadline {
-            let mut violations = Vec::new();
-            if missing > 0 {
-                violations.push(format!(
-                    "invariant 6: {missing} of {} watchers never got coupon.soldout",
-                    watchers.len()
-                ));
-            }
-            if doubled > 0 {
-                violations.push(format!(
-                    "invariant 6: {doubled} watchers got coupon.soldout more than once"
-                ));
-            }
-            return violations;
+            return soldout_violations("watchers", missing, doubled, watchers.len());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -45,7 +45,7 @@ use super::{
     per_sec, record, watchers,
 };
 use crate::{
-    invariants, setup,
+    http, invariants, setup,
     stats::Recorder,
     target::Target,
     ws::{self, Auth, Keep, Options, Socket},
@@ -171,14 +171,9 @@ pub async fn run(target: &Arc<Target>, crowd: &Crowd) -> anyhow::Result<Scenario
         }
         Sale::Own(buyers) => {
             let results = fire_once(target, &buyers.tokens, event, 64, None).await;
-            let last_201 = results
-                .iter()
-                .filter(|r| r.coupon_id.is_some())
-                .map(|r| r.finished)
-                .max()
-                .unwrap_or(started);
+            let last_201 = http::last_201(&results).unwrap_or(started);
             await_soldout(sockets).await;
-            let issued: Vec<i64> = results.iter().filter_map(|r| r.coupon_id).collect();
+            let issued = http::issued(&results);
             let violations = invariants::check(
                 target,
                 event,
@@ -223,17 +218,12 @@ pub async fn run(target: &Arc<Target>, crowd: &Crowd) -> anyhow::Result<Scenario
             "crowd: {count} of {n} sockets did not open ({kind})"
         ));
     }
-    if missing > 0 {
-        violations.push(format!(
-            "invariant 6: {missing} of {} open sockets never got {SOLDOUT}",
-            sockets.len()
-        ));
-    }
-    if doubled > 0 {
-        violations.push(format!(
-            "invariant 6: {doubled} sockets got {SOLDOUT} more than once"
-        ));
-    }
+    violations.extend(invariants::soldout_violations(
+        "open sockets",
+        missing,
+        doubled,
+        sockets.len(),
+    ));
     if closed > 0 {
         violations.push(format!(
             "crowd: the server closed {closed} of {} sockets",

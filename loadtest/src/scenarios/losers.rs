@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use serde_json::json;
 
 use super::{ScenarioReport, Window, fire_once, sustained::hammer};
-use crate::{invariants, setup, target::Target};
+use crate::{http, invariants, setup, target::Target};
 
 pub async fn run(
     target: &Arc<Target>,
@@ -23,7 +23,7 @@ pub async fn run(
     // Stock to spare: only the per-user limit refuses.
     let event = setup::event(target, &admin, i64::try_from(users)? * 2 + 10, 1).await?;
     let first = fire_once(target, &people.tokens, event, concurrency, None).await;
-    let owned: Vec<i64> = first.iter().filter_map(|r| r.coupon_id).collect();
+    let owned = http::issued(&first);
     anyhow::ensure!(
         owned.len() == people.tokens.len(),
         "every user should hold one coupon first, {} of {} do",

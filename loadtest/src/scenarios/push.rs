@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Instant};
 use serde_json::json;
 
 use super::{ScenarioReport, fire_once, per_sec, record, watchers::open_sockets};
-use crate::{invariants, setup, stats::Recorder, target::Target};
+use crate::{http, invariants, setup, stats::Recorder, target::Target};
 
 /// Longer than notify-service's default resume window.
 const RESUME_WINDOW: std::time::Duration = std::time::Duration::from_millis(1_200);
@@ -40,7 +40,7 @@ pub async fn run(
     let results = fire_once(target, &people.tokens, event, concurrency, rate).await;
     // The sale itself; the checks below are not part of it.
     let elapsed = started.elapsed();
-    let issued: Vec<i64> = results.iter().filter_map(|r| r.coupon_id).collect();
+    let issued = http::issued(&results);
     let violations = invariants::check(
         target,
         event,

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Instant};
 use serde_json::json;
 
 use super::{ScenarioReport, fire_once, per_sec, record};
-use crate::{invariants, setup, target::Target};
+use crate::{http, invariants, setup, target::Target};
 
 pub async fn run(
     target: &Arc<Target>,
@@ -21,13 +21,9 @@ pub async fn run(
     let results = fire_once(target, &people.tokens, event, concurrency, None).await;
     let elapsed = started.elapsed();
     let recorder = record(&results);
-    let issued: Vec<i64> = results.iter().filter_map(|r| r.coupon_id).collect();
-    let sold_out_after = results
-        .iter()
-        .filter(|r| r.coupon_id.is_some())
-        .map(|r| r.finished.duration_since(started))
-        .max()
-        .unwrap_or(elapsed);
+    let issued = http::issued(&results);
+    let sold_out_after =
+        http::last_201(&results).map_or(elapsed, |last| last.duration_since(started));
     let violations = invariants::check(
         target,
         event,

@@ -8,7 +8,7 @@ use futures::stream::{self, StreamExt};
 use serde_json::json;
 
 use super::{ScenarioReport, fire_once, per_sec, record};
-use crate::{invariants, setup, stats::Recorder, target::Target, ws::Socket};
+use crate::{http, invariants, setup, stats::Recorder, target::Target, ws::Socket};
 
 /// Sockets opened at once while connecting watchers (and the crowd).
 pub const CONNECT_CONCURRENCY: usize = 200;
@@ -54,13 +54,8 @@ pub async fn run(
 
     let started = Instant::now();
     let results = fire_once(target, &buyers.tokens, event, 64, None).await;
-    let last_201 = results
-        .iter()
-        .filter(|r| r.coupon_id.is_some())
-        .map(|r| r.finished)
-        .max()
-        .unwrap_or(started);
-    let issued: Vec<i64> = results.iter().filter_map(|r| r.coupon_id).collect();
+    let last_201 = http::last_201(&results).unwrap_or(started);
+    let issued = http::issued(&results);
     let violations = invariants::check(
         target,
         event,

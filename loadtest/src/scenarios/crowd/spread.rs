@@ -27,7 +27,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::{
-    invariants,
+    http, invariants,
     scenarios::{ScenarioReport, fire_once, per_sec, record},
     setup,
     target::Target,
@@ -60,12 +60,8 @@ pub async fn sell(
     let started = Instant::now();
     let results = fire_once(target, &buyers.tokens, event, 64, None).await;
     let elapsed = started.elapsed();
-    let issued: Vec<i64> = results.iter().filter_map(|r| r.coupon_id).collect();
-    let last_201 = results
-        .iter()
-        .filter(|r| r.coupon_id.is_some())
-        .map(|r| r.finished)
-        .max();
+    let issued = http::issued(&results);
+    let last_201 = http::last_201(&results);
     let mut violations = Vec::new();
     let sold_at = match last_201 {
         Some(last) if issued.len() == usize::try_from(stock)? => {
