@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     error::ApiError,
-    events::{Event, NewEvent},
+    events::{self, Event, NewEvent},
     outbox::store::OutboxRow,
     paging::Paging,
 };
@@ -103,39 +103,31 @@ pub async fn update(
         .map_err(ApiError::store_down(EVENT_STORE))?
         .ok_or_else(|| ApiError::event_not_found(id))?;
     running_sale_allows(&current, next, Utc::now())?;
-    let updated: Event = sqlx::query_as(
-        "UPDATE coupon_events SET title = $2, description = $3, total_count = $4, max_per_user = $5, \
-         start_time = $6, end_time = $7, discount_type = $8, discount_value = $9, \
-         min_purchase_amount = $10, valid_days = $11, code_prefix = $12, updated_at = now(), \
-         sold_out_at = CASE WHEN $4 > issued_count THEN NULL ELSE sold_out_at END \
-         WHERE id = $1 RETURNING *",
-    )
-    .bind(id)
-    .bind(&next.title)
-    .bind(&next.description)
-    .bind(next.total_count)
-    .bind(next.max_per_user)
-    .bind(next.start_time)
-    .bind(next.end_time)
-    .bind(&next.discount_type)
-    .bind(next.discount_value)
-    .bind(next.min_purchase_amount)
-    .bind(next.valid_days)
-    .bind(&next.code_prefix)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| match e.as_database_error().and_then(|d| d.constraint()) {
-        // The cascade into user_coupons re-checks every held ticket and slot.
-        Some("user_coupons_ticket_in_stock") => ApiError::Conflict(
-            ErrorCode::StockBelowIssued,
-            "issued coupons hold tickets above the new stock".into(),
-        ),
-        Some("user_coupons_slot_in_limit") => ApiError::Conflict(
-            ErrorCode::LimitBelowHeld,
-            "some users already hold more coupons than the new limit".into(),
-        ),
-        _ => ApiError::store_down(EVENT_STORE)(e),
-    })?;
+    let update = sqlx::query_as(
+        "UPDATE coupon_events SET title = $1, description = $2, total_count = $3, max_per_user = $4, \
+         start_time = $5, end_time = $6, discount_type = $7, discount_value = $8, \
+         min_purchase_amount = $9, valid_days = $10, code_prefix = $11, updated_at = now(), \
+         sold_out_at = CASE WHEN $3 > issued_count THEN NULL ELSE sold_out_at END \
+         WHERE id = $12 RETURNING *",
+    );
+    let updated: Event = events::store::bind_fields(update, next)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(
+            |e| match e.as_database_error().and_then(|d| d.constraint()) {
+                // The cascade into user_coupons re-checks every held ticket and slot.
+                Some("user_coupons_ticket_in_stock") => ApiError::Conflict(
+                    ErrorCode::StockBelowIssued,
+                    "issued coupons hold tickets above the new stock".into(),
+                ),
+                Some("user_coupons_slot_in_limit") => ApiError::Conflict(
+                    ErrorCode::LimitBelowHeld,
+                    "some users already hold more coupons than the new limit".into(),
+                ),
+                _ => ApiError::store_down(EVENT_STORE)(e),
+            },
+        )?;
     announce_and_commit(tx, updated).await
 }
 

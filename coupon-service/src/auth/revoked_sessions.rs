@@ -46,7 +46,7 @@ pub async fn follow_loop(db: PgPool, known: Arc<Revocations>, held: IntGauge, ev
     }
 }
 
-/// Records the revocations after `after` (minus [`OVERLAP`]; the last hour
+/// Records the revocations after `after` (minus [`OVERLAP_SECS`]; the last hour
 /// when `None`); returns the database's time of this read.
 async fn read(
     db: &PgPool,

@@ -1,6 +1,6 @@
 //! PostgreSQL access for events.
 
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, postgres::PgArguments, query::QueryAs};
 
 use super::{
     filter::PublicStatus,
@@ -102,23 +102,31 @@ pub async fn recent_ids(pool: &PgPool) -> sqlx::Result<Vec<i64>> {
 
 #[tracing::instrument(skip_all)]
 pub async fn insert(pool: &PgPool, e: &NewEvent) -> sqlx::Result<Event> {
-    sqlx::query_as(concat!(
+    let insert = sqlx::query_as(concat!(
         "INSERT INTO coupon_events (title, description, total_count, max_per_user, start_time, \
          end_time, discount_type, discount_value, min_purchase_amount, valid_days, code_prefix) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
         columns!()
-    ))
-    .bind(&e.title)
-    .bind(&e.description)
-    .bind(e.total_count)
-    .bind(e.max_per_user)
-    .bind(e.start_time)
-    .bind(e.end_time)
-    .bind(&e.discount_type)
-    .bind(e.discount_value)
-    .bind(e.min_purchase_amount)
-    .bind(e.valid_days)
-    .bind(&e.code_prefix)
-    .fetch_one(pool)
-    .await
+    ));
+    bind_fields(insert, e).fetch_one(pool).await
+}
+
+/// Binds an event's writable fields as `$1`…`$11`, in the column order of
+/// the insert above (the admin's update writes the same fields).
+pub fn bind_fields<'q, O>(
+    query: QueryAs<'q, Postgres, O, PgArguments>,
+    e: &'q NewEvent,
+) -> QueryAs<'q, Postgres, O, PgArguments> {
+    query
+        .bind(&e.title)
+        .bind(&e.description)
+        .bind(e.total_count)
+        .bind(e.max_per_user)
+        .bind(e.start_time)
+        .bind(e.end_time)
+        .bind(&e.discount_type)
+        .bind(e.discount_value)
+        .bind(e.min_purchase_amount)
+        .bind(e.valid_days)
+        .bind(&e.code_prefix)
 }
