@@ -83,14 +83,23 @@ impl Revocations {
 
     /// Whether a verified token belongs to a revoked session.
     pub fn refuses(&self, principal: &Principal) -> bool {
+        self.refuses_session(principal.user_id, principal.session, principal.issued_at)
+    }
+
+    /// Whether a token of `user_id`'s `session` issued at `issued_at` (unix
+    /// seconds) belongs to a revoked session.
+    pub fn refuses_session(
+        &self,
+        user_id: i64,
+        session: Option<uuid::Uuid>,
+        issued_at: u64,
+    ) -> bool {
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
-        let session = principal
-            .session
-            .is_some_and(|s| inner.at.contains_key(&Revoked::Session(s)));
+        let session = session.is_some_and(|s| inner.at.contains_key(&Revoked::Session(s)));
         let user = inner
             .at
-            .get(&Revoked::User(principal.user_id))
-            .is_some_and(|at| principal.issued_at <= *at);
+            .get(&Revoked::User(user_id))
+            .is_some_and(|at| issued_at <= *at);
         session || user
     }
 

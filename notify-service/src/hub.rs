@@ -79,6 +79,9 @@ pub struct Identity {
     pub user_id: i64,
     /// `None` for tokens minted without one (`dev-token`, tests).
     pub session: Option<uuid::Uuid>,
+    /// The token's `iat` (unix seconds): an account's revocation refuses
+    /// tokens issued up to it.
+    pub issued_at: u64,
 }
 
 struct Conn {
@@ -201,6 +204,7 @@ impl Hub {
         );
         if let Some(identity) = identity {
             inner.users.entry(identity.user_id).or_default().push(id);
+            self.end_if_revoked(&mut inner, id, identity);
         }
         Ok((
             Registration {
@@ -210,6 +214,21 @@ impl Hub {
             },
             rx,
         ))
+    }
+
+    /// The token was checked before the socket got here; a revocation that
+    /// came in between found no socket to end. [`Hub::revoke`] records
+    /// before it takes the lock this runs under, so one of the two sees the
+    /// other: the socket is ended here (4003) if the revocation came first.
+    fn end_if_revoked(&self, inner: &mut Inner, id: ConnId, identity: Identity) {
+        let refused = self.revocations.refuses_session(
+            identity.user_id,
+            identity.session,
+            identity.issued_at,
+        );
+        if refused && let Some(conn) = inner.remove(id) {
+            conn.kick.kick(KickReason::Revoked);
+        }
     }
 
     fn check_room(&self, inner: &Inner, user_id: i64) -> Result<(), HubError> {
@@ -241,6 +260,7 @@ impl Hub {
             conn.identity = Some(identity);
         }
         inner.users.entry(identity.user_id).or_default().push(id);
+        self.end_if_revoked(&mut inner, id, identity);
         Ok(())
     }
 
@@ -398,12 +418,15 @@ impl Drop for Registration {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn user(user_id: i64) -> Option<Identity> {
         Some(Identity {
             user_id,
             session: None,
+            issued_at: 1_000,
         })
     }
 
@@ -411,6 +434,7 @@ mod tests {
         Some(Identity {
             user_id,
             session: Some(uuid::Uuid::from_u128(n)),
+            issued_at: 1_000,
         })
     }
 
@@ -531,5 +555,42 @@ mod tests {
         assert_eq!(laptop.kick.kicked().await, KickReason::Revoked);
         assert_eq!((hub.user_connections(7), hub.connections()), (0, 1));
         drop(stranger);
+    }
+
+    /// The reason a connection was let go, failing (not hanging) if it was not.
+    async fn kicked(registration: &Registration) -> KickReason {
+        tokio::time::timeout(Duration::from_secs(1), registration.kick.kicked())
+            .await
+            .expect("the connection was let go")
+    }
+
+    #[tokio::test]
+    async fn a_socket_that_joins_after_its_sessions_revocation_is_ended() {
+        // The token was checked, then the revocation came, then the socket
+        // joined (or signed in): the revocation found nothing to end.
+        let hub = Arc::new(Hub::new(4, 5, 8));
+        hub.revoke(7, Some(uuid::Uuid::from_u128(1)), 1_000);
+        let (late, _rx) = hub.register(session(7, 1)).unwrap();
+        assert_eq!(kicked(&late).await, KickReason::Revoked);
+        assert_eq!(hub.user_connections(7), 0);
+
+        let (watcher, _rx) = hub.register(None).unwrap();
+        hub.sign_in(watcher.id, session(7, 1).unwrap()).unwrap();
+        assert_eq!(kicked(&watcher).await, KickReason::Revoked);
+        assert_eq!(hub.user_connections(7), 0);
+
+        // An account's revocation ends tokens issued up to it, not later ones.
+        hub.revoke(8, None, 1_000);
+        let (old_token, _rx) = hub.register(session(8, 2)).unwrap();
+        assert_eq!(kicked(&old_token).await, KickReason::Revoked);
+        let fresh = Identity {
+            issued_at: 1_001,
+            ..session(8, 3).unwrap()
+        };
+        let (_new_token, _rx) = hub.register(Some(fresh)).unwrap();
+        assert_eq!(hub.user_connections(8), 1);
+        // Another session of a user with a revoked session is untouched.
+        let (_other, _rx) = hub.register(session(7, 2)).unwrap();
+        assert_eq!(hub.user_connections(7), 1);
     }
 }

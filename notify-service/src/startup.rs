@@ -88,6 +88,7 @@ impl Application {
             metrics: metrics.clone(),
             liveness: liveness.clone(),
             timeout,
+            recent: std::sync::Mutex::default(),
             shutdown: phase.clone(),
         };
         tasks.spawn("fanout-subscriber", SUBSCRIBER_STAGE, |_| subscriber.run());

@@ -281,11 +281,7 @@ impl Handler<'_> {
                 // channel): the broker redelivers them after reconnecting.
                 return;
             };
-            let outcome = match fanned {
-                Fanned::Published => "published",
-                Fanned::Duplicate => "duplicate",
-            };
-            self.count(notification.kind(), outcome);
+            self.count(notification.kind(), fanned.label());
             window.handled(delivery.delivery_tag);
         }
         .instrument(span)
@@ -316,11 +312,7 @@ impl Handler<'_> {
                 else {
                     return false;
                 };
-                let outcome = match fanned {
-                    Fanned::Published => "published",
-                    Fanned::Duplicate => "duplicate",
-                };
-                self.count(message.kind(), outcome);
+                self.count(message.kind(), fanned.label());
             }
             true
         }))

@@ -4,6 +4,7 @@
 //! connections.
 
 pub mod keys;
+pub mod recent_ids;
 pub mod store;
 pub mod subscriber;
 pub mod wire;

@@ -5,10 +5,16 @@
 //! On a Redis Cluster the message goes out on a sharded channel
 //! (`SPUBLISH`, only to the shard that owns the channel, instead of every
 //! node), sent right after the script: a script may only publish to a
-//! sharded channel of its own keys' slot. Should that publish fail, the
-//! message's seen-marker is removed before the error goes back, so the
-//! redelivery publishes it (its history entry may then appear twice, with
-//! one message id; never missing).
+//! sharded channel of its own keys' slot.
+//!
+//! Every call here may run twice: the consumer retries a fan-out that
+//! failed, and the cluster client retries a call whose reply did not come
+//! (a slow shard, a connection lost in a failover) although the first run
+//! may have happened. So a run that finds the message's seen-marker writes
+//! nothing and publishes what the first run recorded again (same seq, same
+//! message id): whether the first publication went out is unknown.
+//! Devices drop a seq they have; instances drop an event message id they
+//! have delivered (the subscriber's `RecentIds`).
 
 use std::sync::LazyLock;
 
@@ -39,8 +45,22 @@ static REMEMBER_REVOCATION: LazyLock<Script> =
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fanned {
     Published,
-    /// Its id was fanned out before: a redelivery, dropped.
+    /// Its id was fanned out before (a redelivery, or a retried call whose
+    /// first run happened): published again, as recorded then.
+    Republished,
+    /// Its id was fanned out before and nothing to publish again is known.
     Duplicate,
+}
+
+impl Fanned {
+    /// The `outcome` label of the consumed-messages metric.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Published => "published",
+            Self::Republished => "republished",
+            Self::Duplicate => "duplicate",
+        }
+    }
 }
 
 /// History after a seq, for `resume`.
@@ -86,12 +106,11 @@ impl FanoutStore {
         }
     }
 
-    /// SPUBLISH on a cluster; on failure the seen-marker goes, so the
-    /// message's redelivery publishes it.
-    async fn publish_sharded(&self, payload: Vec<u8>, seen: Option<String>) -> anyhow::Result<()> {
+    /// SPUBLISH on a cluster. On failure the caller's retry runs the script
+    /// again, which finds the marker and hands back what to publish.
+    async fn publish_sharded(&self, payload: Vec<u8>) -> anyhow::Result<()> {
         let mut c = self.connections.get();
-        let published = self
-            .connections
+        self.connections
             .call(
                 redis::cmd("SPUBLISH")
                     .arg(self.keys.channel())
@@ -99,17 +118,8 @@ impl FanoutStore {
                     .query_async::<i64>(&mut c),
             )
             .await
-            .context("SPUBLISH");
-        if published.is_err()
-            && let Some(seen) = seen
-        {
-            let mut c = self.connections.get();
-            let _ = self
-                .connections
-                .call(redis::cmd("DEL").arg(seen).query_async::<i64>(&mut c))
-                .await;
-        }
-        published.map(|_| ())
+            .context("SPUBLISH")?;
+        Ok(())
     }
 
     pub fn channel(&self) -> String {
@@ -157,7 +167,8 @@ impl FanoutStore {
             .arg(&after_seq)
             .arg(&frame.head)
             .arg(&frame.tail);
-        let seq: Option<String> = self.call("personal fan-out script", call).await?;
+        let (first, seq): (i64, Option<String>) =
+            self.call("personal fan-out script", call).await?;
         let Some(seq) = seq else {
             return Ok(Fanned::Duplicate);
         };
@@ -172,10 +183,13 @@ impl FanoutStore {
                 &frame.tail,
             ]
             .concat();
-            self.publish_sharded(payload.into_bytes(), Some(seen))
-                .await?;
+            self.publish_sharded(payload.into_bytes()).await?;
         }
-        Ok(Fanned::Published)
+        Ok(if first == 1 {
+            Fanned::Published
+        } else {
+            Fanned::Republished
+        })
     }
 
     /// Publishes an event-wide message; `dedupe` drops a seen message id.
@@ -189,7 +203,8 @@ impl FanoutStore {
         dedupe: bool,
     ) -> anyhow::Result<Fanned> {
         let seen = dedupe.then(|| self.keys.event_seen(event_id, message_id));
-        let payload = wire::event_payload(event_id, consumed_ms, kind, frame);
+        let id = dedupe.then_some(message_id);
+        let payload = wire::event_payload(event_id, id, consumed_ms, kind, frame);
         self.broadcast(seen, payload).await
     }
 
@@ -269,8 +284,9 @@ impl FanoutStore {
         Ok(recent)
     }
 
-    /// One message to every instance, once per message id when `seen` is
-    /// given (the marker's key), through the broadcast script.
+    /// One message to every instance through the broadcast script; `seen`
+    /// (the marker's key) tells a first fan-out of the message id from a
+    /// re-run, which publishes again.
     async fn broadcast(&self, seen: Option<String>, payload: String) -> anyhow::Result<Fanned> {
         let mut call = DELIVER_EVENT.prepare_invoke();
         if let Some(seen) = &seen {
@@ -279,14 +295,15 @@ impl FanoutStore {
         call.arg(self.settings.dedup_ttl_secs)
             .arg(self.script_channel())
             .arg(&payload);
-        let published: i64 = self.call("broadcast fan-out script", call).await?;
-        if published != 1 {
-            return Ok(Fanned::Duplicate);
-        }
+        let first: i64 = self.call("broadcast fan-out script", call).await?;
         if self.sharded {
-            self.publish_sharded(payload.into_bytes(), seen).await?;
+            self.publish_sharded(payload.into_bytes()).await?;
         }
-        Ok(Fanned::Published)
+        Ok(if first == 1 {
+            Fanned::Published
+        } else {
+            Fanned::Republished
+        })
     }
 
     /// The user's messages after `since`, or `Lost` when some are gone.

@@ -15,7 +15,10 @@
 //! subscribes again after a failover or a slot move; each such
 //! resubscription is a gap like a reconnection.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use anyhow::Context;
 use futures::StreamExt;
@@ -24,6 +27,7 @@ use service_kit::backoff::Backoff;
 use tokio::sync::{mpsc, watch};
 
 use super::{
+    recent_ids::RecentIds,
     store::FanoutStore,
     wire::{self, Received, Revocation},
 };
@@ -56,6 +60,8 @@ pub struct Subscriber {
     pub liveness: Arc<Liveness>,
     pub timeout: Duration,
     pub shutdown: watch::Receiver<Phase>,
+    /// Event-wide message ids delivered lately: a re-run publishes again.
+    pub recent: Mutex<RecentIds>,
 }
 
 impl Subscriber {
@@ -241,6 +247,12 @@ impl Subscriber {
                 return;
             }
         };
+        if let Some(id) = published.message_id {
+            let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+            if !recent.first_time(id) {
+                return;
+            }
+        }
         let frame = Arc::new(Frame {
             text: published.frame,
             seq: published.seq,

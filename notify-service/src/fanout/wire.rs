@@ -3,7 +3,9 @@
 //! and never parses the JSON.
 //!
 //! `u|<user id>|<seq>|<consumed at, unix ms>|<type>\n<frame>` (personal)
-//! `e|<event id>|-|<consumed at, unix ms>|<type>\n<frame>`    (event-wide)
+//! `e|<event id>|<message id or ->|<consumed at, unix ms>|<type>\n<frame>`
+//! (event-wide; the id, when given, lets an instance drop a message it
+//! already delivered: a fan-out that is run again publishes again)
 //! `s|<user id>|<session or ->|<consumed at, unix ms>|session.revoked\n{}`
 //! (a revocation: no frame goes to a client, its sockets are closed)
 
@@ -34,6 +36,8 @@ pub struct Revocation {
 pub struct Published {
     pub target: Target,
     pub seq: Option<Seq>,
+    /// An event-wide message's id, when it is fanned out once per id.
+    pub message_id: Option<uuid::Uuid>,
     pub consumed_ms: i64,
     pub kind: String,
     pub frame: Bytes,
@@ -49,9 +53,17 @@ pub fn header_after_seq(consumed_ms: i64, kind: &str) -> String {
     format!("|{consumed_ms}|{kind}\n")
 }
 
-/// The whole payload of an event-wide message.
-pub fn event_payload(event_id: i64, consumed_ms: i64, kind: &str, frame: &str) -> String {
-    format!("e|{event_id}|-|{consumed_ms}|{kind}\n{frame}")
+/// The whole payload of an event-wide message; `message_id` when
+/// receivers are to deliver it once per id.
+pub fn event_payload(
+    event_id: i64,
+    message_id: Option<&uuid::Uuid>,
+    consumed_ms: i64,
+    kind: &str,
+    frame: &str,
+) -> String {
+    let id = message_id.map_or_else(|| "-".to_owned(), uuid::Uuid::to_string);
+    format!("e|{event_id}|{id}|{consumed_ms}|{kind}\n{frame}")
 }
 
 /// The whole payload of a revocation (`session: None` = every session).
@@ -73,11 +85,11 @@ pub fn revoked_session(user_id: i64, session: Option<uuid::Uuid>) -> String {
 /// The inverse of [`revoked_session`].
 pub fn parse_revoked_session(text: &str) -> Option<(i64, Option<uuid::Uuid>)> {
     let (user, session) = text.split_once('|')?;
-    Some((user.parse().ok()?, parse_session(session)?))
+    Some((user.parse().ok()?, parse_optional_id(session)?))
 }
 
-/// A session id, or `-` for every session.
-fn parse_session(text: &str) -> Option<Option<uuid::Uuid>> {
+/// A session (or message) id, or `-` for none.
+fn parse_optional_id(text: &str) -> Option<Option<uuid::Uuid>> {
     match text {
         "-" => Some(None),
         s => s.parse().ok().map(Some),
@@ -98,13 +110,13 @@ pub fn decode(payload: &[u8]) -> Option<Received> {
     if parts.next().is_some() {
         return None;
     }
-    let (target, seq) = match scope {
-        "u" => (Target::User(id), Some(Seq::parse(seq)?)),
-        "e" if seq == "-" => (Target::Event(id), None),
+    let (target, seq, message_id) = match scope {
+        "u" => (Target::User(id), Some(Seq::parse(seq)?), None),
+        "e" => (Target::Event(id), None, parse_optional_id(seq)?),
         "s" => {
             return Some(Received::Revocation(Revocation {
                 user_id: id,
-                session: parse_session(seq)?,
+                session: parse_optional_id(seq)?,
                 at_ms: consumed_ms,
             }));
         }
@@ -113,6 +125,7 @@ pub fn decode(payload: &[u8]) -> Option<Received> {
     Some(Received::Frame(Published {
         target,
         seq,
+        message_id,
         consumed_ms,
         kind,
         frame: Bytes::copy_from_slice(frame),
@@ -141,11 +154,22 @@ mod tests {
         assert_eq!((p.consumed_ms, p.kind.as_str()), (99, "coupon.issued"));
         assert_eq!(&p.frame[..], br#"{"type":"coupon.issued"}"#);
 
-        let Some(Received::Frame(e)) = decode(event_payload(8, 1, "event.stock", "{}").as_bytes())
+        let Some(Received::Frame(e)) =
+            decode(event_payload(8, None, 1, "event.stock", "{}").as_bytes())
         else {
             panic!("a frame");
         };
-        assert_eq!((e.target, e.seq), (Target::Event(8), None));
+        assert_eq!(
+            (e.target, e.seq, e.message_id),
+            (Target::Event(8), None, None)
+        );
+        let id = uuid::Uuid::from_u128(9);
+        let Some(Received::Frame(e)) =
+            decode(event_payload(8, Some(&id), 1, "coupon.soldout", "{}").as_bytes())
+        else {
+            panic!("a frame");
+        };
+        assert_eq!((e.target, e.message_id), (Target::Event(8), Some(id)));
 
         let sid = uuid::Uuid::from_u128(7);
         for session in [Some(sid), None] {
@@ -176,6 +200,7 @@ mod tests {
             "e|a|-|3|k\n{}",
             "e|1|-|3|k|z\n{}",
             "e|1|2-0|3|k\n{}",
+            "e|1|not-a-uuid|3|k\n{}",
             "s|1|not-a-uuid|3|k\n{}",
         ] {
             assert_eq!(decode(bad.as_bytes()), None, "{bad:?}");

@@ -1,17 +1,22 @@
 //! Ordering and exactly-once of personal messages on one connection.
 //!
-//! Live messages arrive in `seq` order (Redis publishes them in the order
-//! the history stream got them). A `resume` replays history; a live message
-//! may also be in the replay. The connection therefore remembers the range
-//! of seqs it has sent — always contiguous in the stream — and drops what
-//! falls inside it.
+//! Live messages usually arrive in `seq` order, but not always: two
+//! messages for one user fanned out at once (two instances, or a pack and a
+//! single message) take seqs 9 and 10 in Redis and may be published 10
+//! then 9; a fan-out that runs again publishes a seq a second time; a
+//! `resume` replays history that live delivery may also bring. The
+//! connection therefore remembers the seqs it has sent — the last
+//! [`WINDOW`] of them, one by one — and drops only those: a late 9 after 10
+//! is sent, a second 10 is not. Past the window, everything at or below
+//! the oldest seq it forgot counts as sent (a bounded memory per socket;
+//! a client that far behind resumes).
 //!
 //! Right after `welcome`, live personal messages are held until the client
 //! either sends `resume` (history first, then the held ones) or anything
 //! else, or the resume window passes: a reconnecting client gets its
 //! messages in order without racing the replay.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use actix_web::web::Bytes;
 use tokio::time::Instant;
@@ -30,12 +35,18 @@ pub enum Live {
     Overflow,
 }
 
+/// How many sent seqs a connection remembers one by one.
+pub const WINDOW: usize = 256;
+
 pub struct PersonalOrder {
     hold_until: Option<Instant>,
     held: VecDeque<SharedFrame>,
     max_held: usize,
-    /// Inclusive range of seqs known sent on this connection.
-    sent: Option<(Seq, Seq)>,
+    /// Seqs sent on this connection, the newest [`WINDOW`].
+    sent: BTreeSet<Seq>,
+    /// The newest seq that left the window: it and everything older count
+    /// as sent.
+    forgotten: Option<Seq>,
 }
 
 impl PersonalOrder {
@@ -44,7 +55,8 @@ impl PersonalOrder {
             hold_until,
             held: VecDeque::new(),
             max_held,
-            sent: None,
+            sent: BTreeSet::new(),
+            forgotten: None,
         }
     }
 
@@ -65,7 +77,7 @@ impl PersonalOrder {
         let Some(seq) = frame.seq else {
             return Live::Send;
         };
-        if self.sent.is_some_and(|(_, hi)| seq <= hi) {
+        if self.was_sent(seq) {
             return Live::Skip;
         }
         self.mark_sent(seq);
@@ -83,23 +95,25 @@ impl PersonalOrder {
 
     /// The replayed entries not sent yet (in order), marked as sent.
     pub fn plan_replay(&mut self, entries: &[(Seq, Bytes)]) -> Vec<Bytes> {
-        let before = self.sent;
-        let picked: Vec<(Seq, Bytes)> = entries
-            .iter()
-            .filter(|(seq, _)| !before.is_some_and(|(lo, hi)| lo <= *seq && *seq <= hi))
-            .cloned()
-            .collect();
-        for (seq, _) in &picked {
-            self.mark_sent(*seq);
+        let mut picked = Vec::new();
+        for (seq, frame) in entries {
+            if !self.was_sent(*seq) {
+                self.mark_sent(*seq);
+                picked.push(frame.clone());
+            }
         }
-        picked.into_iter().map(|(_, frame)| frame).collect()
+        picked
+    }
+
+    fn was_sent(&self, seq: Seq) -> bool {
+        self.forgotten.is_some_and(|f| seq <= f) || self.sent.contains(&seq)
     }
 
     fn mark_sent(&mut self, seq: Seq) {
-        self.sent = Some(match self.sent {
-            None => (seq, seq),
-            Some((lo, hi)) => (lo.min(seq), hi.max(seq)),
-        });
+        self.sent.insert(seq);
+        while self.sent.len() > WINDOW {
+            self.forgotten = self.sent.pop_first().max(self.forgotten);
+        }
     }
 }
 
@@ -160,6 +174,33 @@ mod tests {
         assert_eq!(order.on_live(&live(9)), Live::Skip);
         // A second resume from an older point sends nothing twice.
         assert!(order.plan_replay(&history(4..=9)).len() == 1);
+    }
+
+    #[test]
+    fn a_seq_published_after_a_newer_one_is_still_sent_once() {
+        let mut order = PersonalOrder::new(None, 10);
+        assert_eq!(order.on_live(&live(10)), Live::Send);
+        // 9 was taken first in Redis but published second.
+        assert_eq!(order.on_live(&live(9)), Live::Send);
+        // A fan-out that ran again publishes 9 and 10 once more.
+        assert_eq!(order.on_live(&live(9)), Live::Skip);
+        assert_eq!(order.on_live(&live(10)), Live::Skip);
+        // A resume from 8 has nothing left to send.
+        assert!(order.plan_replay(&history(9..=10)).is_empty());
+    }
+
+    #[test]
+    fn the_window_of_sent_seqs_is_bounded() {
+        let mut order = PersonalOrder::new(None, 10);
+        let last = WINDOW as u64 + 10;
+        for n in 1..=last {
+            assert_eq!(order.on_live(&live(n)), Live::Send);
+        }
+        assert_eq!(order.sent.len(), WINDOW);
+        // What left the window counts as sent; what is in it, too.
+        assert_eq!(order.on_live(&live(1)), Live::Skip);
+        assert_eq!(order.on_live(&live(last)), Live::Skip);
+        assert_eq!(order.on_live(&live(last + 1)), Live::Send);
     }
 
     #[test]

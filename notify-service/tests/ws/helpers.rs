@@ -381,14 +381,7 @@ impl Deployment {
     /// A connected, authenticated client (bearer header) whose personal
     /// messages flow at once (a ping ends the resume window).
     pub async fn connect(&self, app: &NotifyApp, user_id: i64) -> Client {
-        let mut client = Client::connect(&app.ws_url(), Some(&self.token(user_id)))
-            .await
-            .expect("upgrade");
-        let welcome = client.next_json().await;
-        assert_eq!(welcome["type"], "welcome", "{welcome}");
-        assert_eq!(welcome["user_id"], user_id);
-        client.ping_pong().await;
-        client
+        connect_with(app, &self.token(user_id)).await
     }
 
     /// Connects and subscribes to the event; returns the snapshot frame.
@@ -401,6 +394,18 @@ impl Deployment {
         assert_eq!(subscribed["type"], "subscribed", "{subscribed}");
         client
     }
+}
+
+/// A client connected with this token (bearer header), welcomed, whose
+/// personal messages flow at once (a ping ends the resume window).
+pub async fn connect_with(app: &NotifyApp, token: &str) -> Client {
+    let mut client = Client::connect(&app.ws_url(), Some(token))
+        .await
+        .expect("upgrade");
+    let welcome = client.next_json().await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    client.ping_pong().await;
+    client
 }
 
 async fn proxy_if(wanted: bool, target: &str) -> Option<FaultProxy> {

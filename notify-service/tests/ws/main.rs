@@ -10,6 +10,7 @@ mod client;
 mod delivery;
 mod e2e;
 mod fanout;
+mod fanout_rerun;
 mod helpers;
 mod operations;
 mod resume;

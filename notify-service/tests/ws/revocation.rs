@@ -6,20 +6,11 @@
 
 use crate::{
     client::{Client, Ending, refused},
-    helpers::{Deployment, NotifyApp, WITHIN, eventually, revoked},
+    helpers::{Deployment, WITHIN, connect_with, eventually, revoked},
 };
 
 fn bearer(token: String) -> Vec<(&'static str, String)> {
     vec![("authorization", format!("Bearer {token}"))]
-}
-
-async fn signed_in(app: &NotifyApp, token: &str) -> Client {
-    let mut client = Client::connect(&app.ws_url(), Some(token))
-        .await
-        .expect("upgrade");
-    assert_eq!(client.next_json().await["type"], "welcome");
-    client.ping_pong().await;
-    client
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,10 +19,10 @@ async fn a_revoked_session_closes_its_sockets_on_every_instance_and_no_others() 
     let a = d.spawn().await;
     let b = d.spawn().await;
     let (phone, laptop) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
-    let mut phone_on_a = signed_in(&a, &d.session_token(7, phone)).await;
-    let mut phone_on_b = signed_in(&b, &d.session_token(7, phone)).await;
-    let mut laptop_on_b = signed_in(&b, &d.session_token(7, laptop)).await;
-    let mut someone_else = signed_in(&a, &d.session_token(8, phone)).await;
+    let mut phone_on_a = connect_with(&a, &d.session_token(7, phone)).await;
+    let mut phone_on_b = connect_with(&b, &d.session_token(7, phone)).await;
+    let mut laptop_on_b = connect_with(&b, &d.session_token(7, laptop)).await;
+    let mut someone_else = connect_with(&a, &d.session_token(8, phone)).await;
 
     d.publish(&revoked(7, Some(phone))).await;
     assert_eq!(phone_on_a.ending().await, Ending::Closed(4003));
@@ -82,8 +73,8 @@ async fn an_instance_started_after_a_revocation_refuses_the_sessions_tokens() {
     // Issued before the revocations below.
     let phone_token = d.session_token(7, phone);
     let disabled_token = d.session_token(9, laptop);
-    let mut phone_on_early = signed_in(&early, &phone_token).await;
-    let mut disabled_on_early = signed_in(&early, &disabled_token).await;
+    let mut phone_on_early = connect_with(&early, &phone_token).await;
+    let mut disabled_on_early = connect_with(&early, &disabled_token).await;
     d.publish(&revoked(7, Some(phone))).await;
     d.publish(&revoked(9, None)).await;
     assert_eq!(phone_on_early.ending().await, Ending::Closed(4003));
@@ -101,7 +92,7 @@ async fn an_instance_started_after_a_revocation_refuses_the_sessions_tokens() {
         );
     }
     // The user's other session is not affected.
-    signed_in(&late, &d.session_token(7, laptop))
+    connect_with(&late, &d.session_token(7, laptop))
         .await
         .ping_pong()
         .await;
@@ -114,7 +105,7 @@ async fn a_revocation_missed_in_a_fanout_gap_still_ends_the_session_there() {
     let b = d.spawn().await;
     let session = uuid::Uuid::new_v4();
     let token = d.session_token(7, session);
-    let mut on_a = signed_in(&a, &token).await;
+    let mut on_a = connect_with(&a, &token).await;
 
     // A's Redis link drops while the session is ended: A misses the message.
     a.lose_fanout().await;

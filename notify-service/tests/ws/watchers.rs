@@ -191,7 +191,7 @@ async fn event_updated_reaches_the_watchers_of_every_instance_once() {
     let consumed =
         |outcome| a.consumed("event.updated", outcome) + b.consumed("event.updated", outcome);
     eventually(WITHIN, "both copies consumed", || async {
-        consumed("published") + consumed("duplicate") == 2.0
+        consumed("published") + consumed("republished") == 2.0
     })
     .await;
     assert_eq!(consumed("published"), 1.0);

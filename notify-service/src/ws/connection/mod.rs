@@ -433,6 +433,7 @@ fn identity_of(principal: &Principal) -> Identity {
     Identity {
         user_id: principal.user_id,
         session: principal.session,
+        issued_at: principal.issued_at,
     }
 }
 
