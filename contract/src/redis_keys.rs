@@ -53,6 +53,12 @@ impl EventKeys {
         let hash = if key_hash.is_empty() { "-" } else { key_hash };
         self.key(&format!("idem:{user_id}:{hash}"))
     }
+    /// What one reserve call did, kept a moment under the call's id: a
+    /// retried call answers with its first run's reservation.
+    pub fn call(&self, call_id: &str) -> String {
+        self.key(&format!("call:{call_id}"))
+    }
+
     /// The six keys of the issuance state, in the order the scripts expect
     /// them as KEYS[1..6].
     pub fn state(&self) -> [String; 6] {
@@ -115,6 +121,7 @@ mod tests {
             k.users(),
             k.pending(),
             k.idempotency(7, "ab"),
+            k.call("0123456789abcdef"),
         ] {
             assert!(key.starts_with("t1:event:{42}:"), "{key}");
         }

@@ -10,6 +10,13 @@ use contract::redis_keys::EventKeys;
 use redis::RedisResult;
 use service_kit::redis::{RedisConn, RedisConnections};
 
+/// A fresh id for one script call: a script that changes state remembers
+/// it, so a call the Redis client runs again (it retries a call whose reply
+/// was lost, on a cluster) finds its own first run instead of acting twice.
+pub fn call_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
 #[derive(Clone)]
 pub struct RedisStore {
     connections: RedisConnections,

@@ -24,6 +24,8 @@ pub struct FaultProxy {
     /// Connections accepted while stalled: open, never answered.
     held: Arc<Mutex<Vec<TcpStream>>>,
     frozen: watch::Sender<bool>,
+    /// Holds back what the server sends (its answers), not what it gets.
+    deaf: watch::Sender<bool>,
     links: Arc<Mutex<Vec<AbortHandle>>>,
     accept: AbortHandle,
 }
@@ -37,14 +39,16 @@ impl FaultProxy {
         let stalled = Arc::new(AtomicBool::new(false));
         let held: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
         let (frozen, _) = watch::channel(false);
+        let (deaf, _) = watch::channel(false);
         let links: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
         let accept = {
-            let (cut, stalled, held, links, frozen) = (
+            let (cut, stalled, held, links, frozen, deaf) = (
                 cut.clone(),
                 stalled.clone(),
                 held.clone(),
                 links.clone(),
                 frozen.clone(),
+                deaf.clone(),
             );
             tokio::spawn(async move {
                 while let Ok((client, _)) = listener.accept().await {
@@ -56,7 +60,12 @@ impl FaultProxy {
                         held.lock().expect("held").push(client);
                         continue;
                     }
-                    let link = tokio::spawn(forward(client, target, frozen.subscribe()));
+                    let link = tokio::spawn(forward(
+                        client,
+                        target,
+                        frozen.subscribe(),
+                        deaf.subscribe(),
+                    ));
                     links.lock().expect("links").push(link.abort_handle());
                 }
             })
@@ -68,6 +77,7 @@ impl FaultProxy {
             stalled,
             held,
             frozen,
+            deaf,
             links,
             accept,
         }
@@ -95,12 +105,19 @@ impl FaultProxy {
         self.stalled.store(false, Ordering::SeqCst);
         self.held.lock().expect("held").clear();
         self.frozen.send_replace(false);
+        self.deaf.send_replace(false);
     }
 
     /// Holds back everything the app sends (an ack that must never reach
     /// the broker, say); the server's side still flows.
     pub fn freeze_upstream(&self) {
         self.frozen.send_replace(true);
+    }
+
+    /// Holds back the server's answers (a call runs, its reply never comes
+    /// until [`Self::restore`]); what the app sends still flows.
+    pub fn freeze_downstream(&self) {
+        self.deaf.send_replace(true);
     }
 }
 
@@ -111,30 +128,40 @@ impl Drop for FaultProxy {
     }
 }
 
-async fn forward(client: TcpStream, target: SocketAddr, mut frozen: watch::Receiver<bool>) {
+async fn forward(
+    client: TcpStream,
+    target: SocketAddr,
+    frozen: watch::Receiver<bool>,
+    deaf: watch::Receiver<bool>,
+) {
     let Ok(server) = TcpStream::connect(target).await else {
         return;
     };
     let (mut from_app, mut to_app) = client.into_split();
     let (mut from_server, mut to_server) = server.into_split();
-    let upstream = async {
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            let n = match from_app.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            };
-            if frozen.wait_for(|f| !*f).await.is_err() {
-                return;
-            }
-            if to_server.write_all(&buf[..n]).await.is_err() {
-                return;
-            }
-        }
-    };
-    let downstream = tokio::io::copy(&mut from_server, &mut to_app);
     tokio::select! {
-        () = upstream => {}
-        _ = downstream => {}
+        () = pass(&mut from_app, &mut to_server, frozen) => {}
+        () = pass(&mut from_server, &mut to_app, deaf) => {}
+    }
+}
+
+/// Copies one direction, holding it while `held` says so.
+async fn pass(
+    from: &mut (impl AsyncReadExt + Unpin),
+    to: &mut (impl AsyncWriteExt + Unpin),
+    mut held: watch::Receiver<bool>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if held.wait_for(|h| !*h).await.is_err() {
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
     }
 }

@@ -25,8 +25,13 @@ pub fn key_hash(req: &HttpRequest) -> Result<String, ApiError> {
                 format!("{HEADER} must be 1 to {MAX_LEN} visible ASCII characters"),
             )
         })?;
+    Ok(hash(key))
+}
+
+/// A key as Redis keys and values carry it: 32 hex characters of its SHA-256.
+pub fn hash(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
-    Ok(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -5,10 +5,12 @@
 //!   (`reservation.rs`: what it decides);
 //! - `batch_writer.rs`: group commit to PostgreSQL (coupons + outbox);
 //! - `release.lua` / `confirm.lua`: settling a reservation afterwards;
+//!   `abandoned.rs`: giving back what a call that got no answer reserved;
 //! - `rebuild.rs` + `load_event.lua`: Redis state from PostgreSQL;
 //! - `background.rs`: preloading events and sweeping stale reservations;
 //! - `sold_out.rs`: a moment's memory of a sold-out event, for the losing crowd.
 
+pub mod abandoned;
 pub mod background;
 pub mod batch_writer;
 pub mod code;

@@ -11,8 +11,13 @@ use std::{sync::LazyLock, time::Duration};
 use contract::redis_keys::{EventKeys, idempotency_binding};
 use redis::{Script, cmd};
 
-use super::reservation::{EventState, Reservation, ReserveOutcome};
-use crate::redis_store::RedisStore;
+use service_kit::redis::CallError;
+
+use super::{
+    abandoned::{Abandoned, AbandonedCalls},
+    reservation::{EventState, Reservation, ReserveOutcome},
+};
+use crate::redis_store::{RedisStore, call_id};
 
 static RESERVE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("reserve.lua")));
 static RELEASE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("release.lua")));
@@ -20,11 +25,44 @@ static CONFIRM: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("co
 static LOAD: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("load_event.lua")));
 static UPDATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("update_event.lua")));
 
+/// How long a reserve call's record is kept: longer than any retry of the
+/// call and than the last look for an abandoned one (`abandoned.rs`).
+const CALL_RECORD_SECS: u64 = 30;
+
+/// How long an idempotency key stays bound to the event it won in, against
+/// its reuse for another event: a retry comes within minutes. (Its replay
+/// in that event is the event's own record, `issuance.idempotency_ttl_secs`.)
+pub const BINDING_TTL_SECS: u64 = 600;
+
+/// What a reserve call reserved, as its record keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallRecord {
+    pub ticket: i32,
+    pub slot: i32,
+    pub remaining: i64,
+    pub reserved_ms: i64,
+}
+
+impl CallRecord {
+    /// `ticket:slot:remaining:reserved_ms`, as `reserve.lua` writes it.
+    fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split(':');
+        let record = Self {
+            ticket: parts.next()?.parse().ok()?,
+            slot: parts.next()?.parse().ok()?,
+            remaining: parts.next()?.parse().ok()?,
+            reserved_ms: parts.next()?.parse().ok()?,
+        };
+        parts.next().is_none().then_some(record)
+    }
+}
+
 /// The issuance scripts and keys of one deployment.
 #[derive(Clone)]
 pub struct RedisState {
     redis: RedisStore,
     idem_ttl_secs: u64,
+    abandoned: AbandonedCalls,
 }
 
 impl RedisState {
@@ -32,6 +70,7 @@ impl RedisState {
         Self {
             redis,
             idem_ttl_secs,
+            abandoned: AbandonedCalls::default(),
         }
     }
 
@@ -44,7 +83,9 @@ impl RedisState {
         self.redis.keys(event_id)
     }
 
-    /// The first-come decision (reserve.lua).
+    /// The first-come decision (reserve.lua). A call that got no answer
+    /// may have reserved anyway: that reservation is given back in the
+    /// background (`abandoned.rs`).
     pub async fn reserve(
         &self,
         event_id: i64,
@@ -53,7 +94,8 @@ impl RedisState {
     ) -> anyhow::Result<ReserveOutcome> {
         let k = self.keys(event_id);
         let idem_key = k.idempotency(user_id, idem);
-        let (code, ticket, slot, remaining, reserved_ms): (i64, i32, i32, i64, i64) = {
+        let call_id = call_id();
+        let answer: anyhow::Result<(i64, i32, i32, i64, i64)> = {
             let mut c = self.redis.conn();
             self.redis
                 .call("reserve script", async {
@@ -62,13 +104,32 @@ impl RedisState {
                         call.key(key);
                     }
                     call.key(idem_key)
+                        .key(k.call(&call_id))
                         .arg(user_id)
                         .arg(idem)
-                        .arg(self.idem_ttl_secs);
+                        .arg(self.idem_ttl_secs)
+                        .arg(CALL_RECORD_SECS);
                     call.invoke_async(&mut c).await
                 })
                 .await
-        }?;
+        };
+        let (code, ticket, slot, remaining, reserved_ms) = match answer {
+            Ok(answer) => answer,
+            Err(e) => {
+                if e.downcast_ref::<CallError>()
+                    .is_some_and(CallError::outcome_unknown)
+                {
+                    let call = Abandoned {
+                        event_id,
+                        user_id,
+                        idem: idem.to_owned(),
+                        call_id,
+                    };
+                    self.abandoned.settle(self.clone(), call);
+                }
+                return Err(e);
+            }
+        };
         Ok(match code {
             1 => ReserveOutcome::Reserved(Reservation {
                 event_id,
@@ -91,6 +152,21 @@ impl RedisState {
             -5 => ReserveOutcome::LimitReached,
             other => anyhow::bail!("reserve script returned unknown code {other}"),
         })
+    }
+
+    /// What a reserve call reserved, if it ran and reserved.
+    pub async fn call_record(
+        &self,
+        event_id: i64,
+        call_id: &str,
+    ) -> anyhow::Result<Option<CallRecord>> {
+        let key = self.keys(event_id).call(call_id);
+        let mut c = self.redis.conn();
+        let text: Option<String> = self
+            .redis
+            .call("GET call record", cmd("GET").arg(key).query_async(&mut c))
+            .await?;
+        Ok(text.as_deref().and_then(CallRecord::parse))
     }
 
     /// Settles a pending reservation (release.lua). `give_ticket` / `give_slot`
@@ -259,8 +335,26 @@ impl RedisState {
         Ok(())
     }
 
+    /// The body fingerprint an idempotency key is bound to, if any.
+    pub async fn idempotency_bound_to(
+        &self,
+        user_id: i64,
+        key_hash: &str,
+    ) -> anyhow::Result<Option<String>> {
+        let key = idempotency_binding(self.redis.prefix(), user_id, key_hash);
+        let mut c = self.redis.conn();
+        self.redis
+            .call(
+                "idempotency binding read",
+                cmd("GET").arg(key).query_async(&mut c),
+            )
+            .await
+    }
+
     /// Binds an idempotency key to the body fingerprint it was first used
-    /// with; returns the fingerprint already bound when it differs.
+    /// with, for [`BINDING_TTL_SECS`]; returns the fingerprint already bound
+    /// when it differs. Only a key that got a reservation is bound: a
+    /// refused press leaves nothing behind.
     pub async fn bind_idempotency(
         &self,
         user_id: i64,
@@ -268,7 +362,7 @@ impl RedisState {
         fingerprint: &str,
     ) -> anyhow::Result<Option<String>> {
         let key = idempotency_binding(self.redis.prefix(), user_id, key_hash);
-        let ttl = self.idem_ttl_secs;
+        let ttl = BINDING_TTL_SECS;
         let previous: Option<String> = {
             let mut c = self.redis.conn();
             self.redis

@@ -4,12 +4,20 @@
 --
 -- KEYS[1] info     KEYS[2] stock    KEYS[3] next     KEYS[4] free
 -- KEYS[5] users    KEYS[6] pending  KEYS[7] idempotency record (may be unused)
+-- KEYS[8] this call's record
 -- ARGV[1] user id
 -- ARGV[2] idempotency key hash, or "" when the request has no key
 -- ARGV[3] idempotency record TTL (seconds)
+-- ARGV[4] this call's record TTL (seconds)
+--
+-- The call's record makes a second run of the same call (the Redis client
+-- retries a call whose reply was lost, on a cluster) answer with the first
+-- run's reservation instead of reserving a second unit, or refusing the
+-- user for the unit the first run took.
 --
 -- Returns {code, ticket, slot, remaining, reserved_ms}:
---   1  reserved: a fresh reservation, now pending
+--   1  reserved: a fresh reservation, now pending (or this call's own, run
+--      again)
 --   2  replay: this idempotency key already holds ticket/slot
 --  -1  not loaded: the event's keys are missing (never loaded, or Redis lost them)
 --  -2  not started   -3  ended (window over or closed)
@@ -22,6 +30,12 @@ if not info[1] then
 end
 local user = ARGV[1]
 local idem = ARGV[2]
+
+local ran = redis.call('GET', KEYS[8])
+if ran then
+  local ticket, slot, remaining, at = string.match(ran, '^(%d+):(%d+):(%-?%d+):(%d+)$')
+  return {1, tonumber(ticket), tonumber(slot), tonumber(remaining), tonumber(at)}
+end
 
 if idem ~= '' then
   local earlier = redis.call('GET', KEYS[7])
@@ -80,4 +94,6 @@ redis.call('HSET', KEYS[6], ticket, user .. ':' .. slot .. ':' .. now_ms .. ':' 
 if idem ~= '' then
   redis.call('SET', KEYS[7], ticket .. ':' .. slot, 'EX', tonumber(ARGV[3]))
 end
+redis.call('SET', KEYS[8], ticket .. ':' .. slot .. ':' .. remaining .. ':' .. now_ms,
+  'EX', tonumber(ARGV[4]))
 return {1, ticket, slot, remaining, now_ms}

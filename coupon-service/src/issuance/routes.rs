@@ -1,10 +1,11 @@
 //! `POST /api/coupons/issue`: the hot path (docs/contract.md §2.5).
 //!
 //! 1. the token (extractor) and the event (process cache);
-//! 2. the idempotency key's binding to this body;
-//! 3. ONE Redis script decides: reserved, replay, or why not (a sold-out
-//!    answer is repeated for a moment without asking, see `sold_out.rs`);
-//! 4. the batch writer commits the coupon; 201 only after COMMIT.
+//! 2. a sold-out answer repeated for a moment without asking (`sold_out.rs`);
+//! 3. an idempotency key that won with another body is refused;
+//! 4. ONE Redis script decides: reserved, replay, or why not; a key that
+//!    reserved is bound to this body (a refused press leaves nothing);
+//! 5. the batch writer commits the coupon; 201 only after COMMIT.
 
 use std::{sync::Arc, time::Duration};
 
@@ -82,27 +83,32 @@ async fn issue_coupon(
     }
     crate::rate_limit::check(&state.limiters.issue, &user.id())?;
     let idem = idempotency::key_hash(req)?;
+    let fingerprint = event_id.to_string();
     // Only an event Redis has answered for is remembered, so it exists:
-    // the losing crowd skips the event lookup too.
-    if idem.is_empty() && state.sold_out.is_sold_out(event_id) {
-        return Err(sold_out());
+    // the losing crowd skips the event lookup too. A keyed press is
+    // answered from memory as well, unless its key won a reservation (a
+    // retry of a press that won gets its coupon back): only keys that
+    // reserved are bound, so one read on the user's own slot tells.
+    if state.sold_out.is_sold_out(event_id) {
+        let bound = if idem.is_empty() {
+            None
+        } else {
+            bound_to(state, user.id(), &idem).await?
+        };
+        if bound.is_none() {
+            return Err(sold_out());
+        }
     }
     let event = state.event(event_id).await?;
     // Past the answers from memory: only a request that is about to reach
     // Redis anyway pays the shared limit's round trip.
     state.limiters.check_issue_shared(user.id()).await?;
-    if !idem.is_empty() {
-        let earlier = state
-            .redis
-            .bind_idempotency(user.id(), &idem, &event_id.to_string())
-            .await
-            .map_err(redis_down)?;
-        if earlier.is_some() {
-            return Err(ApiError::Unprocessable(
-                ErrorCode::IdempotencyKeyReused,
-                "this Idempotency-Key was already used with a different request".into(),
-            ));
-        }
+    if !idem.is_empty()
+        && bound_to(state, user.id(), &idem)
+            .await?
+            .is_some_and(|bound| bound != fingerprint)
+    {
+        return Err(key_reused());
     }
 
     for _ in 0..ATTEMPTS {
@@ -111,6 +117,11 @@ async fn issue_coupon(
             .reserve(event_id, user.id(), &idem)
             .await
             .map_err(redis_down)?;
+        if let ReserveOutcome::Reserved(_) | ReserveOutcome::Replay { .. } = &outcome
+            && !idem.is_empty()
+        {
+            bind(state, user.id(), &idem, &fingerprint, &outcome).await?;
+        }
         match outcome {
             ReserveOutcome::Reserved(r) => {
                 let remaining = r.remaining;
@@ -171,6 +182,51 @@ async fn issue_coupon(
         }
     }
     Err(ApiError::unavailable("issuance"))
+}
+
+/// The event a key is bound to (it won a reservation there), if any.
+async fn bound_to(state: &AppState, user_id: i64, idem: &str) -> Result<Option<String>, ApiError> {
+    state
+        .redis
+        .idempotency_bound_to(user_id, idem)
+        .await
+        .map_err(redis_down)
+}
+
+/// Binds the key to this event once it reserved (or replays) here. Should
+/// the same key have won in another event meanwhile (two presses with one
+/// key, two bodies, at once), this one gives its reservation back: 422.
+async fn bind(
+    state: &AppState,
+    user_id: i64,
+    idem: &str,
+    fingerprint: &str,
+    outcome: &ReserveOutcome,
+) -> Result<(), ApiError> {
+    let earlier = state
+        .redis
+        .bind_idempotency(user_id, idem, fingerprint)
+        .await
+        .map_err(redis_down);
+    let refused = match earlier {
+        Ok(None) => return Ok(()),
+        Ok(Some(_)) => key_reused(),
+        Err(e) => e,
+    };
+    if let ReserveOutcome::Reserved(r) = outcome
+        && let Err(e) = state.redis.release(r, true, true).await
+    {
+        // The sweeper gives it back after `pending_timeout`.
+        tracing::warn!(error = %e, "giving back a reservation after a binding failed");
+    }
+    Err(refused)
+}
+
+fn key_reused() -> ApiError {
+    ApiError::Unprocessable(
+        ErrorCode::IdempotencyKeyReused,
+        "this Idempotency-Key was already used with a different request".into(),
+    )
 }
 
 /// A retry with the same key: answer with the coupon the first request

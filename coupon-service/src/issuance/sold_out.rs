@@ -8,8 +8,9 @@
 //! raise on another instance is seen within that moment; a stock raise
 //! through this instance forgets it at once.
 //!
-//! Requests carrying an `Idempotency-Key` always ask Redis: a retry of a
-//! request that won must get its coupon back, not `sold_out`.
+//! Requests carrying an `Idempotency-Key` are answered from it too, unless
+//! their key is bound (it won a reservation): a retry of a request that won
+//! must get its coupon back, not `sold_out` (see `routes.rs`).
 
 use std::time::Duration;
 

@@ -61,6 +61,7 @@ impl SharedLimits {
                 GCRA.key(key)
                     .arg(emission_us)
                     .arg(limit.burst)
+                    .arg(crate::redis_store::call_id())
                     .invoke_async(&mut c),
             )
             .await;

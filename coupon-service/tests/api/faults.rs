@@ -363,3 +363,55 @@ async fn a_hung_redis_keeps_the_deadline_rather_than_failing_at_once() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reserve_that_ran_without_an_answer_does_not_hold_the_buyers_place() {
+    let app = spawn_app_with(
+        Faults {
+            redis: true,
+            ..Faults::default()
+        },
+        |s| {
+            s.redis.timeout_ms = 500;
+            // Not the sweeper's doing: it would wait two minutes.
+            s.issuance.pending_timeout_ms = 120_000;
+        },
+    )
+    .await;
+    let proxy = app.redis_proxy.as_ref().unwrap();
+    let event = app.create_event(10, 1).await;
+    let users = app.create_users(2).await;
+    assert_eq!(
+        app.issue(&app.token(users[0]), event.id, None)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let token = app.token(users[1]);
+
+    // The press reaches Redis and reserves; the answer never comes back.
+    proxy.freeze_downstream();
+    assert_eq!(
+        error_code(app.issue(&token, event.id, None).await).await,
+        (503, "unavailable".into())
+    );
+    eventually(Duration::from_secs(5), "the call ran in Redis", || async {
+        app.redis_pending(event.id).await == 1
+    })
+    .await;
+
+    // Redis answers again: the buyer, told 503, presses again and wins —
+    // not 409 user_limit_reached for the unit their lost call took.
+    proxy.restore();
+    eventually(Duration::from_secs(10), "the buyer's coupon", || async {
+        app.issue(&token, event.id, None).await.status().as_u16() == 201
+    })
+    .await;
+    assert_eq!(app.coupon_count(event.id).await, 2);
+    assert_eq!(app.max_coupons_per_user(event.id).await, 1);
+    eventually(Duration::from_secs(5), "nothing left pending", || async {
+        app.redis_pending(event.id).await == 0 && app.redis_remaining(event.id).await == Some(8)
+    })
+    .await;
+}

@@ -338,14 +338,16 @@ impl TestApp {
             .expect("GET")
     }
 
-    /// Entries in the event's pending hash (placeholder excluded).
+    /// Entries in the event's pending hash (placeholder excluded), read
+    /// straight from Redis (not through the app's proxy, if it has one).
     pub async fn redis_pending(&self, event_id: i64) -> usize {
-        self.state
-            .redis
-            .pending(event_id)
+        let key = self.state.redis.keys(event_id).pending();
+        let fields: Vec<String> = redis::cmd("HKEYS")
+            .arg(key)
+            .query_async(&mut self.redis().await)
             .await
-            .expect("pending")
-            .len()
+            .expect("HKEYS pending");
+        fields.iter().filter(|f| f.as_str() != "_").count()
     }
 
     /// Deletes every Redis key of the event (a Redis that lost its state).

@@ -398,3 +398,100 @@ async fn several_events_selling_at_once_never_deadlock_the_group_commit() {
         assert_eq!(app.coupon_count(event_id).await, 8 * users.len() as i64);
     }
 }
+
+/// A keyed press (the sale page sends a key with every press) that reserves
+/// nothing leaves nothing in Redis: a crowd refused for hours would
+/// otherwise fill it with one key binding per press.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_keyed_presses_leave_no_keys_in_redis_and_a_sold_out_sale_answers_them_from_memory()
+{
+    use contract::redis_keys::{EventKeys, idempotency_binding};
+    use coupon_service::issuance::idempotency::hash;
+
+    let app = spawn_app_with(Faults::default(), |s| {
+        s.issuance.sold_out_memo_ms = 60_000;
+    })
+    .await;
+    let now = chrono::Utc::now();
+    let sold = app.create_event(1, 1).await;
+    let ended = app
+        .create_event_at(
+            5,
+            1,
+            now - chrono::Duration::hours(2),
+            now - chrono::Duration::hours(1),
+        )
+        .await;
+    let early = app
+        .create_event_at(
+            5,
+            1,
+            now + chrono::Duration::hours(1),
+            now + chrono::Duration::hours(2),
+        )
+        .await;
+    let users = app.create_users(2).await;
+    let (winner, loser) = (app.token(users[0]), app.token(users[1]));
+    assert_eq!(
+        app.issue(&winner, sold.id, Some("win"))
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let refused = [
+        (sold.id, "sold", 410, "sold_out"),
+        (sold.id, "sold-again", 410, "sold_out"),
+        (ended.id, "late", 410, "event_ended"),
+        (early.id, "early", 409, "event_not_started"),
+    ];
+    for (event_id, key, status, code) in refused {
+        assert_eq!(
+            error_code(app.issue(&loser, event_id, Some(key)).await).await,
+            (status, code.to_owned()),
+            "{key}"
+        );
+    }
+    // The winner's second key in the same sale: over the limit, and sold out.
+    assert_eq!(
+        error_code(app.issue(&winner, sold.id, Some("twice")).await).await,
+        (410, "sold_out".into())
+    );
+
+    let mut c = test_support::redis_connection().await;
+    for (user, key, event_id) in [
+        (users[1], "sold", sold.id),
+        (users[1], "sold-again", sold.id),
+        (users[1], "late", ended.id),
+        (users[1], "early", early.id),
+        (users[0], "twice", sold.id),
+    ] {
+        let binding = idempotency_binding(&app.redis_prefix, user, &hash(key));
+        let record = EventKeys::new(&app.redis_prefix, event_id).idempotency(user, &hash(key));
+        for k in [binding, record] {
+            let exists: bool = redis::cmd("EXISTS")
+                .arg(&k)
+                .query_async(&mut c)
+                .await
+                .unwrap();
+            assert!(!exists, "a refused keyed press left {k} behind");
+        }
+    }
+    // The key that won is bound, and its retry still gets the coupon back
+    // although the sale is remembered as sold out.
+    let binding = idempotency_binding(&app.redis_prefix, users[0], &hash("win"));
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(&binding)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(exists, "the winning key is bound");
+    assert_eq!(
+        app.issue(&winner, sold.id, Some("win"))
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    assert_eq!(app.coupon_count(sold.id).await, 1);
+}

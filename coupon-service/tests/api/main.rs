@@ -19,4 +19,5 @@ mod outbox;
 mod password_gate;
 mod rate_limits;
 mod redeem;
+mod retried_scripts;
 mod revoked_tokens;

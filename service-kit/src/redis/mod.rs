@@ -104,6 +104,18 @@ pub enum CallError {
     Redis(#[from] RedisError),
 }
 
+impl CallError {
+    /// Whether the call may have run although no answer came (it timed out,
+    /// or its connection broke after it was sent): what it did is unknown.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            Self::KnownDown => false,
+            Self::TimedOut => true,
+            Self::Redis(e) => is_connection_error(e),
+        }
+    }
+}
+
 impl RedisConnections {
     /// `count` connections to `url`, opened on first use (a Redis that is
     /// down at start-up is reported by readiness, not a crash). `timeout`
