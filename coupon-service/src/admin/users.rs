@@ -50,7 +50,7 @@ pub async fn disable_user(
     let store_down = || ApiError::store_down("the account store");
     let mut tx = state.db.begin().await.map_err(store_down())?;
     let disabled: Option<UserStatus> = sqlx::query_as(
-        "UPDATE users SET disabled_at = COALESCE(disabled_at, now()) \
+        "UPDATE users SET disabled_at = COALESCE(disabled_at, clock_timestamp()) \
          WHERE id = $1 AND role = 'USER' RETURNING id, email, name, role, disabled_at",
     )
     .bind(id)

@@ -88,17 +88,18 @@ impl KeySet {
         Ok(principal)
     }
 
-    /// A fresh access token of the session (`sid`) and its lifetime in
-    /// seconds; `None` when this instance has no signing key.
+    /// A fresh access token of the session (`sid`) issued at `issued_at`
+    /// (unix seconds; the database's clock, see `refresh::Issued`) and its
+    /// lifetime in seconds; `None` when this instance has no signing key.
     pub fn access_token(
         &self,
         user_id: i64,
         role: Role,
         session: Option<uuid::Uuid>,
+        issued_at: u64,
     ) -> Option<(String, u64)> {
         let signer = self.signer.as_ref()?;
-        let token =
-            signer.sign_in_session(user_id, role, session, now_unix(), self.access_ttl_secs);
+        let token = signer.sign_in_session(user_id, role, session, issued_at, self.access_ttl_secs);
         Some((token, self.access_ttl_secs))
     }
 

@@ -3,6 +3,13 @@
 //! already rotated means it leaked, and the whole family is revoked. A
 //! family ends a fixed time after its login however often it is rotated, and
 //! ended or revoked families are deleted by [`purge_loop`].
+//!
+//! Every change to an account's sessions — a login starting one, a
+//! rotation, a logout, reuse detection, an admin's disable — first locks the
+//! account's row ([`lock_account`]), then reads the tokens afresh: they
+//! happen one after another, so a logout sees the token a rotation just
+//! issued, and a rotation or login sees a logout or disable that just
+//! committed. Logins lock it shared, so they do not wait for each other.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
@@ -27,6 +34,8 @@ pub enum RefreshError {
     FamilyEnded,
     #[error("a rotated refresh token was presented again; its family is revoked")]
     Reused,
+    #[error("the refresh token's session was ended; its family is revoked")]
+    SessionEnded,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -71,20 +80,90 @@ impl Lifetimes {
 pub struct Issued {
     pub token: String,
     pub session: Uuid,
+    /// When it was issued, on the database's clock, before its transaction
+    /// committed: the `iat` of the access token handed out with it. An
+    /// account's disable is stamped on the same clock after it holds the
+    /// account's row ([`super::revocation::write`]), so a token issued
+    /// before a disable always carries an earlier time than it, whichever
+    /// instance issued it.
+    pub issued_at: DateTime<Utc>,
 }
 
-/// Starts a family for a fresh login; returns the token.
-pub async fn start_family(db: &PgPool, user_id: i64, lifetimes: Lifetimes) -> sqlx::Result<Issued> {
+/// How a transaction holds the account's row.
+#[derive(Debug, Clone, Copy)]
+enum Hold {
+    /// A login: waits for a disable (or a rotation, logout) in flight, not
+    /// for other logins.
+    Shared,
+    /// A rotation, a logout, an end of sessions: one at a time per account.
+    Exclusive,
+}
+
+/// The account as it is once its row is locked.
+#[derive(sqlx::FromRow)]
+struct Account {
+    role: String,
+    disabled: bool,
+}
+
+impl Account {
+    fn role(&self) -> Role {
+        if self.role == "ADMIN" {
+            Role::Admin
+        } else {
+            Role::User
+        }
+    }
+}
+
+/// Locks the account's row for the rest of `tx` (see the module's doc);
+/// `None` when the account does not exist. The admin's disable locks it by
+/// updating it.
+async fn lock_account(
+    tx: &mut Transaction<'_, Postgres>,
+    user_id: i64,
+    hold: Hold,
+) -> sqlx::Result<Option<Account>> {
+    let sql = match hold {
+        Hold::Shared => {
+            "SELECT role, disabled_at IS NOT NULL AS disabled FROM users WHERE id = $1 FOR SHARE"
+        }
+        Hold::Exclusive => {
+            "SELECT role, disabled_at IS NOT NULL AS disabled FROM users WHERE id = $1 \
+             FOR NO KEY UPDATE"
+        }
+    };
+    sqlx::query_as(sql)
+        .bind(user_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Starts a family for a fresh login; returns the token, or `None` when the
+/// account is disabled (or gone) by the time the session would be written —
+/// an admin may disable it while the password is being checked.
+pub async fn start_family(
+    db: &PgPool,
+    user_id: i64,
+    lifetimes: Lifetimes,
+) -> sqlx::Result<Option<Issued>> {
+    let mut tx = db.begin().await?;
+    let account = lock_account(&mut tx, user_id, Hold::Shared).await?;
+    if account.is_none_or(|a| a.disabled) {
+        return Ok(None);
+    }
     let token = new_token();
     let family = Family {
         id: Uuid::new_v4(),
         started_at: Utc::now(),
     };
-    insert(db, user_id, family, &token, lifetimes).await?;
-    Ok(Issued {
+    let issued_at = insert(&mut *tx, user_id, family, &token, lifetimes).await?;
+    tx.commit().await?;
+    Ok(Some(Issued {
         token,
         session: family.id,
-    })
+        issued_at,
+    }))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -93,78 +172,93 @@ struct Family {
     started_at: DateTime<Utc>,
 }
 
-/// A new token of `family`; it never outlives the family.
+/// A new token of `family`; it never outlives the family. Returns when it
+/// was issued (its transaction's start, on the database's clock).
 async fn insert(
     db: impl sqlx::PgExecutor<'_>,
     user_id: i64,
     family: Family,
     token: &str,
     lifetimes: Lifetimes,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<DateTime<Utc>> {
     let family_ends = family.started_at + lifetimes.family;
     let expires_at = Utc::now()
         .checked_add_signed(lifetimes.token)
         .map_or(family_ends, |t| t.min(family_ends));
-    sqlx::query(
+    sqlx::query_scalar(
         "INSERT INTO refresh_tokens (user_id, family_id, family_started_at, token_hash, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+         VALUES ($1, $2, $3, $4, $5) RETURNING created_at",
     )
     .bind(user_id)
     .bind(family.id)
     .bind(family.started_at)
     .bind(digest(token))
     .bind(expires_at)
-    .execute(db)
-    .await?;
-    Ok(())
+    .fetch_one(db)
+    .await
 }
 
 #[derive(sqlx::FromRow)]
 struct Stored {
     id: i64,
-    user_id: i64,
     family_id: Uuid,
     family_started_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
     used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
-    role: String,
-    disabled: bool,
 }
 
 /// Exchanges a refresh token for a new one of the same family. Returns the
 /// user, their role and the new token. A reused token revokes its family,
-/// and the revocation goes out through `handoff`.
+/// and the revocation goes out through `handoff`; so does a token of a
+/// session recorded as ended whose family still had a live token.
 pub async fn rotate(
     db: &PgPool,
     handoff: &Handoff,
     token: &str,
     lifetimes: Lifetimes,
 ) -> Result<(i64, Role, Issued), RefreshError> {
+    let hash = digest(token);
     let mut tx = db.begin().await?;
+    let user_id: Option<i64> =
+        sqlx::query_scalar("SELECT user_id FROM refresh_tokens WHERE token_hash = $1")
+            .bind(&hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(user_id) = user_id else {
+        return Err(RefreshError::Invalid);
+    };
+    let account = lock_account(&mut tx, user_id, Hold::Exclusive).await?;
+    // Read after the lock: as the last logout, rotation or disable left it.
     let stored: Option<Stored> = sqlx::query_as(
-        "SELECT r.id, r.user_id, r.family_id, r.family_started_at, r.expires_at, r.used_at, r.revoked_at, u.role, \
-         u.disabled_at IS NOT NULL AS disabled \
-         FROM refresh_tokens r JOIN users u ON u.id = r.user_id \
-         WHERE r.token_hash = $1 FOR UPDATE OF r",
+        "SELECT id, family_id, family_started_at, expires_at, used_at, revoked_at \
+         FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE",
     )
-    .bind(digest(token))
+    .bind(&hash)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(stored) = stored else {
+    let (Some(account), Some(stored)) = (account, stored) else {
         return Err(RefreshError::Invalid);
     };
     if stored.used_at.is_some() {
-        let revoked = end_sessions(&mut tx, stored.user_id, Some(stored.family_id)).await?;
+        let revoked = end_sessions(&mut tx, user_id, Some(stored.family_id)).await?;
         tx.commit().await?;
         handoff.pass(revoked);
         return Err(RefreshError::Reused);
     }
-    if stored.revoked_at.is_some() || stored.expires_at <= Utc::now() || stored.disabled {
+    if stored.revoked_at.is_some() || stored.expires_at <= Utc::now() || account.disabled {
         return Err(RefreshError::Invalid);
     }
     if stored.family_started_at + lifetimes.family <= Utc::now() {
         return Err(RefreshError::FamilyEnded);
+    }
+    if session_ended(&mut tx, stored.family_id).await? {
+        // A live token of an ended session (left by a logout that raced a
+        // rotation before the account lock existed): it goes now.
+        let revoked = end_sessions(&mut tx, user_id, Some(stored.family_id)).await?;
+        tx.commit().await?;
+        handoff.pass(revoked);
+        return Err(RefreshError::SessionEnded);
     }
     sqlx::query("UPDATE refresh_tokens SET used_at = now() WHERE id = $1")
         .bind(stored.id)
@@ -175,18 +269,23 @@ pub async fn rotate(
         id: stored.family_id,
         started_at: stored.family_started_at,
     };
-    insert(&mut *tx, stored.user_id, family, &next, lifetimes).await?;
+    let issued_at = insert(&mut *tx, user_id, family, &next, lifetimes).await?;
     tx.commit().await?;
-    let role = if stored.role == "ADMIN" {
-        Role::Admin
-    } else {
-        Role::User
-    };
     let issued = Issued {
         token: next,
         session: stored.family_id,
+        issued_at,
     };
-    Ok((stored.user_id, role, issued))
+    Ok((user_id, account.role(), issued))
+}
+
+/// Whether the session was recorded as ended (`revoked_sessions`, the last
+/// hour).
+async fn session_ended(tx: &mut Transaction<'_, Postgres>, session: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM revoked_sessions WHERE session_id = $1)")
+        .bind(session)
+        .fetch_one(&mut **tx)
+        .await
 }
 
 /// Logout: revokes the family of `token` if it belongs to `user_id`, and
@@ -212,7 +311,8 @@ pub async fn revoke(db: &PgPool, handoff: &Handoff, user_id: i64, token: &str) -
 
 /// Ends one session of the user (its refresh family), or every one of them
 /// (`None`: an account disabled), and writes `session.revoked` in the same
-/// transaction. One session is announced only while it was still live, so
+/// transaction. Holds the account's lock first (the disable already holds
+/// it), so every token a rotation or login committed before is ended too. One session is announced only while it was still live, so
 /// ending it twice announces it once; every session always is (the
 /// account's sockets close even when none of its refresh tokens is left).
 /// Returns the outbox rows for the relay.
@@ -221,6 +321,7 @@ pub async fn end_sessions(
     user_id: i64,
     family: Option<Uuid>,
 ) -> sqlx::Result<Vec<OutboxRow>> {
+    lock_account(tx, user_id, Hold::Exclusive).await?;
     let ended = sqlx::query(
         "UPDATE refresh_tokens SET revoked_at = now() \
          WHERE user_id = $1 AND ($2::uuid IS NULL OR family_id = $2) AND revoked_at IS NULL",

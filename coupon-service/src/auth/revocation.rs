@@ -30,10 +30,16 @@ pub async fn write(
         Utc::now(),
     );
     messages.push(SESSION_REVOKED, &message, None)?;
-    sqlx::query("INSERT INTO revoked_sessions (user_id, session_id) VALUES ($1, $2)")
-        .bind(user_id)
-        .bind(session)
-        .execute(&mut **tx)
-        .await?;
+    // Stamped now, on the database's clock, with the account's row locked
+    // (`refresh::end_sessions`): later than every token issued before
+    // (`refresh::Issued::issued_at`), not at the transaction's start.
+    sqlx::query(
+        "INSERT INTO revoked_sessions (user_id, session_id, revoked_at) \
+         VALUES ($1, $2, clock_timestamp())",
+    )
+    .bind(user_id)
+    .bind(session)
+    .execute(&mut **tx)
+    .await?;
     messages.insert(&mut **tx).await
 }

@@ -14,9 +14,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 /// How far back each read looks before the previous one (seconds):
-/// `revoked_at` is its transaction's start, so a transaction that committed
-/// after a read may carry an earlier time than that read. Reading a row
-/// twice is harmless.
+/// `revoked_at` is taken before its transaction commits, so a transaction
+/// that committed after a read may carry an earlier time than that read.
+/// Reading a row twice is harmless.
 const OVERLAP_SECS: i64 = 30;
 
 /// Reads the revocations of the last hour, then every `every` those made

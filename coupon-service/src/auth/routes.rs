@@ -183,9 +183,12 @@ pub async fn login(
     } else {
         Role::User
     };
+    // Checked again where the session is written: an admin may have
+    // disabled the account while the password was being checked.
     let refresh = refresh::start_family(&state.db, account.id, refresh_lifetimes(&state))
         .await
-        .map_err(ApiError::store_down("the account store"))?;
+        .map_err(ApiError::store_down("the account store"))?
+        .ok_or(ApiError::AccountDisabled)?;
     token_pair(&keys, account.id, role, refresh)
 }
 
@@ -269,8 +272,9 @@ fn token_pair(
     refresh: refresh::Issued,
 ) -> Result<HttpResponse, ApiError> {
     let refresh_token = refresh.token;
+    let issued_at = u64::try_from(refresh.issued_at.timestamp()).unwrap_or_default();
     let (access_token, expires_in) = keys
-        .access_token(user_id, role, Some(refresh.session))
+        .access_token(user_id, role, Some(refresh.session), issued_at)
         .ok_or_else(|| ApiError::unavailable("signing in"))?;
     // Tokens must not be kept by any cache on the way (RFC 6749 §5.1).
     Ok(HttpResponse::Ok()

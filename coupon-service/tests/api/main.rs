@@ -21,3 +21,4 @@ mod rate_limits;
 mod redeem;
 mod retried_scripts;
 mod revoked_tokens;
+mod session_races;

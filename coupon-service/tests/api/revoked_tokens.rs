@@ -16,7 +16,7 @@ use crate::{
 /// Longer than a poll (`auth.revocation_poll_ms`, 1 s by default).
 const WITHIN: Duration = Duration::from_secs(5);
 
-async fn my_coupons(app: &TestApp, access: &str) -> (u16, String) {
+pub async fn my_coupons(app: &TestApp, access: &str) -> (u16, String) {
     let response = app
         .client
         .get(app.url("/api/coupons/my"))
@@ -30,7 +30,7 @@ async fn my_coupons(app: &TestApp, access: &str) -> (u16, String) {
     error_code(response).await
 }
 
-async fn refused_within(app: &TestApp, access: &str) {
+pub async fn refused_within(app: &TestApp, access: &str) {
     eventually(WITHIN, "the token is refused", || async {
         my_coupons(app, access).await == (401, "invalid_token".to_owned())
     })
