@@ -110,10 +110,17 @@ pub struct RateLimitSettings {
     /// Addresses and CIDR ranges whose X-Forwarded-For is believed.
     pub trusted_proxies: Vec<service_kit::client_address::ProxyRange>,
     pub retain_interval_secs: u64,
-    /// Login attempts on one account that may fail per window.
+    /// Failed logins on one account from one client address (IPv6: /64)
+    /// per window; then that address gets 429 on that account.
+    pub login_failures_per_address: u32,
+    /// Failed logins on one account from all addresses together per
+    /// window; then only addresses it signed in from lately get in.
     pub login_failures_per_account: u32,
     pub login_failure_window_secs: u64,
-    /// Accounts whose failures are remembered at most (bounded memory).
+    /// How long an address an account signed in from stays exempt from the
+    /// account's ceiling (this instance remembers it); 0: none is.
+    pub login_known_address_secs: u64,
+    /// Entries each login-failure table holds at most (bounded memory).
     pub login_failure_max_accounts: u64,
     /// Enforce the per-user and per-address limits across every instance
     /// (in Redis) as well as in this process.
@@ -189,7 +196,7 @@ impl Settings {
         self.redis.validate()?;
         let limits = &self.rate_limit;
         let auth = &self.auth;
-        let checks: [(bool, &str); 21] = [
+        let checks: [(bool, &str); 22] = [
             (
                 self.outbox.stock_interval_ms > 0,
                 "outbox.stock_interval_ms must be at least 1",
@@ -275,10 +282,16 @@ impl Settings {
                 "auth.hash_queue_timeout_ms must be between 1 and 60000",
             ),
             (
-                limits.login_failures_per_account > 0
+                limits.login_failures_per_address > 0
+                    && limits.login_failures_per_account >= limits.login_failures_per_address
                     && (1..=86_400).contains(&limits.login_failure_window_secs),
-                "rate_limit.login_failures_per_account must be at least 1 and \
+                "rate_limit.login_failures_per_address must be at least 1, \
+                 rate_limit.login_failures_per_account at least as many, and \
                  rate_limit.login_failure_window_secs between 1 and 86400",
+            ),
+            (
+                limits.login_known_address_secs <= 90 * 86_400,
+                "rate_limit.login_known_address_secs must be at most 7776000 (90 days)",
             ),
             (
                 limits.login_failure_max_accounts > 0,
@@ -337,6 +350,13 @@ mod tests {
         s.auth.revocation_poll_ms = 0;
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("auth.revocation_poll_ms"), "{err}");
+        let mut s = Settings::defaults().unwrap();
+        s.rate_limit.login_failures_per_account = s.rate_limit.login_failures_per_address - 1;
+        let err = s.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("rate_limit.login_failures_per_account"),
+            "{err}"
+        );
     }
 
     #[test]

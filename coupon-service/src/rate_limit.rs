@@ -31,7 +31,7 @@ pub struct Limiters {
     pub redeem: DefaultKeyedRateLimiter<i64>,
     /// Keyed by the client's address (IPv6: its /64).
     pub auth: DefaultKeyedRateLimiter<AddressKey>,
-    /// Per account (normalised email) on login, whatever the address.
+    /// Failed logins per account and address, and per account.
     pub login_failures: LoginFailures,
     trusted_proxies: Vec<ProxyRange>,
     /// The same limits across instances; `None` with `rate_limit.shared`
@@ -51,7 +51,9 @@ fn nonzero(n: u32) -> NonZeroU32 {
 }
 
 impl Limiters {
-    pub fn new(s: &RateLimitSettings) -> Self {
+    /// `login_wait`: how long a login may wait for the attempts in flight on
+    /// its account (the password gate's `auth.hash_queue_timeout_ms`).
+    pub fn new(s: &RateLimitSettings, login_wait: Duration) -> Self {
         Self {
             issue: RateLimiter::keyed(
                 Quota::per_second(nonzero(s.issue_per_second)).allow_burst(nonzero(s.issue_burst)),
@@ -63,11 +65,14 @@ impl Limiters {
             auth: RateLimiter::keyed(
                 Quota::per_minute(nonzero(s.auth_per_minute)).allow_burst(nonzero(s.auth_burst)),
             ),
-            login_failures: LoginFailures::new(
-                s.login_failures_per_account,
-                Duration::from_secs(s.login_failure_window_secs),
-                s.login_failure_max_accounts,
-            ),
+            login_failures: LoginFailures::new(login_failures::Limits {
+                per_address: s.login_failures_per_address,
+                per_account: s.login_failures_per_account,
+                window: Duration::from_secs(s.login_failure_window_secs),
+                known_for: Duration::from_secs(s.login_known_address_secs),
+                wait: login_wait,
+                max_entries: s.login_failure_max_accounts,
+            }),
             trusted_proxies: s.trusted_proxies.clone(),
             shared: None,
         }
@@ -146,13 +151,17 @@ impl Limiters {
         Some(client_address(peer, &forwarded, &self.trusted_proxies))
     }
 
+    /// What the per-address limits count the client by (see [`AddressKey`]).
+    pub fn client_key(&self, req: &HttpRequest) -> Option<AddressKey> {
+        self.client_ip(req).map(AddressKey::from)
+    }
+
     /// The per-address check of the anonymous auth routes, in this process
     /// then across instances: IPv6 clients share one allowance per /64.
     pub async fn check_auth(&self, req: &HttpRequest) -> Result<(), ApiError> {
-        let Some(ip) = self.client_ip(req) else {
+        let Some(key) = self.client_key(req) else {
             return Ok(());
         };
-        let key = AddressKey::from(ip);
         check(&self.auth, &key)?;
         match &self.shared {
             Some(s) => s.limits.check(&s.auth, &format!("addr:{key}")).await,
@@ -190,20 +199,25 @@ mod tests {
     use super::*;
 
     fn limiters(trusted: &[&str]) -> Limiters {
-        Limiters::new(&RateLimitSettings {
-            issue_per_second: 1,
-            issue_burst: 2,
-            redeem_per_second: 1,
-            redeem_burst: 1,
-            auth_per_minute: 1,
-            auth_burst: 1,
-            trusted_proxies: trusted.iter().map(|s| s.parse().unwrap()).collect(),
-            retain_interval_secs: 60,
-            login_failures_per_account: 2,
-            login_failure_window_secs: 60,
-            login_failure_max_accounts: 100,
-            shared: false,
-        })
+        Limiters::new(
+            &RateLimitSettings {
+                issue_per_second: 1,
+                issue_burst: 2,
+                redeem_per_second: 1,
+                redeem_burst: 1,
+                auth_per_minute: 1,
+                auth_burst: 1,
+                trusted_proxies: trusted.iter().map(|s| s.parse().unwrap()).collect(),
+                retain_interval_secs: 60,
+                login_failures_per_address: 2,
+                login_failures_per_account: 2,
+                login_failure_window_secs: 60,
+                login_known_address_secs: 60,
+                login_failure_max_accounts: 100,
+                shared: false,
+            },
+            Duration::from_secs(1),
+        )
     }
 
     #[test]

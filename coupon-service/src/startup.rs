@@ -58,7 +58,10 @@ impl Application {
         let keys = web::Data::new(KeySet::load(&settings.auth)?);
         // Ended sessions whose access tokens the extractors refuse.
         let revoked = web::Data::new(Revocations::default());
-        let mut limiters = Limiters::new(&settings.rate_limit);
+        let mut limiters = Limiters::new(
+            &settings.rate_limit,
+            Duration::from_millis(settings.auth.hash_queue_timeout_ms),
+        );
         if settings.rate_limit.shared {
             limiters = limiters.shared_through(&settings.rate_limit, redis.store().clone());
         }

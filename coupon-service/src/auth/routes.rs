@@ -139,7 +139,7 @@ struct Account {
 #[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = TokenPair), (status = 401, description = "invalid_credentials"),
     (status = 403, description = "account_disabled: the password is right, but an admin disabled the account"),
-    (status = 429, description = "rate_limited: per client address, or too many failed logins on this account (Retry-After)"),
+    (status = 429, description = "rate_limited: per client address; or too many failed logins on this account from this address, or from many addresses while this one has not signed in to it lately (Retry-After)"),
     (status = 503, description = "unavailable: too many passwords being checked, or the account store is down (Retry-After)")))]
 #[post("/login")]
 pub async fn login(
@@ -150,9 +150,11 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     limit_by_ip(&req, &state).await?;
     let email = email::normalise(&body.email).unwrap_or_default();
-    // Before any password work: an account under a guessing attack is
-    // refused whatever address the guesses come from.
-    let attempt = state.limiters.login_failures.begin(&email)?;
+    // Before any password work: an address that guessed wrong too often on
+    // this account is refused, and so is every address the account did not
+    // sign in from lately once guesses from many addresses pile up.
+    let address = state.limiters.client_key(&req);
+    let attempt = state.limiters.login_failures.begin(&email, address).await?;
     let account: Option<Account> = sqlx::query_as(
         "SELECT id, password_hash, role, disabled_at IS NOT NULL AS disabled \
              FROM users WHERE email = $1",

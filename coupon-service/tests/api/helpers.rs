@@ -115,6 +115,7 @@ pub async fn spawn_app_with(faults: Faults, tweak: impl FnOnce(&mut Settings)) -
     settings.rate_limit.redeem_burst = 100_000;
     settings.rate_limit.auth_per_minute = 100_000;
     settings.rate_limit.auth_burst = 100_000;
+    settings.rate_limit.login_failures_per_address = 100_000;
     settings.rate_limit.login_failures_per_account = 100_000;
     settings.issuance.preload_interval_ms = 200;
     tweak(&mut settings);

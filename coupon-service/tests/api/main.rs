@@ -11,6 +11,7 @@ mod events;
 mod faults;
 mod helpers;
 mod issue;
+mod login_throttle;
 mod model;
 mod my_coupons;
 mod openapi;
