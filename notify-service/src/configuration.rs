@@ -19,6 +19,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub websocket: WebSocketSettings,
     pub fanout: FanoutSettings,
+    pub snapshots: SnapshotSettings,
     pub coupon_api: CouponApiSettings,
     pub log: LogSettings,
 }
@@ -79,6 +80,10 @@ pub struct WebSocketSettings {
     pub trusted_proxies: Vec<String>,
     pub max_subscriptions: usize,
     pub client_frames_per_second: u32,
+    /// `subscribe` frames per second, in bursts of `subscribe_burst` (each
+    /// may cost a Redis read); apart from `client_frames_per_second`.
+    pub subscribes_per_second: u32,
+    pub subscribe_burst: u32,
     pub resume_window_ms: u64,
     pub send_buffer_bytes: u32,
     #[serde(deserialize_with = "list_or_comma_separated")]
@@ -90,6 +95,15 @@ pub struct FanoutSettings {
     pub stream_maxlen: u32,
     pub stream_ttl_secs: u64,
     pub dedup_ttl_secs: u64,
+}
+
+/// The instance's cache of `subscribe` snapshots (`snapshot/cache.rs`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SnapshotSettings {
+    /// How long one Redis read of an event answers every subscribe.
+    pub ttl_ms: u64,
+    /// Events whose reading is kept at most.
+    pub max_events: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,7 +145,7 @@ impl Settings {
         )?;
         self.redis.validate()?;
         let ws = &self.websocket;
-        let checks: [(bool, &str); 17] = [
+        let checks: [(bool, &str); 21] = [
             (
                 self.redis.connections > 0,
                 "redis.connections must be at least 1",
@@ -173,6 +187,22 @@ impl Settings {
                     .iter()
                     .all(|e| e.parse::<ProxyRange>().is_ok()),
                 "websocket.trusted_proxies entries must be IP addresses or CIDR ranges (10.0.0.0/8)",
+            ),
+            (
+                (1..=1000).contains(&ws.subscribes_per_second),
+                "websocket.subscribes_per_second must be between 1 and 1000",
+            ),
+            (
+                (1..=1000).contains(&ws.subscribe_burst),
+                "websocket.subscribe_burst must be between 1 and 1000",
+            ),
+            (
+                (1..=1000).contains(&self.snapshots.ttl_ms),
+                "snapshots.ttl_ms must be between 1 and 1000",
+            ),
+            (
+                (1..=1_000_000).contains(&self.snapshots.max_events),
+                "snapshots.max_events must be between 1 and 1000000",
             ),
             (
                 (1..=60_000).contains(&self.coupon_api.missing_ttl_ms),
@@ -221,6 +251,12 @@ impl WebSocketSettings {
     }
     pub fn resume_window(&self) -> Duration {
         Duration::from_millis(self.resume_window_ms)
+    }
+}
+
+impl SnapshotSettings {
+    pub fn ttl(&self) -> Duration {
+        Duration::from_millis(self.ttl_ms)
     }
 }
 
@@ -327,6 +363,27 @@ mod tests {
             |s| s.coupon_api.max_in_flight = 0,
             "coupon_api.max_in_flight",
         );
+    }
+
+    #[test]
+    fn the_subscribe_budget_and_snapshot_cache_are_range_checked() {
+        let check = |tweak: fn(&mut Settings), name: &str| {
+            let mut s = Settings::defaults().unwrap();
+            tweak(&mut s);
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        };
+        check(
+            |s| s.websocket.subscribes_per_second = 0,
+            "websocket.subscribes_per_second",
+        );
+        check(
+            |s| s.websocket.subscribe_burst = 0,
+            "websocket.subscribe_burst",
+        );
+        check(|s| s.snapshots.ttl_ms = 0, "snapshots.ttl_ms");
+        check(|s| s.snapshots.ttl_ms = 60_000, "snapshots.ttl_ms");
+        check(|s| s.snapshots.max_events = 0, "snapshots.max_events");
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use std::{
     collections::{HashMap, HashSet},
     sync::{
-        Arc, Mutex, PoisonError, RwLock,
+        Arc, Mutex, OnceLock, PoisonError, RwLock,
         atomic::{AtomicU8, AtomicU64, Ordering},
     },
 };
@@ -147,6 +147,11 @@ pub enum Target {
     Event(i64),
 }
 
+/// Told that an event's state may have changed under this instance: a
+/// live frame of it (`Some`) is being delivered, or frames may have been
+/// missed (`None`: any event).
+pub type EventChanged = Box<dyn Fn(Option<i64>) + Send + Sync>;
+
 pub struct Hub {
     inner: RwLock<Inner>,
     /// Revocations applied here, so the sessions' tokens stay refused.
@@ -155,6 +160,7 @@ pub struct Hub {
     queue: usize,
     per_user: usize,
     max_subscriptions: usize,
+    event_changed: OnceLock<EventChanged>,
 }
 
 /// Result of delivering one frame on this instance.
@@ -173,6 +179,18 @@ impl Hub {
             queue,
             per_user,
             max_subscriptions,
+            event_changed: OnceLock::new(),
+        }
+    }
+
+    /// Who is told of event changes (the snapshot cache); set once, at start.
+    pub fn on_event_changed(&self, listener: EventChanged) {
+        let _ = self.event_changed.set(listener);
+    }
+
+    fn event_changed(&self, event_id: Option<i64>) {
+        if let Some(listener) = self.event_changed.get() {
+            listener(event_id);
         }
     }
 
@@ -330,6 +348,11 @@ impl Hub {
 
     /// Queues the frame for every local recipient; never waits.
     pub fn deliver(&self, target: Target, frame: &SharedFrame) -> Delivered {
+        if let Target::Event(event_id) = target {
+            // Before the sockets get it: whoever subscribes after this
+            // delivery and misses the frame reads the event anew.
+            self.event_changed(Some(event_id));
+        }
         let mut delivered = Delivered::default();
         let mut dropped = Vec::new();
         {
@@ -386,6 +409,7 @@ impl Hub {
     /// Lets go of every connection (they close and their clients resume);
     /// returns how many.
     pub fn kick_all(&self, reason: KickReason) -> usize {
+        self.event_changed(None);
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         let conns = std::mem::take(&mut inner.conns);
         inner.users.clear();
@@ -489,6 +513,21 @@ mod tests {
         assert_eq!(hub.connections(), 1);
         let d = hub.deliver(Target::Event(9), &frame("s"));
         assert_eq!(d, Delivered { queued: 1, slow: 0 });
+    }
+
+    #[test]
+    fn event_frames_and_a_gap_tell_the_listener_before_any_socket_gets_them() {
+        let hub = Arc::new(Hub::new(4, 5, 8));
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let record = heard.clone();
+        hub.on_event_changed(Box::new(move |event| {
+            record.lock().unwrap().push(event);
+        }));
+        // Watched here or not: a reading of the event is old either way.
+        hub.deliver(Target::Event(3), &frame("e"));
+        hub.deliver(Target::User(7), &frame("p"));
+        hub.kick_all(KickReason::Gap);
+        assert_eq!(*heard.lock().unwrap(), [Some(3), None]);
     }
 
     #[tokio::test]

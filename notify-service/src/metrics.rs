@@ -34,6 +34,9 @@ pub struct Metrics {
     pub redis_subscriber_up: IntGauge,
     /// Ended sessions whose tokens this instance refuses (bounded).
     pub revoked_sessions_held: IntGauge,
+    /// Reads of an event's state in Redis for `subscribe` snapshots
+    /// (`snapshot.lua` calls; the event's slot is the one issuance needs).
+    pub snapshot_reads: IntCounter,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -106,6 +109,11 @@ impl Metrics {
             "Ended sessions whose tokens this instance refuses (at most 100,000, one hour)",
         )?;
 
+        let snapshot_reads = IntCounter::new(
+            "snapshot_reads_total",
+            "Reads of an event's state in Redis for subscribe snapshots (snapshot.lua calls)",
+        )?;
+
         registry.register(Box::new(connections.clone()))?;
         registry.register(Box::new(unauthenticated.clone()))?;
         registry.register(Box::new(closes.clone()))?;
@@ -118,6 +126,7 @@ impl Metrics {
         registry.register(Box::new(amqp_consumer_up.clone()))?;
         registry.register(Box::new(redis_subscriber_up.clone()))?;
         registry.register(Box::new(revoked_sessions_held.clone()))?;
+        registry.register(Box::new(snapshot_reads.clone()))?;
         Ok(Self {
             registry,
             connections,
@@ -132,6 +141,7 @@ impl Metrics {
             amqp_consumer_up,
             redis_subscriber_up,
             revoked_sessions_held,
+            snapshot_reads,
         })
     }
 

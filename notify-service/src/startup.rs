@@ -68,7 +68,17 @@ impl Application {
             settings.fanout.clone(),
             settings.redis.mode,
         );
-        let snapshots = Snapshots::new(connections, prefix, &settings.coupon_api)?;
+        let snapshots = Snapshots::new(
+            connections,
+            prefix,
+            &settings.snapshots,
+            &settings.coupon_api,
+            metrics.snapshot_reads.clone(),
+        )?;
+        // A reading must not predate a live frame of its event that a new
+        // watcher would never get.
+        let cache = snapshots.clone();
+        hub.on_event_changed(Box::new(move |event_id| cache.changed(event_id)));
         let tasks = Tasks::new();
         let (shutdown, phase) = ShutdownHandle::new(tasks.clone());
 

@@ -5,7 +5,7 @@
 //! So an event it answered 404 for is remembered as missing for
 //! `coupon_api.missing_ttl_ms` (at most `missing_cache_size` of them), and
 //! concurrent asks for one event share a single request. Events that exist
-//! are not remembered: their snapshot must be current. Asks for many
+//! are kept only as briefly as any reading (`snapshot/cache.rs`). Asks for many
 //! different events are capped at `coupon_api.max_in_flight` at once; beyond
 //! that the subscribe is answered `unavailable` at once instead of queueing
 //! more requests (a live event is read from Redis and never gets here).

@@ -2,6 +2,8 @@
 //! twice that in a burst. A page subscribes to a few events and pings now
 //! and then; a client sending far more is refused frame by frame
 //! (`rate_limited`), so it cannot make the server do Redis work in a loop.
+//! `subscribe` has a bucket of its own besides: a small rate, in bursts
+//! large enough for a page to (re)subscribe to everything it watches.
 
 use tokio::time::Instant;
 
@@ -15,11 +17,17 @@ pub struct FrameBudget {
 
 impl FrameBudget {
     pub fn new(per_second: u32) -> Self {
+        Self::with_burst(per_second, per_second.saturating_mul(2))
+    }
+
+    /// `per_second`, in bursts of up to `burst` (at least one).
+    pub fn with_burst(per_second: u32, burst: u32) -> Self {
         let rate = f64::from(per_second.max(1));
+        let capacity = f64::from(burst.max(1));
         Self {
             rate,
-            capacity: rate * 2.0,
-            tokens: rate * 2.0,
+            capacity,
+            tokens: capacity,
             refilled: Instant::now(),
         }
     }
@@ -62,5 +70,16 @@ mod tests {
         // Idle for a while: the burst is back, never more.
         let much_later = later + Duration::from_secs(60);
         assert_eq!((0..100).filter(|_| budget.take_at(much_later)).count(), 20);
+    }
+
+    #[test]
+    fn a_burst_apart_from_the_rate() {
+        let start = Instant::now();
+        let mut budget = FrameBudget::with_burst(2, 32);
+        budget.refilled = start;
+        assert_eq!((0..100).filter(|_| budget.take_at(start)).count(), 32);
+        let later = start + Duration::from_millis(500);
+        assert!(budget.take_at(later));
+        assert!(!budget.take_at(later));
     }
 }

@@ -15,4 +15,5 @@ mod helpers;
 mod operations;
 mod resume;
 mod revocation;
+mod snapshots;
 mod watchers;

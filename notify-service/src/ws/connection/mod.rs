@@ -31,6 +31,7 @@ use crate::{
     hub::{Identity, Kick, KickReason, Registration, SharedFrame},
     protocol::{client::ClientFrame, close::CloseReason, server},
     shutdown::{self, Phase},
+    snapshot::Reading,
     state::AppState,
 };
 
@@ -51,6 +52,8 @@ pub struct Connection {
     client_close: Option<actix_ws::CloseReason>,
     last_heard: Instant,
     budget: FrameBudget,
+    /// `subscribe` frames, apart from `budget`.
+    subscribes: FrameBudget,
     /// Held for the socket's life; moves to the members' budget on auth.
     place: Place,
 }
@@ -67,6 +70,10 @@ struct Member {
     registration: Registration,
     rx: futures::channel::mpsc::Receiver<SharedFrame>,
     order: PersonalOrder,
+    /// The readings this socket's `subscribed` answers came from, while no
+    /// live event frame has reached it since: a repeat `subscribe` is
+    /// answered from them. Any event frame clears them all (it is newer).
+    sent: Vec<Arc<Reading>>,
 }
 
 impl Connection {
@@ -77,7 +84,9 @@ impl Connection {
         place: Place,
     ) -> Self {
         let shutdown = state.shutdown.clone();
-        let budget = FrameBudget::new(state.settings.websocket.client_frames_per_second);
+        let ws = &state.settings.websocket;
+        let budget = FrameBudget::new(ws.client_frames_per_second);
+        let subscribes = FrameBudget::with_burst(ws.subscribes_per_second, ws.subscribe_burst);
         Self {
             state,
             session,
@@ -86,6 +95,7 @@ impl Connection {
             client_close: None,
             last_heard: Instant::now(),
             budget,
+            subscribes,
             place,
         }
     }
@@ -136,6 +146,7 @@ impl Connection {
             registration,
             rx,
             order: PersonalOrder::new(None, ws.outgoing_queue),
+            sent: Vec::new(),
         };
         let started = match principal {
             Some(p) => self.signed_in(&mut member, &p).await,
@@ -349,6 +360,8 @@ impl Connection {
     async fn on_frame(&mut self, member: &mut Member, frame: &SharedFrame) -> Flow {
         let kick = member.registration.kick.clone();
         if frame.seq.is_none() {
+            // An event frame: newer than any snapshot this socket was sent.
+            member.sent.clear();
             return self.send_shared(Some(&kick), &frame.text).await;
         }
         match member.order.on_live(frame) {

@@ -31,6 +31,7 @@ impl Connection {
             ClientFrame::Subscribe { event_id } => self.subscribe(member, event_id).await,
             ClientFrame::Unsubscribe { event_id } => {
                 self.state.hub.unsubscribe(member.registration.id, event_id);
+                member.sent.retain(|r| r.event_id != event_id);
                 self.send(kick, server::unsubscribed(event_id)).await
             }
             ClientFrame::Resume { since } => self.resume(member, since).await,
@@ -89,11 +90,24 @@ impl Connection {
         }
     }
 
-    /// Watches the event, then sends its current snapshot: frames queued
-    /// meanwhile follow the snapshot, so the page is never left stale.
+    /// Watches the event, then sends its snapshot: frames queued meanwhile
+    /// follow it, and the reading is never older than a frame of the event
+    /// this instance delivered, so the page is never left stale. A repeat
+    /// for an event the socket watches is answered from the socket's own
+    /// copy while no live frame has come since (nothing newer is known).
     pub(super) async fn subscribe(&mut self, member: &mut Member, event_id: i64) -> Flow {
         let kick = member.registration.kick.clone();
         let kick = Some(&*kick);
+        if !self.subscribes.take() {
+            let rate = self.state.settings.websocket.subscribes_per_second;
+            return self
+                .send_error(
+                    kick,
+                    "rate_limited",
+                    &format!("too many subscribes (at most {rate} a second); slow down"),
+                )
+                .await;
+        }
         let hub = &self.state.hub;
         let id = member.registration.id;
         // Whether this subscribe added the event (a repeat only refreshes).
@@ -110,8 +124,17 @@ impl Connection {
                     .await;
             }
         };
+        if !added && let Some(own) = member.sent.iter().find(|r| r.event_id == event_id) {
+            let snapshot = own.snapshot();
+            return self.send(kick, server::subscribed(&snapshot)).await;
+        }
         let (code, message) = match self.state.snapshots.get(event_id).await {
-            Ok(Some(snapshot)) => return self.send(kick, server::subscribed(&snapshot)).await,
+            Ok(Some(reading)) => {
+                let snapshot = reading.snapshot();
+                member.sent.retain(|r| r.event_id != event_id);
+                member.sent.push(reading);
+                return self.send(kick, server::subscribed(&snapshot)).await;
+            }
             Ok(None) => (
                 "event_not_found",
                 format!("event {event_id} does not exist"),
@@ -125,7 +148,7 @@ impl Connection {
             }
         };
         if added {
-            hub.unsubscribe(id, event_id);
+            self.state.hub.unsubscribe(id, event_id);
         }
         self.send_error(kick, code, &message).await
     }
