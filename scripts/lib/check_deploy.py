@@ -24,7 +24,9 @@ that they agree with each other and with the services' sources:
   and coupon-service trusts exactly the nginx address for X-Forwarded-For;
 * the gateway's rules: no HTTP status makes nginx (or an Ingress) try
   another instance (an application's 503 would evict instances), TLS 1.2
-  suites are AEAD only, /ws has a per-address connection limit, compose's
+  suites are AEAD only, /ws has a per-address connection limit, the
+  public event reads a per-address rate limit and a cache key that random
+  query parameters cannot change, compose's
   main nginx config has the template's connection limits, and only the
   gateway's port is published on every interface;
 * the Grafana dashboard only uses metrics the services export;
@@ -570,6 +572,20 @@ class Checker:
             template_rel,
             "/ws has no limit_conn (open WebSockets per client address)",
         )
+        events = re.search(r"location ~ \^/api/coupons/events[^{]*\{(.*?)\n    \}", template, re.S)
+        if self.expect(events is not None, template_rel, "no location for the public event reads"):
+            body = events.group(1)
+            self.expect(
+                re.search(r"^\s*limit_req\s", body, re.M) is not None,
+                template_rel,
+                "the public event reads have no limit_req (requests per client address)",
+            )
+            key = re.search(r"^\s*proxy_cache_key\s+([^;]*);", body, re.M)
+            self.expect(
+                key is not None and not re.search(r"\$(request_uri|args|query_string|is_args)\b", key.group(1)),
+                template_rel,
+                f"proxy_cache_key {key and key.group(1)}: a random query parameter would miss the cache",
+            )
         # compose replaces the image's main config, whose 1,024 connections
         # per worker would carry ~500 WebSockets: same limits as scripts/dev.
         w = "docker-compose.yml: nginx"
@@ -769,6 +785,9 @@ class Checker:
                 f"{base}/ingress.yaml: Ingress {name}",
                 f"proxy-next-upstream {retry!r}: an HTTP status or a sent POST must not move a request to another pod",
             )
+        events = ingress_paths.get("/api/coupons/events")
+        if self.expect(events is not None, f"{base}/ingress.yaml", "no rate-limited Ingress for /api/coupons/events"):
+            self.expect("nginx.ingress.kubernetes.io/limit-rps" in events[1], f"{base}/ingress.yaml", "/api/coupons/events is not rate limited")
         issue = ingress_paths.get("/api/coupons/issue")
         if self.expect(issue is not None, f"{base}/ingress.yaml", "no rate-limited Ingress for /api/coupons/issue"):
             self.expect("nginx.ingress.kubernetes.io/limit-rps" in issue[1], f"{base}/ingress.yaml", "/api/coupons/issue is not rate limited")
@@ -959,11 +978,14 @@ def self_test(repo: Path) -> int:
         "nginx retries a 503": sub("nginx/gateway.conf.template", "proxy_next_upstream error timeout;", "proxy_next_upstream error timeout http_503;"),
         "nginx CBC suite": sub("nginx/gateway.conf.template", "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:", "ssl_ciphers ECDHE-ECDSA-AES128-SHA:"),
         "nginx /ws unlimited": sub("nginx/gateway.conf.template", "        limit_conn ws_per_ip", "        # limit_conn ws_per_ip"),
+        "nginx event reads unlimited": sub("nginx/gateway.conf.template", "        limit_req zone=events_per_ip", "        # limit_req zone=events_per_ip"),
+        "nginx raw cache key": sub("nginx/gateway.conf.template", "proxy_cache_key $request_method$uri$events_upstream_query;", "proxy_cache_key $request_method$request_uri;"),
         "compose worker connections": sub("deploy/compose/nginx.conf", "worker_connections 65536;", "worker_connections 1024;"),
         "compose nofile": sub(compose, "soft: 131072", "soft: 1024"),
         "published port": sub(compose, '"127.0.0.1:9090:9090"', '"9090:9090"'),
         "k8s retries a 503": sub("deploy/k8s/ingress.yaml", "proxy-next-upstream: error timeout\n", "proxy-next-upstream: error timeout http_503\n"),
         "k8s /ws unlimited": sub("deploy/k8s/ingress.yaml", "nginx.ingress.kubernetes.io/limit-connections:", "nginx.ingress.kubernetes.io/limit-conn:"),
+        "k8s event reads unlimited": sub("deploy/k8s/ingress.yaml", '    nginx.ingress.kubernetes.io/limit-rps: "10"', '    nginx.ingress.kubernetes.io/limit-rpm: "600"'),
     }
     baseline = Checker(repo).run()
     failures = 0

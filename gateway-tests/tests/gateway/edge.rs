@@ -126,8 +126,7 @@ async fn the_issue_endpoint_is_rate_limited_per_ip_with_429_and_the_client_addre
                 // One per minute: nothing refills while the test runs.
                 issue_rate: "1r/m".into(),
                 issue_burst: 2,
-                ws_conn_per_ip: 10_000,
-                web_root: stack.dir.join("web"),
+                ..stack.gateway_options()
             },
         )
         .await;
@@ -212,10 +211,8 @@ async fn the_web_front_end_is_served_with_client_side_routing_and_cache_headers(
         .extra_gateway(
             "site",
             GatewayOptions {
-                issue_rate: "100r/s".into(),
-                issue_burst: 100,
-                ws_conn_per_ip: 10_000,
                 web_root: web,
+                ..stack.gateway_options()
             },
         )
         .await;

@@ -69,6 +69,9 @@ pub struct Options {
     pub coupon_env: Vec<(String, String)>,
     /// nginx limit_conn on /ws: open sockets per client address.
     pub ws_conn_per_ip: u32,
+    /// nginx limit_req on the public event reads.
+    pub events_rate: String,
+    pub events_burst: u32,
     /// Each coupon-service instance reaches PostgreSQL through a proxy of
     /// its own (`Stack::pg_proxies`), which the test can cut.
     pub postgres_proxies: bool,
@@ -83,6 +86,8 @@ impl Default for Options {
             auth_burst: 100_000,
             coupon_env: Vec::new(),
             ws_conn_per_ip: 10_000,
+            events_rate: "100000r/s".into(),
+            events_burst: 100_000,
             postgres_proxies: false,
         }
     }
@@ -134,6 +139,8 @@ pub struct GatewayOptions {
     pub issue_rate: String,
     pub issue_burst: u32,
     pub ws_conn_per_ip: u32,
+    pub events_rate: String,
+    pub events_burst: u32,
     /// Static front end (web/dist in the real run).
     pub web_root: PathBuf,
 }
@@ -223,6 +230,8 @@ impl Stack {
                 issue_rate: options.issue_rate.clone(),
                 issue_burst: options.issue_burst,
                 ws_conn_per_ip: options.ws_conn_per_ip,
+                events_rate: options.events_rate.clone(),
+                events_burst: options.events_burst,
                 web_root: dir.join("web"),
             },
         )
@@ -266,6 +275,19 @@ impl Stack {
         stack
     }
 
+    /// What [`Stack::extra_gateway`] is rendered with unless a test says
+    /// otherwise: limits far above what a test sends, no web root.
+    pub fn gateway_options(&self) -> GatewayOptions {
+        GatewayOptions {
+            issue_rate: "100r/s".into(),
+            issue_burst: 100,
+            ws_conn_per_ip: 10_000,
+            events_rate: "100000r/s".into(),
+            events_burst: 100_000,
+            web_root: self.dir.join("web"),
+        }
+    }
+
     /// A further nginx in front of the same instances (another rate limit,
     /// a web root).
     pub async fn extra_gateway(&self, name: &str, options: GatewayOptions) -> Gateway {
@@ -307,6 +329,18 @@ impl Stack {
         https_client(
             &std::fs::read(self.dir.join("tls/gateway.crt")).expect("the gateway certificate"),
         )
+    }
+
+    /// An HTTPS client whose connections come from `address` (any of
+    /// 127.0.0.0/8): another client address as nginx sees it.
+    pub fn client_from(&self, address: std::net::IpAddr) -> reqwest::Client {
+        let pem = std::fs::read(self.dir.join("tls/gateway.crt")).expect("the gateway certificate");
+        reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("PEM certificate")])
+            .local_address(address)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("HTTPS client")
     }
 
     /// `https://localhost:<gateway port><path>`.
@@ -680,6 +714,8 @@ async fn start_gateway(
             ("GATEWAY_ISSUE_RATE", options.issue_rate.clone()),
             ("GATEWAY_ISSUE_BURST", options.issue_burst.to_string()),
             ("GATEWAY_WS_CONN_PER_IP", options.ws_conn_per_ip.to_string()),
+            ("GATEWAY_EVENTS_RATE", options.events_rate.clone()),
+            ("GATEWAY_EVENTS_BURST", options.events_burst.to_string()),
             ("GATEWAY_WEB_ROOT", options.web_root.display().to_string()),
             ("GATEWAY_ACCESS_LOG", "logs/access.log".into()),
             ("GATEWAY_ERROR_LOG", "logs/error.log".into()),

@@ -4,6 +4,7 @@
 mod client;
 mod e2e;
 mod edge;
+mod event_reads;
 mod helpers;
 mod instances;
 mod limits;

@@ -21,10 +21,8 @@ async fn one_address_opening_more_websockets_than_the_limit_is_refused_with_429_
         .extra_gateway(
             "ws-limit",
             GatewayOptions {
-                issue_rate: "100r/s".into(),
-                issue_burst: 100,
                 ws_conn_per_ip: limit,
-                web_root: stack.dir.join("web"),
+                ..stack.gateway_options()
             },
         )
         .await;
