@@ -10,7 +10,6 @@ use std::{sync::LazyLock, time::Duration};
 
 use contract::redis_keys::{EventKeys, idempotency_binding};
 use redis::{Script, cmd};
-
 use service_kit::redis::CallError;
 
 use super::{

@@ -7,6 +7,7 @@ mod abuse;
 mod auth;
 mod bad_frames;
 mod client;
+mod cluster_pause;
 mod delivery;
 mod e2e;
 mod fanout;
