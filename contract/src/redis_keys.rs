@@ -22,7 +22,8 @@ impl EventKeys {
         format!("{}{suffix}", self.base)
     }
 
-    /// Hash: start_ms, end_ms, total, max_per_user, closed, expire_at_ms.
+    /// Hash: start_ms, end_ms, total, max_per_user, closed, expire_at_ms,
+    /// version (the event's `state_version` the sale state was written from).
     pub fn info(&self) -> String {
         self.key("info")
     }

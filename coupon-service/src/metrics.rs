@@ -28,6 +28,9 @@ pub struct Metrics {
     pub reservations_given_back: IntCounter,
     pub sweeper_reconciled: IntCounterVec,
     pub redis_rebuilds: IntCounter,
+    /// Events whose Redis sale state was older than PostgreSQL's and was
+    /// replaced (an admin write that never reached Redis).
+    pub redis_state_repairs: IntCounter,
     pub outbox_published: IntCounterVec,
     pub outbox_pending: IntGauge,
     pub outbox_oldest_age_seconds: prometheus::Gauge,
@@ -87,6 +90,10 @@ impl Metrics {
             "redis_rebuilds_total",
             "Events whose Redis state was (re)built",
         )?;
+        let redis_state_repairs = IntCounter::new(
+            "redis_state_repairs_total",
+            "Events whose Redis sale state was older than PostgreSQL's and was replaced",
+        )?;
         let outbox_published = IntCounterVec::new(
             Opts::new(
                 "outbox_published_total",
@@ -119,6 +126,7 @@ impl Metrics {
         registry.register(Box::new(reservations_given_back.clone()))?;
         registry.register(Box::new(sweeper_reconciled.clone()))?;
         registry.register(Box::new(redis_rebuilds.clone()))?;
+        registry.register(Box::new(redis_state_repairs.clone()))?;
         registry.register(Box::new(outbox_published.clone()))?;
         registry.register(Box::new(outbox_pending.clone()))?;
         registry.register(Box::new(outbox_oldest_age_seconds.clone()))?;
@@ -134,6 +142,7 @@ impl Metrics {
             reservations_given_back,
             sweeper_reconciled,
             redis_rebuilds,
+            redis_state_repairs,
             outbox_published,
             outbox_pending,
             outbox_oldest_age_seconds,

@@ -85,6 +85,7 @@ const EVENT_STORE: &str = "the event store";
 
 /// Writes a validated, merged event under the rules of a running sale.
 /// The row is locked, so `issued_count` cannot move while it is checked.
+/// Bumps `state_version`: the Redis copy takes only a newer state.
 /// Applies the change and announces it; returns the event and the outbox
 /// rows of the announcement (committed).
 pub async fn update(
@@ -107,6 +108,7 @@ pub async fn update(
         "UPDATE coupon_events SET title = $1, description = $2, total_count = $3, max_per_user = $4, \
          start_time = $5, end_time = $6, discount_type = $7, discount_value = $8, \
          min_purchase_amount = $9, valid_days = $10, code_prefix = $11, updated_at = now(), \
+         state_version = state_version + 1, \
          sold_out_at = CASE WHEN $3 > issued_count THEN NULL ELSE sold_out_at END \
          WHERE id = $12 RETURNING *",
     );
@@ -174,15 +176,16 @@ fn running_sale_allows(
 }
 
 /// Ends the sale now, and announces it. Closing twice is harmless (and
-/// announced again: watchers that missed the first learn it).
+/// announced again: watchers that missed the first learn it). Bumps
+/// `state_version`, like an update.
 pub async fn close(db: &PgPool, id: i64) -> Result<(Event, Vec<OutboxRow>), ApiError> {
     let mut tx = db
         .begin()
         .await
         .map_err(ApiError::store_down(EVENT_STORE))?;
     let closed: Event = sqlx::query_as(
-        "UPDATE coupon_events SET closed_at = COALESCE(closed_at, now()), updated_at = now() \
-         WHERE id = $1 RETURNING *",
+        "UPDATE coupon_events SET closed_at = COALESCE(closed_at, now()), updated_at = now(), \
+         state_version = state_version + 1 WHERE id = $1 RETURNING *",
     )
     .bind(id)
     .fetch_optional(&mut *tx)

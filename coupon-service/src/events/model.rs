@@ -22,6 +22,12 @@ pub struct Event {
     pub sold_out_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every admin write; the Redis copy of the sale state
+    /// carries the number it was written from, so a late write never
+    /// replaces a newer one (`update_event.lua`). Defaulted for a cached
+    /// copy written before the column existed.
+    #[serde(default)]
+    pub state_version: i64,
 }
 
 /// Derived from time and state, never stored; the reserve script applies the
@@ -159,6 +165,7 @@ impl Event {
             sold_out_at: None,
             created_at: now,
             updated_at: now,
+            state_version: 1,
         }
     }
 }

@@ -13,7 +13,7 @@ macro_rules! columns {
     () => {
         "id, title, description, total_count, issued_count, max_per_user, start_time, end_time, \
          discount_type, discount_value, min_purchase_amount, valid_days, code_prefix, closed_at, \
-         sold_out_at, created_at, updated_at"
+         sold_out_at, created_at, updated_at, state_version"
     };
 }
 
@@ -82,10 +82,21 @@ pub async fn list_public(
     tokio::try_join!(events, total)
 }
 
-/// Ids of events whose issuance state must be in Redis: not over, not closed.
-pub async fn live_ids(pool: &PgPool) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "SELECT id FROM coupon_events WHERE end_time > now() AND closed_at IS NULL ORDER BY id",
+/// The sale state's version of an event that may still hold Redis state,
+/// and whether that state must be there (not over, not closed).
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct StateVersion {
+    pub id: i64,
+    pub state_version: i64,
+    pub live: bool,
+}
+
+/// Versions of the events that may still hold Redis state (ended less than
+/// a day ago, closed ones included: a close Redis missed is repaired).
+pub async fn recent_versions(pool: &PgPool) -> sqlx::Result<Vec<StateVersion>> {
+    sqlx::query_as(
+        "SELECT id, state_version, (end_time > now() AND closed_at IS NULL) AS live \
+         FROM coupon_events WHERE end_time > now() - interval '1 day' ORDER BY id",
     )
     .fetch_all(pool)
     .await

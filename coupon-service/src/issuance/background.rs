@@ -1,6 +1,8 @@
 //! The two housekeeping loops of issuance, run by every instance:
 //! - preload: every live event is loaded in Redis before its sale opens, and
-//!   reloaded soon after Redis lost it;
+//!   reloaded soon after Redis lost it; an event whose Redis copy is older
+//!   than PostgreSQL's sale state (an admin write that never reached Redis,
+//!   a close included) gets PostgreSQL's state;
 //! - sweep: reservations left pending by a crash or an ambiguous COMMIT are
 //!   settled by what PostgreSQL holds.
 //!
@@ -23,14 +25,22 @@ pub async fn preload_loop(db: PgPool, redis: RedisState, metrics: Arc<Metrics>, 
     }
 }
 
+/// One pass: one read of the version per recent event; a load or a repair
+/// only where Redis lacks a live event or holds an older state.
 pub async fn preload_once(
     db: &PgPool,
     redis: &RedisState,
     metrics: &Metrics,
 ) -> anyhow::Result<()> {
-    for event_id in store::live_ids(db).await? {
-        if !redis.is_loaded(event_id).await? && rebuild::ensure_loaded(redis, db, event_id).await? {
-            metrics.redis_rebuilds.inc();
+    for event in store::recent_versions(db).await? {
+        let Some(version) = redis.loaded_version(event.id).await? else {
+            if event.live && rebuild::ensure_loaded(redis, db, event.id).await? {
+                metrics.redis_rebuilds.inc();
+            }
+            continue;
+        };
+        if version < event.state_version && rebuild::repair(redis, db, event.id).await? {
+            metrics.redis_state_repairs.inc();
         }
     }
     Ok(())

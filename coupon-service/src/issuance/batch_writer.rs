@@ -8,7 +8,10 @@
 //! `coupon.soldout` row. Failure handling:
 //! - failed before COMMIT: nothing was written; give the reservations back;
 //! - refused by a constraint: retry each reservation alone to find the bad
-//!   one, then settle it by what PostgreSQL really holds (see `settle`);
+//!   one, then settle it by what PostgreSQL really holds (see `settle`); a
+//!   coupon for a closed or ended event (`coupon_events_issue_open`: Redis
+//!   missed a close) is given back, answered `event_ended`, and Redis gets
+//!   PostgreSQL's sale state;
 //! - COMMIT itself failed or timed out (ambiguous): look the rows up, never
 //!   give back blindly; if even that fails, leave the reservations pending
 //!   for the sweeper.
@@ -25,7 +28,7 @@ use service_kit::tasks::Tasks;
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::{code::new_code, redis_state::RedisState, reservation::Reservation};
+use super::{code::new_code, rebuild, redis_state::RedisState, reservation::Reservation};
 use crate::{
     coupon_columns,
     coupons::Coupon,
@@ -51,6 +54,10 @@ pub enum WriteError {
     /// repaired; a new attempt gets a fresh ticket.
     #[error("the reservation conflicted with a committed coupon")]
     Refused,
+    /// The database refused a coupon for a closed or ended event: Redis had
+    /// missed the close. The reservation was given back and Redis repaired.
+    #[error("the event is closed or over")]
+    Ended,
     /// The token's user does not exist.
     #[error("unknown user")]
     UnknownUser,
@@ -97,6 +104,9 @@ enum BatchError {
 }
 
 const CODE_COLLISION_RETRIES: usize = 3;
+
+/// The check (a trigger) refusing coupons for a closed or ended event.
+const EVENT_OPEN: &str = "coupon_events_issue_open";
 
 impl BatchWriter {
     /// Starts `config.writers` writer tasks sharing one queue.
@@ -320,6 +330,13 @@ impl Writer {
             let _ = job.reply.send(Err(WriteError::UnknownUser));
             return;
         }
+        let event_over = constraint(error) == Some(EVENT_OPEN);
+        if event_over {
+            // The next presses are refused by the script, not here.
+            if let Err(e) = rebuild::repair(&self.redis, &self.db, r.event_id).await {
+                tracing::warn!(error = %e, event.id = r.event_id, "could not repair the event's Redis state");
+            }
+        }
         let answer = match holders(&self.db, r).await {
             Ok(Holders {
                 ticket_held,
@@ -335,6 +352,7 @@ impl Writer {
                     "database refused a reservation; repairing Redis"
                 );
                 match self.redis.release(r, !ticket_held, !slot_held).await {
+                    Ok(_) if event_over => WriteError::Ended,
                     Ok(_) => WriteError::Refused,
                     Err(_) => WriteError::Unavailable,
                 }
@@ -428,6 +446,9 @@ async fn insert_rows(tx: &mut Transaction<'_, Postgres>, jobs: &[Job]) -> sqlx::
         .bind(&ids)
         .execute(&mut **tx)
         .await?;
+    // Raising the count of a closed or ended event is refused
+    // (`coupon_events_issue_open`): the lock waited for a concurrent close,
+    // so this sees it.
     sqlx::query(
         "UPDATE coupon_events e SET issued_count = e.issued_count + c.n, updated_at = now() \
          FROM UNNEST($1::bigint[], $2::int[]) AS c(id, n) WHERE e.id = c.id",

@@ -7,8 +7,9 @@
 -- KEYS[6] pending
 -- ARGV[1] start_ms  ARGV[2] end_ms  ARGV[3] total  ARGV[4] max_per_user
 -- ARGV[5] closed ("1"/"0")  ARGV[6] expire_at_ms (unix ms)
--- ARGV[7] remaining  ARGV[8] highest ticket committed  ARGV[9] n free tickets
--- ARGV[10 .. 9+n] free tickets; then pairs user, held-slots string
+-- ARGV[7] version (coupon_events.state_version read with the rest)
+-- ARGV[8] remaining  ARGV[9] highest ticket committed  ARGV[10] n free tickets
+-- ARGV[11 .. 10+n] free tickets; then pairs user, held-slots string
 -- Returns 1 when it loaded, 0 when the event was already there.
 
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -18,17 +19,17 @@ end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 
 redis.call('HSET', KEYS[1], 'start_ms', ARGV[1], 'end_ms', ARGV[2], 'total', ARGV[3],
-  'max_per_user', ARGV[4], 'closed', ARGV[5], 'expire_at_ms', ARGV[6])
-redis.call('SET', KEYS[2], ARGV[7])
-redis.call('SET', KEYS[3], ARGV[8])
+  'max_per_user', ARGV[4], 'closed', ARGV[5], 'expire_at_ms', ARGV[6], 'version', ARGV[7])
+redis.call('SET', KEYS[2], ARGV[8])
+redis.call('SET', KEYS[3], ARGV[9])
 
-local n_free = tonumber(ARGV[9])
-for i = 10, 9 + n_free do
+local n_free = tonumber(ARGV[10])
+for i = 11, 10 + n_free do
   redis.call('SADD', KEYS[4], ARGV[i])
 end
 -- A placeholder field keeps the hashes in existence so they carry the TTL.
 redis.call('HSET', KEYS[5], '_', '')
-for i = 10 + n_free, #ARGV, 2 do
+for i = 11 + n_free, #ARGV, 2 do
   redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1])
 end
 redis.call('HSET', KEYS[6], '_', '')

@@ -56,6 +56,26 @@ struct EventRow {
     start_time: DateTime<Utc>,
     end_time: DateTime<Utc>,
     closed: bool,
+    state_version: i64,
+}
+
+/// Applies PostgreSQL's sale state (window, stock, limit, closed) to the
+/// event's loaded Redis copy: after an admin write that never reached Redis,
+/// or a coupon the database refused for a closed event. A copy as new or
+/// newer is left alone. True when it applied.
+pub async fn repair(redis: &RedisState, db: &PgPool, event_id: i64) -> anyhow::Result<bool> {
+    let Some(event) = crate::events::store::find(db, event_id).await? else {
+        return Ok(false);
+    };
+    let applied = redis.update(event_id, &limits_of(&event)).await?;
+    if applied {
+        tracing::warn!(
+            event.id = event_id,
+            state.version = event.state_version,
+            "Redis missed an admin write; PostgreSQL's sale state applied"
+        );
+    }
+    Ok(applied)
 }
 
 /// Reads the event and all its committed coupons from one snapshot.
@@ -65,8 +85,8 @@ pub async fn state_from_db(db: &PgPool, event_id: i64) -> anyhow::Result<Option<
         .execute(&mut *tx)
         .await?;
     let event: Option<EventRow> = sqlx::query_as(
-        "SELECT total_count, max_per_user, start_time, end_time, closed_at IS NOT NULL AS closed \
-         FROM coupon_events WHERE id = $1",
+        "SELECT total_count, max_per_user, start_time, end_time, closed_at IS NOT NULL AS closed, \
+         state_version FROM coupon_events WHERE id = $1",
     )
     .bind(event_id)
     .fetch_optional(&mut *tx)
@@ -89,8 +109,9 @@ fn expire_at_ms(end: DateTime<Utc>) -> i64 {
     (end + chrono::Duration::days(1)).timestamp_millis()
 }
 
-/// The limits, window and closed flag of an event, for `RedisState::update`
-/// (the ticket fields stay empty: an update never touches tickets).
+/// The limits, window, closed flag and version of an event, for
+/// `RedisState::update` (the ticket fields stay empty: an update never
+/// touches tickets).
 pub fn limits_of(event: &crate::events::Event) -> EventState {
     EventState {
         start_ms: event.start_time.timestamp_millis(),
@@ -99,6 +120,7 @@ pub fn limits_of(event: &crate::events::Event) -> EventState {
         max_per_user: i64::from(event.max_per_user),
         closed: event.closed_at.is_some(),
         expire_at_ms: expire_at_ms(event.end_time),
+        version: event.state_version,
         ..EventState::default()
     }
 }
@@ -131,6 +153,7 @@ fn build_state(event: &EventRow, held: &[(i32, i64, i32)]) -> EventState {
         max_per_user: i64::from(event.max_per_user),
         closed: event.closed,
         expire_at_ms: expire_at_ms(event.end_time),
+        version: event.state_version,
         remaining: (i64::from(event.total_count) - held.len() as i64).max(0),
         highest_ticket: highest,
         free_tickets,
@@ -154,6 +177,7 @@ mod tests {
             start_time: now,
             end_time: now + chrono::Duration::hours(1),
             closed: false,
+            state_version: 1,
         };
         let state = build_state(&event, &[(1, 7, 1), (4, 7, 3), (2, 8, 1)]);
         assert_eq!(state.highest_ticket, 4);
@@ -174,6 +198,7 @@ mod tests {
             start_time: now,
             end_time: now,
             closed: true,
+            state_version: 3,
         };
         let state = build_state(&event, &[]);
         assert_eq!(

@@ -236,6 +236,7 @@ impl RedisState {
                         .arg(s.max_per_user)
                         .arg(if s.closed { "1" } else { "0" })
                         .arg(s.expire_at_ms)
+                        .arg(s.version)
                         .arg(s.remaining)
                         .arg(s.highest_ticket)
                         .arg(s.free_tickets.len());
@@ -253,7 +254,8 @@ impl RedisState {
     }
 
     /// Applies new limits / window / closed flag to a loaded event
-    /// (update_event.lua); false when the event is not loaded.
+    /// (update_event.lua); false when the event is not loaded or Redis
+    /// already holds this version or a newer one.
     pub async fn update(&self, event_id: i64, s: &EventState) -> anyhow::Result<bool> {
         let k = self.keys(event_id);
         let mut c = self.redis.conn();
@@ -266,12 +268,33 @@ impl RedisState {
             .arg(s.total)
             .arg(s.max_per_user)
             .arg(if s.closed { "1" } else { "0" })
-            .arg(s.expire_at_ms);
+            .arg(s.expire_at_ms)
+            .arg(s.version);
         let applied: i64 = self
             .redis
             .call("update script", call.invoke_async(&mut c))
             .await?;
         Ok(applied == 1)
+    }
+
+    /// The version of the sale state Redis holds for the event (0: written
+    /// before versions existed); `None` when the event is not loaded.
+    pub async fn loaded_version(&self, event_id: i64) -> anyhow::Result<Option<i64>> {
+        let info = self.keys(event_id).info();
+        let (total, version): (Option<i64>, Option<i64>) = {
+            let mut c = self.redis.conn();
+            self.redis
+                .call("HMGET info version", async {
+                    cmd("HMGET")
+                        .arg(info)
+                        .arg("total")
+                        .arg("version")
+                        .query_async(&mut c)
+                        .await
+                })
+                .await
+        }?;
+        Ok(total.map(|_| version.unwrap_or(0)))
     }
 
     /// Whether the event's state is in Redis.

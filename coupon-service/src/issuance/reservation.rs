@@ -66,6 +66,8 @@ pub struct EventState {
     pub max_per_user: i64,
     pub closed: bool,
     pub expire_at_ms: i64,
+    /// `coupon_events.state_version` this state was read with.
+    pub version: i64,
     pub remaining: i64,
     pub highest_ticket: i64,
     pub free_tickets: Vec<i64>,

@@ -132,6 +132,7 @@ async fn issue_coupon(
                 {
                     Ok(coupon) => return Ok(Issued { coupon, remaining }),
                     Err(WriteError::Refused) => continue,
+                    Err(WriteError::Ended) => return Err(event_ended()),
                     Err(WriteError::UnknownUser) => return Err(ApiError::InvalidToken),
                     Err(WriteError::Unavailable) => return Err(ApiError::unavailable("issuance")),
                 }
@@ -163,12 +164,7 @@ async fn issue_coupon(
                     "the event has not started yet".into(),
                 ));
             }
-            ReserveOutcome::Ended => {
-                return Err(ApiError::Gone(
-                    ErrorCode::EventEnded,
-                    "the event has ended".into(),
-                ));
-            }
+            ReserveOutcome::Ended => return Err(event_ended()),
             ReserveOutcome::SoldOut => {
                 state.sold_out.remember(event_id);
                 return Err(sold_out());
@@ -284,6 +280,10 @@ fn trace_id(req: &HttpRequest) -> String {
         .get::<crate::telemetry::RequestId>()
         .map(|id| id.0.clone())
         .unwrap_or_default()
+}
+
+fn event_ended() -> ApiError {
+    ApiError::Gone(ErrorCode::EventEnded, "the event has ended".into())
 }
 
 fn sold_out() -> ApiError {
