@@ -1,6 +1,11 @@
-//! The issue request, timed and classified.
+//! The issue request, timed and classified, and the `Idempotency-Key` it
+//! carries.
 
-use std::time::{Duration, Instant};
+use std::{
+    fmt::Write as _,
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, Instant},
+};
 
 use serde::Deserialize;
 
@@ -49,13 +54,85 @@ pub fn last_201(results: &[IssueResult]) -> Option<Instant> {
         .max()
 }
 
+/// The `Idempotency-Key`s of a run, one fresh key per press, as the web
+/// sale page sends them (web/src/sale/main.ts). flashload never re-sends a
+/// press (an unanswered one or a 503 is counted as it came), so no key is
+/// ever sent twice.
+///
+/// Cheap by design: a random prefix drawn once per process (so processes
+/// sharing a sale never collide) and a counter, formatted as one 36-byte
+/// string shaped like the browser's UUID, `xxxxxxxx-xxxx-4xxx-yxxx-<counter
+/// in 12 hex digits>`: no randomness per press, one small allocation (the
+/// header value takes the string's buffer as it is).
+pub struct IdempotencyKeys {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl IdempotencyKeys {
+    pub fn new() -> Self {
+        let mut prefix = uuid::Uuid::new_v4().hyphenated().to_string();
+        // "8-4-4-4-" of the UUID: 24 characters, the counter takes the last 12.
+        prefix.truncate(24);
+        Self {
+            prefix,
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// A key never handed out before in this process.
+    pub fn next(&self) -> reqwest::header::HeaderValue {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut key = String::with_capacity(36);
+        let _ = write!(key, "{}{:012x}", self.prefix, n & 0xffff_ffff_ffff);
+        reqwest::header::HeaderValue::try_from(key)
+            .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("flashload-key"))
+    }
+}
+
+impl Default for IdempotencyKeys {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The presses a target sent, with and without an `Idempotency-Key`.
+#[derive(Debug, Default)]
+pub struct PressCounts {
+    keyed: AtomicU64,
+    unkeyed: AtomicU64,
+}
+
+impl PressCounts {
+    fn count(&self, keyed: bool) {
+        let counter = if keyed { &self.keyed } else { &self.unkeyed };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// (keyed, unkeyed) so far.
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.keyed.load(Ordering::Relaxed),
+            self.unkeyed.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// One press of the sale button: `POST /api/coupons/issue`, with a fresh
+/// `Idempotency-Key` unless the target presses unkeyed.
 pub async fn issue(target: &Target, token: &str, event_id: i64) -> IssueResult {
     let started = Instant::now();
-    let sent = target
+    let mut request = target
         .http()
         .post(target.api("/api/coupons/issue"))
         .bearer_auth(token)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(reqwest::header::CONTENT_TYPE, "application/json");
+    let key = target.idempotency_keys().map(IdempotencyKeys::next);
+    target.presses().count(key.is_some());
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let sent = request
         .body(format!(r#"{{"event_id":{event_id}}}"#))
         .send()
         .await;
@@ -120,5 +197,24 @@ pub async fn read_event(target: &Target, event_id: i64) -> IssueResult {
         latency: started.elapsed(),
         finished: Instant::now(),
         coupon_id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IdempotencyKeys;
+
+    #[test]
+    fn keys_are_fresh_per_press_and_shaped_like_the_browsers() {
+        let keys = IdempotencyKeys::new();
+        let (a, b) = (keys.next(), keys.next());
+        assert_ne!(a, b);
+        for key in [&a, &b] {
+            let key = key.to_str().expect("ASCII");
+            assert_eq!(key.len(), 36, "{key}");
+            assert!(uuid::Uuid::parse_str(key).is_ok(), "{key}");
+        }
+        // Another process (another generator) draws another prefix.
+        assert_ne!(IdempotencyKeys::new().next(), a);
     }
 }

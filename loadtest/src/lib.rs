@@ -12,12 +12,14 @@
 //!   push, idle, crowd;
 //! - `invariants.rs`: the checks, against PostgreSQL, Redis and what the
 //!   sockets received;
+//! - `redis_usage.rs`: Redis memory and keys, before and after a run;
 //! - `report.rs`: the summary table and the JSON report.
 
 pub mod clients;
 pub mod fdlimit;
 pub mod http;
 pub mod invariants;
+pub mod redis_usage;
 pub mod report;
 pub mod scenarios;
 pub mod setup;

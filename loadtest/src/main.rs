@@ -5,8 +5,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use loadtest::{
-    fdlimit, report,
-    scenarios::{self, ScenarioReport},
+    fdlimit, report, scenarios,
     target::{Target, TargetConfig},
 };
 
@@ -65,6 +64,12 @@ struct Args {
     /// answer (push: every buyer presses at once).
     #[arg(long)]
     rate: Option<f64>,
+    /// Press without an `Idempotency-Key`. By default every issue request
+    /// carries a fresh one, as the web sale page sends it (flashload never
+    /// re-sends a press, so no key is sent twice); unkeyed presses are a
+    /// client that does not exist, kept for comparison.
+    #[arg(long)]
+    unkeyed: bool,
     /// Length of the timed scenarios (sustained, rejections).
     #[arg(long, default_value_t = 20)]
     duration_secs: u64,
@@ -213,6 +218,7 @@ async fn main() -> anyhow::Result<()> {
                     .with_context(|| format!("reading the certificate {}", path.display()))
             })
             .transpose()?,
+        keyed: !args.unkeyed,
     };
     anyhow::ensure!(
         args.scenario == Scenario::Crowd
@@ -234,7 +240,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let duration = Duration::from_secs(args.duration_secs);
-    let mut reports: Vec<ScenarioReport> = Vec::new();
+    let mut reports = report::Reports::default();
     let wanted = |s: Scenario| {
         args.scenario == s
             || (args.scenario == Scenario::All
@@ -242,35 +248,46 @@ async fn main() -> anyhow::Result<()> {
     };
     if wanted(Scenario::Sellout) {
         reports.push(
+            &target,
             scenarios::sellout::run(&target, args.users, args.stock, args.concurrency).await?,
         );
     }
     if wanted(Scenario::Sustained) {
         reports.push(
+            &target,
             scenarios::sustained::run(&target, args.users, args.concurrency, duration, args.rate)
                 .await?,
         );
     }
     if wanted(Scenario::Rejections) {
         reports.push(
+            &target,
             scenarios::rejections::run(&target, args.users, args.concurrency, duration, args.rate)
                 .await?,
         );
     }
     if wanted(Scenario::Losers) {
         reports.push(
+            &target,
             scenarios::losers::run(&target, args.users, args.concurrency, duration, args.rate)
                 .await?,
         );
     }
     if wanted(Scenario::Reads) {
-        reports.push(scenarios::reads::run(&target, args.concurrency, duration, args.rate).await?);
+        reports.push(
+            &target,
+            scenarios::reads::run(&target, args.concurrency, duration, args.rate).await?,
+        );
     }
     if wanted(Scenario::Watchers) {
-        reports.push(scenarios::watchers::run(&target, args.watchers, args.stock.min(100)).await?);
+        reports.push(
+            &target,
+            scenarios::watchers::run(&target, args.watchers, args.stock.min(100)).await?,
+        );
     }
     if wanted(Scenario::Push) {
         reports.push(
+            &target,
             scenarios::push::run(
                 &target,
                 args.users.min(args.concurrency),
@@ -285,14 +302,20 @@ async fn main() -> anyhow::Result<()> {
             !args.notify_pid.is_empty(),
             "idle needs --notify-pid (the notify-service process)"
         );
-        reports.push(scenarios::idle::run(&target, connections, &args.notify_pid).await?);
+        reports.push(
+            &target,
+            scenarios::idle::run(&target, connections, &args.notify_pid).await?,
+        );
     }
     if wanted(Scenario::Crowd) && args.sell_only {
         // clap has checked that both are given.
         let (Some(event), Some(sold_at)) = (args.event_id, &args.sold_at_file) else {
             anyhow::bail!("--sell-only needs --event-id and --sold-at-file");
         };
-        reports.push(scenarios::crowd::sell(&target, event, sold_at).await?);
+        reports.push(
+            &target,
+            scenarios::crowd::sell(&target, event, sold_at).await?,
+        );
     } else if wanted(Scenario::Crowd) {
         let shared = match (args.event_id, &args.sold_at_file) {
             (Some(event_id), Some(sold_at_file)) => Some(scenarios::crowd::SharedSale {
@@ -316,8 +339,9 @@ async fn main() -> anyhow::Result<()> {
             ready_file: args.ready_file.clone(),
             latencies_file: args.latencies_file.clone(),
         };
-        reports.push(scenarios::crowd::run(&target, &crowd).await?);
+        reports.push(&target, scenarios::crowd::run(&target, &crowd).await?);
     }
+    let reports = reports.into_vec();
     report::print_table(&reports);
     report::write_json(&args.report, &reports)?;
     println!("report written to {}", args.report.display());

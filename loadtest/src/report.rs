@@ -1,6 +1,38 @@
 //! The summary table on stdout and the JSON report file.
 
-use crate::scenarios::ScenarioReport;
+use crate::{scenarios::ScenarioReport, target::Target};
+
+/// The reports of a run, each with the presses its scenario sent (keyed and
+/// unkeyed) in its parameters: the scenarios run one after the other, so
+/// the target's counts between two reports are the later one's.
+#[derive(Default)]
+pub struct Reports {
+    reports: Vec<ScenarioReport>,
+    /// The target's (keyed, unkeyed) counts at the last report.
+    counted: (u64, u64),
+}
+
+impl Reports {
+    pub fn push(&mut self, target: &Target, mut report: ScenarioReport) {
+        let (keyed, unkeyed) = target.presses().get();
+        let presses = (keyed - self.counted.0, unkeyed - self.counted.1);
+        self.counted = (keyed, unkeyed);
+        if presses != (0, 0)
+            && let Some(parameters) = report.parameters.as_object_mut()
+        {
+            parameters.insert("keyed".into(), target.config.keyed.into());
+            parameters.insert(
+                "presses".into(),
+                serde_json::json!({"keyed": presses.0, "unkeyed": presses.1}),
+            );
+        }
+        self.reports.push(report);
+    }
+
+    pub fn into_vec(self) -> Vec<ScenarioReport> {
+        self.reports
+    }
+}
 
 pub fn print_table(reports: &[ScenarioReport]) {
     println!(
@@ -25,6 +57,14 @@ pub fn print_table(reports: &[ScenarioReport]) {
                 format!("{} VIOLATED", r.violations.len())
             }
         );
+        // Whether the presses carried an `Idempotency-Key` (set by
+        // flashload's main for the scenarios that pressed).
+        if let Some(presses) = r.parameters.get("presses") {
+            println!(
+                "{:<11}   presses: {} keyed (Idempotency-Key), {} unkeyed",
+                "", presses["keyed"], presses["unkeyed"]
+            );
+        }
         for (outcome, n) in &r.outcomes {
             println!("{:<11}   {outcome}: {n}", "");
         }

@@ -6,7 +6,11 @@ use contract::{
 };
 use sqlx::PgPool;
 
-use crate::{clients::HttpClients, tls, ws};
+use crate::{
+    clients::HttpClients,
+    http::{IdempotencyKeys, PressCounts},
+    tls, ws,
+};
 
 /// How to reach the stack (HTTP API, WebSocket, PostgreSQL, Redis) and how
 /// to mint tokens (the issuer's private key: the benchmark measures the sale,
@@ -24,6 +28,10 @@ pub struct TargetConfig {
     pub issuer: String,
     pub audience: String,
     pub ca_cert_pem: Option<Vec<u8>>,
+    /// Every press carries a fresh `Idempotency-Key`, as the web sale page
+    /// sends them; false: no key (a client that does not exist, kept for
+    /// comparison).
+    pub keyed: bool,
 }
 
 /// Connected handles, shared by every scenario.
@@ -34,6 +42,8 @@ pub struct Target {
     pub db: PgPool,
     pub redis: redis::Client,
     signer: TokenSigner,
+    idempotency_keys: Option<IdempotencyKeys>,
+    presses: PressCounts,
 }
 
 impl Target {
@@ -62,6 +72,7 @@ impl Target {
             .await
             .map_err(|e| anyhow::anyhow!("PostgreSQL at the database URL: {e}"))?;
         let redis = redis::Client::open(config.redis_url.as_str())?;
+        let idempotency_keys = config.keyed.then(IdempotencyKeys::new);
         Ok(Self {
             config,
             http,
@@ -69,7 +80,19 @@ impl Target {
             db,
             redis,
             signer,
+            idempotency_keys,
+            presses: PressCounts::default(),
         })
+    }
+
+    /// The keys of keyed presses; `None` when pressing unkeyed.
+    pub fn idempotency_keys(&self) -> Option<&IdempotencyKeys> {
+        self.idempotency_keys.as_ref()
+    }
+
+    /// The presses sent so far, keyed and unkeyed.
+    pub fn presses(&self) -> &PressCounts {
+        &self.presses
     }
 
     /// The HTTP client of the next request.

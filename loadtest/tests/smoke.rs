@@ -16,6 +16,8 @@ use test_support::{
 
 struct Stack {
     target: Arc<Target>,
+    /// The target's configuration (keyed presses, the web client's way).
+    config: TargetConfig,
     notify_pid: u32,
     /// Last: the database, Redis keys and RabbitMQ names go with the stack.
     _scope: TestScope,
@@ -90,25 +92,23 @@ async fn start_stack() -> Stack {
         })
         .await;
     }
-    let target = Target::connect(
-        TargetConfig {
-            api_url,
-            ws_url: format!("ws://127.0.0.1:{notify_port}/ws"),
-            database_url,
-            redis_url: "redis://127.0.0.1:6379".into(),
-            redis_prefix: prefix,
-            private_key_pem: TEST_PRIVATE_KEY.to_vec(),
-            key_id: "dev-1".into(),
-            issuer: "coupon-platform".into(),
-            audience: "coupon-api".into(),
-            ca_cert_pem: None,
-        },
-        200,
-    )
-    .await
-    .expect("target");
+    let config = TargetConfig {
+        api_url,
+        ws_url: format!("ws://127.0.0.1:{notify_port}/ws"),
+        database_url,
+        redis_url: "redis://127.0.0.1:6379".into(),
+        redis_prefix: prefix,
+        private_key_pem: TEST_PRIVATE_KEY.to_vec(),
+        key_id: "dev-1".into(),
+        issuer: "coupon-platform".into(),
+        audience: "coupon-api".into(),
+        ca_cert_pem: None,
+        keyed: true,
+    };
+    let target = Target::connect(config.clone(), 200).await.expect("target");
     Stack {
         target: Arc::new(target),
+        config,
         notify_pid: std::process::id(),
         _scope: scope,
     }
@@ -191,14 +191,54 @@ async fn shared_sale(t: &Arc<Target>, notify_pid: u32) -> Vec<scenarios::Scenari
     reports
 }
 
+/// The idempotency keys bound under the test's prefix (one per key that
+/// won a reservation).
+async fn idempotency_bindings(t: &Target) -> usize {
+    let mut c = t
+        .redis
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let pattern = format!("{}idem:{{user:*", t.config.redis_prefix);
+    let mut cursor: u64 = 0;
+    let mut n = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1_000)
+            .query_async(&mut c)
+            .await
+            .expect("scan");
+        n += keys.len();
+        if next == 0 {
+            return n;
+        }
+        cursor = next;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_at_a_small_size_keeps_every_invariant() {
     let stack = start_stack().await;
     let t = &stack.target;
+    // Keyed by default, as the web client presses: every press carried a
+    // key, and the server saw them (each winner's key is bound to the
+    // event in Redis: exactly the 100 winners', the first sale of the
+    // test's prefix).
+    let sellout = scenarios::sellout::run(t, 300, 100, 100)
+        .await
+        .expect("sellout");
+    assert_eq!(t.presses().get(), (300, 0), "every press keyed");
+    assert_eq!(
+        idempotency_bindings(t).await,
+        100,
+        "the server bound each winner's key"
+    );
     let reports = vec![
-        scenarios::sellout::run(t, 300, 100, 100)
-            .await
-            .expect("sellout"),
+        sellout,
         scenarios::sustained::run(t, 50, 20, Duration::from_secs(2), None)
             .await
             .expect("sustained"),
@@ -277,10 +317,65 @@ async fn every_scenario_at_a_small_size_keeps_every_invariant() {
         "{:?}",
         reads.outcomes
     );
+    // Refused keyed presses leave no idempotency record behind; the
+    // reading is in the report.
+    let rejections = &reports[2];
+    assert!(
+        rejections.extra["redis_used_memory_before_bytes"].is_u64()
+            && rejections.extra["redis_used_memory_after_bytes"].is_u64(),
+        "{}",
+        rejections.extra
+    );
+    assert_eq!(
+        rejections.extra["redis_idempotency_keys_before"],
+        rejections.extra["redis_idempotency_keys_after"],
+        "{}",
+        rejections.extra
+    );
+    // --unkeyed: the same scenario without keys, on a target of its own.
+    let unkeyed_target = Arc::new(
+        Target::connect(
+            TargetConfig {
+                keyed: false,
+                ..stack.config.clone()
+            },
+            20,
+        )
+        .await
+        .expect("unkeyed target"),
+    );
+    let unkeyed = scenarios::rejections::run(&unkeyed_target, 50, 20, Duration::from_secs(1), None)
+        .await
+        .expect("unkeyed rejections");
+    // flashload's report says how the presses went.
+    let mut collected = loadtest::report::Reports::default();
+    collected.push(&unkeyed_target, unkeyed);
+    let unkeyed = collected.into_vec().remove(0);
+    assert_eq!(unkeyed.parameters["keyed"], false);
+    assert_eq!(
+        unkeyed.parameters["presses"]["keyed"], 0,
+        "{}",
+        unkeyed.parameters
+    );
+    let (keyed_presses, unkeyed_presses) = unkeyed_target.presses().get();
+    assert_eq!(
+        unkeyed.parameters["presses"]["unkeyed"], unkeyed_presses,
+        "{}",
+        unkeyed.parameters
+    );
+    assert!(
+        keyed_presses == 0 && unkeyed_presses > 0,
+        "unkeyed presses: {keyed_presses} keyed, {unkeyed_presses} unkeyed"
+    );
+    assert!(
+        unkeyed.outcomes.get("410 sold_out").is_some_and(|n| *n > 0),
+        "{:?}",
+        unkeyed.outcomes
+    );
     let shared = shared_sale(t, stack.notify_pid).await;
     let reports: Vec<_> = reports
         .into_iter()
-        .chain([paced, paced_push, losers, reads])
+        .chain([paced, paced_push, losers, reads, unkeyed])
         .chain(shared)
         .collect();
     loadtest::report::print_table(&reports);

@@ -1,12 +1,16 @@
 //! `rejections`: a sold-out event hammered by C clients for T seconds; the
 //! headline is rejected requests per second.
+//!
+//! Around the hammering, what Redis holds (`used_memory`, the keys under
+//! the prefix, the idempotency records among them): refused presses, keyed
+//! or not, should leave it as it was.
 
 use std::{sync::Arc, time::Duration};
 
 use serde_json::json;
 
 use super::{ScenarioReport, Window, sustained::hammer};
-use crate::{http, invariants, setup, target::Target};
+use crate::{http, invariants, redis_usage, setup, target::Target};
 
 pub async fn run(
     target: &Arc<Target>,
@@ -25,6 +29,7 @@ pub async fn run(
         "the first request did not win: {}",
         first.outcome
     );
+    let redis_before = redis_usage::read(target).await?;
     let (recorder, issued, elapsed) = hammer(
         target,
         &people.tokens[1..],
@@ -34,6 +39,7 @@ pub async fn run(
         rate,
     )
     .await;
+    let redis_after = redis_usage::read(target).await?;
     let mut all_issued = issued.clone();
     all_issued.extend(first.coupon_id);
     let mut violations = invariants::check(
@@ -58,7 +64,15 @@ pub async fn run(
         Window { recorder, elapsed },
         "rejected/s",
         rejected,
-        json!({}),
+        json!({
+            "redis_used_memory_before_bytes": redis_before.used_memory,
+            "redis_used_memory_after_bytes": redis_after.used_memory,
+            "redis_used_memory_delta_bytes": redis_before.used_memory_delta(&redis_after),
+            "redis_keys_before": redis_before.keys,
+            "redis_keys_after": redis_after.keys,
+            "redis_idempotency_keys_before": redis_before.idempotency_keys,
+            "redis_idempotency_keys_after": redis_after.idempotency_keys,
+        }),
         violations,
     ))
 }
