@@ -26,6 +26,7 @@ class User:
         self.token = token
         self.won = set()
         self.won_at = []
+        self.won_order = []
         self.pushed = set()
         self.last_seq = None
         self.reconnects = 0
@@ -78,6 +79,7 @@ async def press_loop(user, http, api, event_id, until, outcomes):
             outcomes[f"{r.status_code} {code}".strip()] += 1
             if r.status_code == 201:
                 user.won.add(body["coupon"]["id"])
+                user.won_order.append(body["coupon"]["id"])
                 user.won_at.append(time.monotonic())
         except httpx.HTTPError as e:
             outcomes[f"error {type(e).__name__}"] += 1
@@ -115,6 +117,15 @@ async def main():
     await asyncio.gather(*sockets, return_exceptions=True)
 
     missing = sum(len(u.won - u.pushed) for u in users)
+    started = until - args.seconds
+    # Which wins never arrived, and when they were won (s into the sale):
+    # whether they cluster around the cut tells what lost them.
+    missing_wins = [
+        {"user": i, "coupon": c, "won_at_s": round(t - started, 2)}
+        for i, u in enumerate(users)
+        for c, t in zip(u.won_order, u.won_at)
+        if c not in u.pushed
+    ]
     summary = {
         "users": len(users),
         "outcomes": dict(outcomes),
@@ -125,6 +136,7 @@ async def main():
         "reconnects": sum(u.reconnects for u in users),
         "resumes_recovered": sum(r is True for u in users for r in u.resumes),
         "resumes_lost_history": sum(r is False for u in users for r in u.resumes),
+        "missing_wins": missing_wins,
     }
     print(json.dumps(summary))
     return 1 if missing else 0
