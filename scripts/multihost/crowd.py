@@ -27,6 +27,7 @@ class User:
         self.won = set()
         self.won_at = []
         self.won_order = []
+        self.resume_retries = 0
         self.pushed = set()
         self.last_seq = None
         self.reconnects = 0
@@ -44,10 +45,15 @@ async def socket_loop(user, ws_url, stop):
             ) as ws:
                 welcome = json.loads(await asyncio.wait_for(ws.recv(), 5))
                 assert welcome["type"] == "welcome", welcome
+                # As the web page does (web/src/lib/push.ts): resume from
+                # the last seq, and ask again from the same point while the
+                # history is unavailable (a Redis failover under way).
+                pending = None
                 if not first:
                     user.reconnects += 1
                     if user.last_seq is not None:
-                        await ws.send(json.dumps({"type": "resume", "since": user.last_seq}))
+                        pending = user.last_seq
+                        await ws.send(json.dumps({"type": "resume", "since": pending}))
                 first = False
                 while True:
                     frame = json.loads(await ws.recv())
@@ -56,7 +62,12 @@ async def socket_loop(user, ws_url, stop):
                         user.pushed.add(frame["data"]["couponId"])
                         user.last_seq = frame["seq"]
                     elif kind == "resumed":
+                        pending = None
                         user.resumes.append(frame.get("recovered"))
+                    elif kind == "error" and frame.get("code") == "unavailable" and pending:
+                        user.resume_retries += 1
+                        await asyncio.sleep(1)
+                        await ws.send(json.dumps({"type": "resume", "since": pending}))
         except (OSError, asyncio.TimeoutError, websockets.WebSocketException):
             if stop.is_set():
                 return
@@ -136,6 +147,7 @@ async def main():
         "reconnects": sum(u.reconnects for u in users),
         "resumes_recovered": sum(r is True for u in users for r in u.resumes),
         "resumes_lost_history": sum(r is False for u in users for r in u.resumes),
+        "resumes_retried": sum(u.resume_retries for u in users),
         "missing_wins": missing_wins,
     }
     print(json.dumps(summary))

@@ -101,6 +101,8 @@ export class PushClient {
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private authTimer: ReturnType<typeof setTimeout> | undefined;
   private extendTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The `since` of a `resume` not answered yet: asked again if the history was unavailable. */
+  private pendingResume: string | null = null;
   private lastFrameAt = 0;
   private currentState: ConnectionState = 'signed-out';
   private readonly url: string;
@@ -246,6 +248,7 @@ export class PushClient {
         this.attempt = 0;
         const since = this.lastSeq();
         // `resume` first: personal messages are held back until our first frame.
+        this.pendingResume = since || null;
         if (since) this.send({ type: 'resume', since });
         for (const id of this.watched) this.send({ type: 'subscribe', event_id: id });
         if (!since && this.watched.size === 0) this.send({ type: 'ping' });
@@ -287,13 +290,20 @@ export class PushClient {
         this.handlers.subscribed?.(frame as unknown as SubscribedFrame);
         break;
       case 'resumed':
+        this.pendingResume = null;
         if (frame.recovered === false) this.handlers.resync?.();
         break;
       case 'error':
         if (frame.code === 'unavailable') {
-          // A snapshot or the history could not be read; ask again shortly.
+          // A snapshot or the history could not be read (a Redis failover);
+          // ask again shortly. A resume is asked again from the same point:
+          // live messages flow meanwhile and move the saved seq past what
+          // the failed resume was to bring back.
+          const ws = this.ws;
+          const since = this.pendingResume;
           setTimeout(() => {
-            if (!this.authed) return;
+            if (!this.authed || this.ws !== ws) return;
+            if (since && this.pendingResume === since) this.send({ type: 'resume', since });
             for (const id of this.watched) this.send({ type: 'subscribe', event_id: id });
           }, 1000);
         } else if (frame.code === 'invalid_since') {
