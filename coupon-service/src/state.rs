@@ -10,7 +10,10 @@ use crate::{
     configuration::Settings,
     error::ApiError,
     events::{Event, cache::EventCache},
-    issuance::{batch_writer::BatchWriter, redis_state::RedisState, sold_out::SoldOutMemo},
+    issuance::{
+        batch_writer::BatchWriter, redis_state::RedisState, slot_holders::SlotHolders,
+        sold_out::SoldOutMemo,
+    },
     outbox::handoff::Handoff,
     rate_limit::Limiters,
 };
@@ -22,6 +25,8 @@ pub struct AppState {
     pub events: EventCache,
     pub writer: BatchWriter,
     pub sold_out: SoldOutMemo,
+    /// Who holds a slot of a sold-out event (keyed presses after a sell-out).
+    pub slot_holders: SlotHolders,
     /// The outbox relay's broker connection.
     pub relay: Arc<Connected>,
     /// Committed outbox rows straight to this instance's relay (admin

@@ -8,7 +8,8 @@
 //!   `abandoned.rs`: giving back what a call that got no answer reserved;
 //! - `rebuild.rs` + `load_event.lua`: Redis state from PostgreSQL;
 //! - `background.rs`: preloading events and sweeping stale reservations;
-//! - `sold_out.rs`: a moment's memory of a sold-out event, for the losing crowd.
+//! - `sold_out.rs`: a moment's memory of a sold-out event, for the losing crowd
+//!   (`slot_holders.rs`: whose keyed press may be a winner's retry).
 
 pub mod abandoned;
 pub mod background;
@@ -19,4 +20,5 @@ pub mod rebuild;
 pub mod redis_state;
 pub mod reservation;
 pub mod routes;
+pub mod slot_holders;
 pub mod sold_out;

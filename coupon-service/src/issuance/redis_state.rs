@@ -153,6 +153,30 @@ impl RedisState {
         })
     }
 
+    /// The users holding (or having held) a slot of the event, or `None`
+    /// when they are more than `max` (or the event is not loaded: nobody).
+    pub async fn slot_holders(
+        &self,
+        event_id: i64,
+        max: usize,
+    ) -> anyhow::Result<Option<Vec<i64>>> {
+        let key = self.keys(event_id).users();
+        let mut c = self.redis.conn();
+        let count: usize = self
+            .redis
+            .call("HLEN users", cmd("HLEN").arg(&key).query_async(&mut c))
+            .await?;
+        if count > max {
+            return Ok(None);
+        }
+        let users: Vec<String> = self
+            .redis
+            .call("HKEYS users", cmd("HKEYS").arg(&key).query_async(&mut c))
+            .await?;
+        // The `_` placeholder field is no user.
+        Ok(Some(users.iter().filter_map(|u| u.parse().ok()).collect()))
+    }
+
     /// What a reserve call reserved, if it ran and reserved.
     pub async fn call_record(
         &self,

@@ -86,18 +86,13 @@ async fn issue_coupon(
     let fingerprint = event_id.to_string();
     // Only an event Redis has answered for is remembered, so it exists:
     // the losing crowd skips the event lookup too. A keyed press is
-    // answered from memory as well, unless its key won a reservation (a
-    // retry of a press that won gets its coupon back): only keys that
-    // reserved are bound, so one read on the user's own slot tells.
-    if state.sold_out.is_sold_out(event_id) {
-        let bound = if idem.is_empty() {
-            None
-        } else {
-            bound_to(state, user.id(), &idem).await?
-        };
-        if bound.is_none() {
-            return Err(sold_out());
-        }
+    // answered from memory as well, unless its key may have won (a retry of
+    // a press that won gets its coupon back): only a slot holder's key can
+    // (`slot_holders.rs`), and only keys that reserved are bound.
+    if state.sold_out.is_sold_out(event_id)
+        && !may_replay(state, user.id(), event_id, &idem).await?
+    {
+        return Err(sold_out());
     }
     let event = state.event(event_id).await?;
     // Past the answers from memory: only a request that is about to reach
@@ -178,6 +173,24 @@ async fn issue_coupon(
         }
     }
     Err(ApiError::unavailable("issuance"))
+}
+
+/// Whether a keyed press on a sold-out event may be a retry of one that won.
+async fn may_replay(
+    state: &AppState,
+    user_id: i64,
+    event_id: i64,
+    idem: &str,
+) -> Result<bool, ApiError> {
+    if idem.is_empty() {
+        return Ok(false);
+    }
+    let holder = state
+        .slot_holders
+        .may_hold(&state.redis, event_id, user_id)
+        .await
+        .map_err(redis_down)?;
+    Ok(holder && bound_to(state, user_id, idem).await?.is_some())
 }
 
 /// The event a key is bound to (it won a reservation there), if any.

@@ -300,7 +300,8 @@ async fn the_window_and_stock_decide_the_error_codes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn once_sold_out_the_losers_are_answered_without_redis_but_a_winners_retry_still_asks_it() {
+async fn once_sold_out_the_losers_are_answered_without_redis_keyed_or_not_but_a_winners_retry_still_asks_it()
+ {
     let app = spawn_app_with(
         Faults {
             redis: true,
@@ -324,13 +325,25 @@ async fn once_sold_out_the_losers_are_answered_without_redis_but_a_winners_retry
         error_code(app.issue(&loser, event.id, None).await).await,
         (410, "sold_out".into())
     );
+    // A keyed press (as the sale page sends) reads who holds a slot once.
+    assert_eq!(
+        error_code(app.issue(&loser, event.id, Some("loser-1")).await).await,
+        (410, "sold_out".into())
+    );
 
-    // Redis said sold_out once: the crowd is answered from memory now.
+    // Redis said sold_out once: the crowd is answered from memory now,
+    // keyed presses of users holding no slot too (the holders were read
+    // within the last second).
     proxy.cut();
     assert_eq!(
         error_code(app.issue(&loser, event.id, None).await).await,
         (410, "sold_out".into()),
         "the memory answers while Redis is unreachable"
+    );
+    assert_eq!(
+        error_code(app.issue(&loser, event.id, Some("loser-2")).await).await,
+        (410, "sold_out".into()),
+        "a keyed press of a user holding no slot is answered from memory"
     );
     // A retry with an Idempotency-Key must get its coupon back, so it asks
     // Redis (down here: 503, never a wrong sold_out).
