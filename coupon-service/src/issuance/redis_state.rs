@@ -397,10 +397,9 @@ impl RedisState {
             .await
     }
 
-    /// Binds an idempotency key to the body fingerprint it was first used
-    /// with, for [`BINDING_TTL_SECS`]; returns the fingerprint already bound
-    /// when it differs. Only a key that got a reservation is bound: a
-    /// refused press leaves nothing behind.
+    /// Binds an idempotency key to the body fingerprint it reserved with,
+    /// for [`BINDING_TTL_SECS`]; returns the fingerprint already bound when
+    /// it differs.
     pub async fn bind_idempotency(
         &self,
         user_id: i64,

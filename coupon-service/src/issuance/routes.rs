@@ -83,7 +83,6 @@ async fn issue_coupon(
     }
     crate::rate_limit::check(&state.limiters.issue, &user.id())?;
     let idem = idempotency::key_hash(req)?;
-    let fingerprint = event_id.to_string();
     // Only an event Redis has answered for is remembered, so it exists:
     // the losing crowd skips the event lookup too. A keyed press is
     // answered from memory as well, unless its key may have won (a retry of
@@ -98,13 +97,6 @@ async fn issue_coupon(
     // Past the answers from memory: only a request that is about to reach
     // Redis anyway pays the shared limit's round trip.
     state.limiters.check_issue_shared(user.id()).await?;
-    if !idem.is_empty()
-        && bound_to(state, user.id(), &idem)
-            .await?
-            .is_some_and(|bound| bound != fingerprint)
-    {
-        return Err(key_reused());
-    }
 
     for _ in 0..ATTEMPTS {
         let outcome = state
@@ -112,13 +104,11 @@ async fn issue_coupon(
             .reserve(event_id, user.id(), &idem)
             .await
             .map_err(redis_down)?;
-        if let ReserveOutcome::Reserved(_) | ReserveOutcome::Replay { .. } = &outcome
-            && !idem.is_empty()
-        {
-            bind(state, user.id(), &idem, &fingerprint, &outcome).await?;
-        }
         match outcome {
             ReserveOutcome::Reserved(r) => {
+                if !idem.is_empty() {
+                    bind(state, &r).await?;
+                }
                 let remaining = r.remaining;
                 match state
                     .writer
@@ -202,19 +192,15 @@ async fn bound_to(state: &AppState, user_id: i64, idem: &str) -> Result<Option<S
         .map_err(redis_down)
 }
 
-/// Binds the key to this event once it reserved (or replays) here. Should
-/// the same key have won in another event meanwhile (two presses with one
-/// key, two bodies, at once), this one gives its reservation back: 422.
-async fn bind(
-    state: &AppState,
-    user_id: i64,
-    idem: &str,
-    fingerprint: &str,
-    outcome: &ReserveOutcome,
-) -> Result<(), ApiError> {
+/// Binds the reservation's key to its event, the one check of a key reused
+/// for another event: a key is bound only once it reserved (a refused press
+/// leaves nothing), and a press whose key won in another event gives its
+/// reservation back and is answered 422. (A replay needs no binding: its
+/// record lives in this event.)
+async fn bind(state: &AppState, r: &Reservation) -> Result<(), ApiError> {
     let earlier = state
         .redis
-        .bind_idempotency(user_id, idem, fingerprint)
+        .bind_idempotency(r.user_id, &r.idem, &r.event_id.to_string())
         .await
         .map_err(redis_down);
     let refused = match earlier {
@@ -222,9 +208,7 @@ async fn bind(
         Ok(Some(_)) => key_reused(),
         Err(e) => e,
     };
-    if let ReserveOutcome::Reserved(r) = outcome
-        && let Err(e) = state.redis.release(r, true, true).await
-    {
+    if let Err(e) = state.redis.release(r, true, true).await {
         // The sweeper gives it back after `pending_timeout`.
         tracing::warn!(error = %e, "giving back a reservation after a binding failed");
     }

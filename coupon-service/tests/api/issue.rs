@@ -226,6 +226,17 @@ async fn reusing_an_idempotency_key_for_another_event_is_refused() {
         (422, "idempotency_key_reused".into())
     );
     assert_eq!(app.coupon_count(b.id).await, 0);
+    // Nothing of the refused press is held in the other event.
+    assert_eq!(app.redis_remaining(b.id).await, Some(10));
+    assert_eq!(app.redis_pending(b.id).await, 0);
+    assert_eq!(
+        app.issue(&token, b.id, Some("fresh"))
+            .await
+            .status()
+            .as_u16(),
+        201,
+        "the user's own place in the other event is free"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
