@@ -331,14 +331,16 @@ mod tests {
         assert!(err.contains("websocket.trusted_proxies"), "{err}");
     }
 
+    /// The defaults with `tweak` applied are refused, naming `name`.
+    fn check(tweak: fn(&mut Settings), name: &str) {
+        let mut s = Settings::defaults().unwrap();
+        tweak(&mut s);
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains(name), "{err}");
+    }
+
     #[test]
     fn the_unauthenticated_budget_and_missing_event_cache_are_range_checked() {
-        let check = |tweak: fn(&mut Settings), name: &str| {
-            let mut s = Settings::defaults().unwrap();
-            tweak(&mut s);
-            let err = s.validate().unwrap_err().to_string();
-            assert!(err.contains(name), "{err}");
-        };
         check(
             |s| s.websocket.max_unauthenticated = 0,
             "websocket.max_unauthenticated",
@@ -367,12 +369,6 @@ mod tests {
 
     #[test]
     fn the_subscribe_budget_and_snapshot_cache_are_range_checked() {
-        let check = |tweak: fn(&mut Settings), name: &str| {
-            let mut s = Settings::defaults().unwrap();
-            tweak(&mut s);
-            let err = s.validate().unwrap_err().to_string();
-            assert!(err.contains(name), "{err}");
-        };
         check(
             |s| s.websocket.subscribes_per_second = 0,
             "websocket.subscribes_per_second",

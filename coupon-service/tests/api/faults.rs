@@ -381,13 +381,7 @@ async fn a_reserve_that_ran_without_an_answer_does_not_hold_the_buyers_place() {
     let proxy = app.redis_proxy.as_ref().unwrap();
     let event = app.create_event(10, 1).await;
     let users = app.create_users(2).await;
-    assert_eq!(
-        app.issue(&app.token(users[0]), event.id, None)
-            .await
-            .status()
-            .as_u16(),
-        201
-    );
+    assert_eq!(app.issue_once_each(&users[..1], event.id).await, [201]);
     let token = app.token(users[1]);
 
     // The press reaches Redis and reserves; the answer never comes back.

@@ -16,13 +16,7 @@ async fn a_reserve_call_run_twice_reserves_once_and_answers_the_same_reservation
     let event = app.create_event(10, 1).await;
     let users = app.create_users(2).await;
     // The first sale loads the event's state into Redis.
-    assert_eq!(
-        app.issue(&app.token(users[0]), event.id, None)
-            .await
-            .status()
-            .as_u16(),
-        201
-    );
+    assert_eq!(app.issue_once_each(&users[..1], event.id).await, [201]);
 
     let keys = EventKeys::new(&app.redis_prefix, event.id);
     let script = Script::new(include_str!("../../src/issuance/reserve.lua"));
