@@ -81,6 +81,25 @@ error_codes! {
     MinPurchaseNotMet => "min_purchase_not_met",
     StockBelowIssued => "stock_below_issued",
     LimitBelowHeld => "limit_below_held",
+    /// An event's admission mode and queue settings are fixed once its
+    /// queue opened (or, first come, once the sale started).
+    AdmissionFixed => "admission_fixed",
+    // The waiting room.
+    /// The event does not admit through a queue.
+    NotQueued => "not_queued",
+    /// Joining opens at the event's `queue.opens_at`.
+    QueueNotOpen => "queue_not_open",
+    /// The caller holds no place in the event's queue.
+    NotInQueue => "not_in_queue",
+    /// Only accounts that existed when the queue opened may join.
+    AccountTooNew => "account_too_new",
+    /// The queue's order is drawn at the start; no proof before.
+    QueueNotDrawn => "queue_not_drawn",
+    /// A press in a queued sale from someone not holding an admission (never
+    /// admitted, or the claim window passed).
+    NotAdmitted => "not_admitted",
+    /// Leaving the queue while one's claim is being written.
+    ClaimInProgress => "claim_in_progress",
     /// notify-service's `/ws` answers only WebSocket upgrades.
     WebsocketUpgradeRequired => "websocket_upgrade_required",
 

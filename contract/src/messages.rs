@@ -21,6 +21,15 @@ pub const EVENT_UPDATED: &str = "event.updated";
 /// token, an account disabled): its sockets are closed.
 pub const SESSION_REVOKED: &str = "session.revoked";
 
+/// Routing key (and `type`) of a waiting room's progress, for the event's
+/// watchers: at most one a second per event, one frame for the whole crowd.
+pub const QUEUE_PROGRESS: &str = "queue.progress";
+/// Routing key (and `type`) of a waiting room's closing (sold out, ended or
+/// closed), for the event's watchers, once.
+pub const QUEUE_CLOSED: &str = "queue.closed";
+/// Routing key (and `type`) of the personal "your turn: claim by …".
+pub const QUEUE_ADMITTED: &str = "queue.admitted";
+
 /// Most messages one packed AMQP message may carry. A packed body is a JSON
 /// array of envelopes of one routing key, each with its own `id` (what
 /// consumers deduplicate by); only `coupon.issued` is packed.
@@ -91,6 +100,61 @@ pub struct SessionRevoked {
     pub session_id: Option<Uuid>,
 }
 
+/// A waiting room's state, from which each client computes its own wait.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueProgress {
+    pub event_id: i64,
+    /// The highest position admitted so far.
+    pub serving: i64,
+    /// Places still waiting.
+    pub waiting: i64,
+    /// Units not yet claimed (free or held).
+    pub remaining: i64,
+    /// Admissions per second over the last tick.
+    pub admitted_per_second: f64,
+}
+
+/// Why a waiting room closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueClosedReason {
+    /// Every unit was claimed.
+    SoldOut,
+    /// The sale's window ended.
+    Ended,
+    /// An admin closed the event.
+    Closed,
+}
+
+impl QueueClosedReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SoldOut => "sold_out",
+            Self::Ended => "ended",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueClosed {
+    pub event_id: i64,
+    pub reason: QueueClosedReason,
+}
+
+/// An admitted place: one unit is held for the user until `claim_by`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueAdmitted {
+    pub user_id: i64,
+    pub event_id: i64,
+    pub position: i64,
+    #[serde(with = "rfc3339_seconds")]
+    pub claim_by: DateTime<Utc>,
+}
+
 /// Ties a payload type to its routing key so a caller cannot mislabel one.
 pub trait Payload: Serialize {
     const KIND: &'static str;
@@ -110,6 +174,15 @@ impl Payload for EventUpdated {
 }
 impl Payload for SessionRevoked {
     const KIND: &'static str = SESSION_REVOKED;
+}
+impl Payload for QueueProgress {
+    const KIND: &'static str = QUEUE_PROGRESS;
+}
+impl Payload for QueueClosed {
+    const KIND: &'static str = QUEUE_CLOSED;
+}
+impl Payload for QueueAdmitted {
+    const KIND: &'static str = QUEUE_ADMITTED;
 }
 
 impl<T: Payload> Envelope<T> {

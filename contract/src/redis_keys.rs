@@ -48,6 +48,21 @@ impl EventKeys {
     pub fn pending(&self) -> String {
         self.key("pending")
     }
+    /// Waiting room: hash user → "claim_by_ms" for an admitted place holding
+    /// one unit of stock until then, "claim_by_ms:ticket" while the
+    /// holder's press is being written (`admission/holds.rs`).
+    pub fn holds(&self) -> String {
+        self.key("holds")
+    }
+    /// Waiting room: the room's latest progress (JSON), written by the
+    /// instance that ticked it last.
+    pub fn queue_progress(&self) -> String {
+        self.key("queue_progress")
+    }
+    /// Waiting room: lease of the one instance ticking the room this second.
+    pub fn queue_tick(&self) -> String {
+        self.key("queue_tick")
+    }
     /// Idempotency record of one (user, key hash): "ticket:slot". Scripts
     /// take it as a key even without a header (`-`: never written then).
     pub fn idempotency(&self, user_id: i64, key_hash: &str) -> String {
@@ -60,9 +75,9 @@ impl EventKeys {
         self.key(&format!("call:{call_id}"))
     }
 
-    /// The six keys of the issuance state, in the order the scripts expect
-    /// them as KEYS[1..6].
-    pub fn state(&self) -> [String; 6] {
+    /// The seven keys of the issuance state, in the order the scripts
+    /// expect them as KEYS[1..7].
+    pub fn state(&self) -> [String; 7] {
         [
             self.info(),
             self.stock(),
@@ -70,6 +85,7 @@ impl EventKeys {
             self.free(),
             self.users(),
             self.pending(),
+            self.holds(),
         ]
     }
     /// Lock held by the one instance rebuilding this event from PostgreSQL.
@@ -121,6 +137,9 @@ mod tests {
             k.free(),
             k.users(),
             k.pending(),
+            k.holds(),
+            k.queue_progress(),
+            k.queue_tick(),
             k.idempotency(7, "ab"),
             k.call("0123456789abcdef"),
         ] {

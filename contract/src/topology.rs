@@ -3,15 +3,21 @@
 //! Declarations are idempotent only when every declarer passes identical
 //! arguments, so the one definition lives here.
 
-use crate::messages::{COUPON_ISSUED, COUPON_SOLDOUT, EVENT_STOCK, EVENT_UPDATED, SESSION_REVOKED};
+use crate::messages::{
+    COUPON_ISSUED, COUPON_SOLDOUT, EVENT_STOCK, EVENT_UPDATED, QUEUE_ADMITTED, QUEUE_CLOSED,
+    QUEUE_PROGRESS, SESSION_REVOKED,
+};
 
 /// The routing keys that get a queue of their own, in declaration order.
-pub const ROUTED_KINDS: [&str; 5] = [
+pub const ROUTED_KINDS: [&str; 8] = [
     COUPON_ISSUED,
     COUPON_SOLDOUT,
     EVENT_STOCK,
     EVENT_UPDATED,
     SESSION_REVOKED,
+    QUEUE_PROGRESS,
+    QUEUE_CLOSED,
+    QUEUE_ADMITTED,
 ];
 
 /// Names and queue flavour of one deployment (tests use their own names).

@@ -9,7 +9,8 @@
 //!   printed, unless `--fixed-passwords` (the well-known ones below, for a
 //!   gateway that listens on loopback only: `scripts/dev up`);
 //! - `dev-token <user id> [USER|ADMIN]`: print an access token signed with
-//!   `auth.private_key_path`, for scripts and load tests.
+//!   `auth.private_key_path`, for scripts and load tests;
+//! - `verify-queue <proof.json|-> [--user ID]`: check a waiting room's proof.
 
 use anyhow::Context;
 use chrono::{Duration, Utc};
@@ -126,6 +127,10 @@ pub async fn seed_demo(
                     min_purchase_amount: 10_000,
                     valid_days: 30,
                     code_prefix: "DEMO".into(),
+                    admission: Default::default(),
+                    queue_opens_at: None,
+                    claim_window_secs: crate::events::model::DEFAULT_CLAIM_WINDOW_SECS,
+                    queue_only_existing_accounts: false,
                 },
             )
             .await
@@ -148,6 +153,23 @@ pub fn dev_token(settings: &Settings, user_id: i64, role: Role) -> anyhow::Resul
     let signer = TokenSigner::from_private_pem(&auth.key_id, &pem, &auth.issuer, &auth.audience)
         .context("auth.private_key_path: not an Ed25519 private key (PEM)")?;
     Ok(signer.sign(user_id, role, now_unix(), 3600))
+}
+
+/// Reads a waiting room's proof (a file, or stdin for `-`) and checks it;
+/// prints what was checked. An error (exit 1) names the failed check.
+pub fn verify_queue(path: &std::path::Path, user: Option<i64>) -> anyhow::Result<()> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading the proof from stdin")?
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    let proof: crate::admission::proof::QueueProof =
+        serde_json::from_str(&text).context("the file is not a waiting-room proof")?;
+    let summary = proof
+        .verify(user)
+        .map_err(|failed| anyhow::anyhow!("the proof does not hold: {failed}"))?;
+    println!("event {}: {summary}", proof.event_id);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -39,6 +39,10 @@ pub enum ApiError {
     Forbidden,
     #[error("this account has been disabled")]
     AccountDisabled,
+    /// 403 with a code of its own: refused for who the caller is, not for
+    /// a role (`not_admitted`, `account_too_new`).
+    #[error("{1}")]
+    Refused(ErrorCode, String),
     #[error("{1}")]
     NotFound(ErrorCode, String),
     #[error("{1}")]
@@ -64,6 +68,7 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::BadRequest(code, _)
+            | Self::Refused(code, _)
             | Self::NotFound(code, _)
             | Self::Conflict(code, _)
             | Self::Gone(code, _)
@@ -122,7 +127,7 @@ impl ResponseError for ApiError {
             | Self::InvalidRefreshToken
             | Self::TokenExpired
             | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::AccountDisabled => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::AccountDisabled | Self::Refused(..) => StatusCode::FORBIDDEN,
             Self::NotFound(..) => StatusCode::NOT_FOUND,
             Self::Conflict(..) => StatusCode::CONFLICT,
             Self::Gone(..) => StatusCode::GONE,

@@ -1,10 +1,11 @@
 //! coupon-service: accounts, events, first-come issuance, "my coupons".
 //!
 //! Where things happen: issuance in [`issuance`] (start at
-//! `issuance/routes.rs`), the outbox relay in [`outbox`], wiring in
-//! [`startup`].
+//! `issuance/routes.rs`), the waiting room in [`admission`], the outbox
+//! relay in [`outbox`], wiring in [`startup`].
 
 pub mod admin;
+pub mod admission;
 pub mod auth;
 pub mod cli;
 pub mod configuration;

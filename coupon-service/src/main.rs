@@ -50,6 +50,16 @@ enum Command {
         #[arg(value_enum, ignore_case = true, default_value = "user")]
         role: RoleArg,
     },
+    /// Check a waiting room's proof (the answer of GET
+    /// /api/coupons/events/{id}/queue/proof, saved to a file, or `-` for
+    /// stdin): the seed against its commitment, the order, the admissions.
+    /// Needs no configuration; exits 1 when a check fails.
+    VerifyQueue {
+        proof: std::path::PathBuf,
+        /// Also say which position this account holds.
+        #[arg(long)]
+        user: Option<i64>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -71,6 +81,9 @@ impl From<RoleArg> for Role {
 async fn main() -> anyhow::Result<()> {
     // Arguments first: `--help` works without any configuration.
     let args = Args::parse();
+    if let Some(Command::VerifyQueue { proof, user }) = &args.command {
+        return cli::verify_queue(proof, *user);
+    }
     let settings = Settings::load().context("loading configuration")?;
     telemetry::init(&settings.log);
     match args.command.unwrap_or(Command::Serve) {
@@ -115,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
         Command::DevToken { user_id, role } => {
             println!("{}", cli::dev_token(&settings, user_id, role.into())?);
         }
+        Command::VerifyQueue { .. } => unreachable!("answered before the configuration is read"),
     }
     Ok(())
 }
@@ -133,7 +147,14 @@ mod tests {
     fn the_command_line_is_consistent_and_its_help_lists_every_command() {
         Args::command().debug_assert();
         let help = Args::command().render_long_help().to_string();
-        for command in ["serve", "migrate", "seed-demo", "create-admin", "dev-token"] {
+        for command in [
+            "serve",
+            "migrate",
+            "seed-demo",
+            "create-admin",
+            "dev-token",
+            "verify-queue",
+        ] {
             assert!(help.contains(command), "{command} missing from:\n{help}");
         }
     }

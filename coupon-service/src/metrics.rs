@@ -13,8 +13,8 @@ use actix_web::{
     web,
 };
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -37,6 +37,14 @@ pub struct Metrics {
     /// Committed rows the handoff could not pass (left to the relay's poll).
     pub outbox_handoff_dropped: IntCounter,
     pub amqp_connected: IntGauge,
+    /// Waiting room: places admitted (each holds a unit until claim_by).
+    pub queue_admitted: IntCounter,
+    /// Waiting room: admissions whose claim window passed unclaimed.
+    pub queue_holds_expired: IntCounter,
+    /// Waiting room: places per open room and state (`waiting`, `held`,
+    /// `claimed`, `expired`, `left`), and `admitted_per_second` ×1000.
+    /// Only open rooms carry series: a room's are removed when it closes.
+    pub queue_places: IntGaugeVec,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -118,6 +126,24 @@ impl Metrics {
             "1 while the outbox relay holds a broker connection",
         )?;
 
+        let queue_admitted = IntCounter::new(
+            "queue_admitted_total",
+            "Waiting-room places admitted (each holds a unit until its claim deadline)",
+        )?;
+        let queue_holds_expired = IntCounter::new(
+            "queue_holds_expired_total",
+            "Waiting-room admissions whose claim window passed unclaimed",
+        )?;
+        let queue_places = IntGaugeVec::new(
+            Opts::new(
+                "queue_places",
+                "Places of each open waiting room by state (admission_rate_milli: admissions/s x1000)",
+            ),
+            &["event", "state"],
+        )?;
+        registry.register(Box::new(queue_admitted.clone()))?;
+        registry.register(Box::new(queue_holds_expired.clone()))?;
+        registry.register(Box::new(queue_places.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(issue_outcomes.clone()))?;
@@ -148,6 +174,9 @@ impl Metrics {
             outbox_oldest_age_seconds,
             outbox_handoff_dropped,
             amqp_connected,
+            queue_admitted,
+            queue_holds_expired,
+            queue_places,
         })
     }
 

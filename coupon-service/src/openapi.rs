@@ -28,6 +28,7 @@ use utoipa::{
     tags(
         (name = "events", description = "Public event list and detail with live stock"),
         (name = "coupons", description = "Issuance, my coupons, redemption"),
+        (name = "queue", description = "The waiting room of a queued sale: join, status, proof"),
         (name = "auth", description = "Accounts and tokens"),
         (name = "admin", description = "Event setup (ADMIN tokens)"),
         (name = "operations", description = "Health, readiness, metrics"),

@@ -14,7 +14,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
 
 use crate::{
-    admin,
+    admin, admission,
     auth::{self, keys::KeySet, password_gate::PasswordGate},
     configuration::Settings,
     coupons, error, events, health,
@@ -131,6 +131,19 @@ impl Application {
                 revoked_held,
                 Duration::from_millis(settings.auth.revocation_poll_ms),
             ),
+        );
+        tasks.spawn_loop(
+            "waiting-rooms",
+            lifecycle::PRODUCERS,
+            admission::room::Room {
+                db: db.clone(),
+                redis: redis.clone(),
+                holds: admission::holds::Holds::new(redis.store().clone()),
+                handoff: handoff.clone(),
+                metrics: metrics.clone(),
+                labelled: Arc::default(),
+            }
+            .run(),
         );
         tasks.spawn_loop(
             "stock-ticker",
@@ -282,6 +295,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
             scope("/api/coupons")
                 .service(events::routes::list_events)
                 .service(events::routes::get_event)
+                .service(admission::routes::room)
+                .service(admission::routes::join)
+                .service(admission::routes::my_place)
+                .service(admission::routes::leave)
+                .service(admission::routes::proof)
                 .service(issuance::routes::issue)
                 .service(coupons::routes::my_coupons)
                 .service(coupons::redeem::redeem),
@@ -294,6 +312,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(admin::routes::patch_event)
                 .service(admin::routes::close_event)
                 .service(admin::routes::event_coupons)
+                .service(admission::routes::admin_room)
                 .service(admin::users::disable_user)
                 .service(admin::users::enable_user),
         );

@@ -11,6 +11,7 @@ use super::{
     filter::{AdminFilter, AdminStatus, escape_like},
 };
 use crate::{
+    admission::Admission,
     error::ApiError,
     events::{self, Event, NewEvent},
     outbox::store::OutboxRow,
@@ -104,13 +105,28 @@ pub async fn update(
         .map_err(ApiError::store_down(EVENT_STORE))?
         .ok_or_else(|| ApiError::event_not_found(id))?;
     running_sale_allows(&current, next, Utc::now())?;
+    if next.admission == Admission::Queue {
+        // The queue's seed, kept when the event was queued before: its
+        // commitment may already be public.
+        sqlx::query(
+            "INSERT INTO event_queues (event_id, seed) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(crate::admission::ranking::new_seed().to_vec())
+        .execute(&mut *tx)
+        .await
+        .map_err(ApiError::store_down(EVENT_STORE))?;
+    }
     let update = sqlx::query_as(
         "UPDATE coupon_events SET title = $1, description = $2, total_count = $3, max_per_user = $4, \
          start_time = $5, end_time = $6, discount_type = $7, discount_value = $8, \
-         min_purchase_amount = $9, valid_days = $10, code_prefix = $11, updated_at = now(), \
-         state_version = state_version + 1, \
+         min_purchase_amount = $9, valid_days = $10, code_prefix = $11, admission = $12, \
+         queue_opens_at = $13, claim_window_secs = $14, queue_only_existing_accounts = $15, \
+         queue_seed_commitment = CASE WHEN $12 = 'queue' THEN \
+           (SELECT encode(sha256(seed), 'hex') FROM event_queues WHERE event_id = $16) END, \
+         updated_at = now(), state_version = state_version + 1, \
          sold_out_at = CASE WHEN $3 > issued_count THEN NULL ELSE sold_out_at END \
-         WHERE id = $12 RETURNING *",
+         WHERE id = $16 RETURNING *",
     );
     let updated: Event = events::store::bind_fields(update, next)
         .bind(id)
@@ -166,6 +182,12 @@ fn running_sale_allows(
             "must be in the future (close the event to end it now)",
         ));
     }
+    if admission_changed(current, next) && now >= admission_fixed_from(current) {
+        return Err(ApiError::Conflict(
+            ErrorCode::AdmissionFixed,
+            "people may already be queueing or buying; the admission settings are final".into(),
+        ));
+    }
     if next.total_count < current.issued_count {
         return Err(ApiError::Conflict(
             ErrorCode::StockBelowIssued,
@@ -173,6 +195,24 @@ fn running_sale_allows(
         ));
     }
     Ok(())
+}
+
+/// Whether a change touches the admission mode or the queue's settings.
+fn admission_changed(current: &Event, next: &NewEvent) -> bool {
+    let now = current.as_new();
+    next.admission != now.admission
+        || next.resolved_queue_opens_at() != current.queue_opens_at
+        || next.claim_window_secs != now.claim_window_secs
+        || next.queue_only_existing_accounts != now.queue_only_existing_accounts
+}
+
+/// From when an event's admission settings are final: its queue's opening
+/// (queue mode), else its start.
+fn admission_fixed_from(current: &Event) -> DateTime<Utc> {
+    match current.admission {
+        Admission::Queue => current.queue_opens_at.unwrap_or(current.start_time),
+        Admission::FirstCome => current.start_time,
+    }
 }
 
 /// Ends the sale now, and announces it. Closing twice is harmless (and

@@ -8,7 +8,11 @@ use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::{error::ApiError, events::NewEvent};
+use crate::{
+    admission::Admission,
+    error::ApiError,
+    events::{NewEvent, model::DEFAULT_CLAIM_WINDOW_SECS},
+};
 
 pub type Fields = Vec<(String, String)>;
 
@@ -18,6 +22,10 @@ const MAX_STOCK: i64 = 100_000_000;
 const MAX_PER_USER: i64 = 1_000;
 const MAX_VALID_DAYS: i64 = 3_650;
 const MAX_AMOUNT: i64 = 1_000_000_000_000;
+/// An admitted place's claim window: long enough to press on a slow
+/// phone, short enough that no-shows do not stall the room.
+const MIN_CLAIM_WINDOW_SECS: i32 = 30;
+const MAX_CLAIM_WINDOW_SECS: i32 = 3_600;
 
 /// A change to an event; every field optional, the rules of a new event.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, ToSchema)]
@@ -43,9 +51,14 @@ pub struct EventPatch {
     pub valid_days: Option<i32>,
     #[schema(pattern = "^[A-Z0-9]{1,12}$")]
     pub code_prefix: Option<String>,
+    pub admission: Option<Admission>,
+    pub queue_opens_at: Option<DateTime<Utc>>,
+    #[schema(minimum = 30, maximum = 3600)]
+    pub claim_window_secs: Option<i32>,
+    pub queue_only_existing_accounts: Option<bool>,
 }
 
-const EVENT_FIELDS: [&str; 11] = [
+const EVENT_FIELDS: [&str; 15] = [
     "title",
     "description",
     "total_count",
@@ -57,6 +70,10 @@ const EVENT_FIELDS: [&str; 11] = [
     "min_purchase_amount",
     "valid_days",
     "code_prefix",
+    "admission",
+    "queue_opens_at",
+    "claim_window_secs",
+    "queue_only_existing_accounts",
 ];
 
 struct Reader<'a> {
@@ -107,6 +124,11 @@ impl Reader<'_> {
             min_purchase_amount: self.optional("min_purchase_amount", "an integer"),
             valid_days: self.optional("valid_days", "an integer"),
             code_prefix: self.optional("code_prefix", "a string"),
+            admission: self.optional("admission", "first_come or queue"),
+            queue_opens_at: self.optional("queue_opens_at", "an RFC 3339 time"),
+            claim_window_secs: self.optional("claim_window_secs", "an integer"),
+            queue_only_existing_accounts: self
+                .optional("queue_only_existing_accounts", "true or false"),
         }
     }
 }
@@ -149,6 +171,10 @@ pub fn new_event(body: &Map<String, Value>, now: DateTime<Utc>) -> Result<NewEve
         min_purchase_amount: p.min_purchase_amount.unwrap_or(0),
         valid_days: p.valid_days.unwrap_or(30),
         code_prefix: p.code_prefix.unwrap_or_default(),
+        admission: p.admission.unwrap_or_default(),
+        queue_opens_at: p.queue_opens_at,
+        claim_window_secs: p.claim_window_secs.unwrap_or(DEFAULT_CLAIM_WINDOW_SECS),
+        queue_only_existing_accounts: p.queue_only_existing_accounts.unwrap_or(false),
     };
     let mut errors = r.errors;
     check_rules(&event, &mut errors);
@@ -199,6 +225,12 @@ pub fn merged(current: &NewEvent, p: &EventPatch) -> Result<NewEvent, ApiError> 
             .code_prefix
             .clone()
             .unwrap_or_else(|| current.code_prefix.clone()),
+        admission: p.admission.unwrap_or(current.admission),
+        queue_opens_at: p.queue_opens_at.or(current.queue_opens_at),
+        claim_window_secs: p.claim_window_secs.unwrap_or(current.claim_window_secs),
+        queue_only_existing_accounts: p
+            .queue_only_existing_accounts
+            .unwrap_or(current.queue_only_existing_accounts),
     };
     let mut errors = Vec::new();
     check_rules(&event, &mut errors);
@@ -260,6 +292,14 @@ fn check_rules(e: &NewEvent, errors: &mut Fields) {
     }
     if !(1..=MAX_VALID_DAYS).contains(&i64::from(e.valid_days)) {
         push(errors, "valid_days", "must be at least 1");
+    }
+    if !(MIN_CLAIM_WINDOW_SECS..=MAX_CLAIM_WINDOW_SECS).contains(&e.claim_window_secs) {
+        push(errors, "claim_window_secs", "must be 30 to 3600 seconds");
+    }
+    if e.resolved_queue_opens_at()
+        .is_some_and(|opens| opens > e.start_time)
+    {
+        push(errors, "queue_opens_at", "must be at or before start_time");
     }
     let prefix_ok = (1..=12).contains(&e.code_prefix.len())
         && e.code_prefix
@@ -327,6 +367,15 @@ mod tests {
             ("title", json!(""), "title"),
             ("status", json!("active"), "status"),
             ("issued_count", json!(0), "issued_count"),
+            ("admission", json!("lottery"), "admission"),
+            ("claim_window_secs", json!(5), "claim_window_secs"),
+            ("claim_window_secs", json!(3601), "claim_window_secs"),
+            ("queue_opens_at", json!("soon"), "queue_opens_at"),
+            (
+                "queue_only_existing_accounts",
+                json!("yes"),
+                "queue_only_existing_accounts",
+            ),
         ];
         for (field, value, named) in cases {
             let mut body = valid(now);
@@ -344,6 +393,23 @@ mod tests {
             new_event(&fixed, now).is_ok(),
             "fixed amounts above 100 are fine"
         );
+    }
+
+    #[test]
+    fn a_queue_opens_before_the_start_by_default_and_never_after_it() {
+        let now = Utc::now();
+        let mut body = valid(now);
+        body.insert("admission".into(), json!("queue"));
+        let e = new_event(&body, now).unwrap();
+        assert_eq!(
+            e.resolved_queue_opens_at(),
+            Some(e.start_time - chrono::Duration::minutes(30))
+        );
+        body.insert(
+            "queue_opens_at".into(),
+            json!((now + chrono::Duration::minutes(1)).to_rfc3339()),
+        );
+        assert_eq!(field_errors(body, now), vec!["queue_opens_at".to_owned()]);
     }
 
     #[test]

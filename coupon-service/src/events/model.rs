@@ -3,6 +3,18 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::admission::Admission;
+
+/// How long an admitted place holds its unit unless the admin says
+/// otherwise (`claim_window_secs`).
+pub const DEFAULT_CLAIM_WINDOW_SECS: i32 = 120;
+/// How long before the start a queue opens unless the admin says otherwise.
+pub const DEFAULT_QUEUE_LEAD_MINUTES: i64 = 30;
+
+fn default_claim_window() -> i32 {
+    DEFAULT_CLAIM_WINDOW_SECS
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Event {
     pub id: i64,
@@ -28,6 +40,20 @@ pub struct Event {
     /// copy written before the column existed.
     #[serde(default)]
     pub state_version: i64,
+    /// First come or through the waiting room (`crate::admission`); the
+    /// queue fields below matter in queue mode only. Defaulted, like the
+    /// version, for a cached copy written before they existed.
+    #[serde(default)]
+    pub admission: Admission,
+    #[serde(default)]
+    pub queue_opens_at: Option<DateTime<Utc>>,
+    #[serde(default = "default_claim_window")]
+    pub claim_window_secs: i32,
+    #[serde(default)]
+    pub queue_only_existing_accounts: bool,
+    /// hex SHA-256 of the queue's seed (queue mode).
+    #[serde(default)]
+    pub queue_seed_commitment: Option<String>,
 }
 
 /// Derived from time and state, never stored; the reserve script applies the
@@ -73,7 +99,21 @@ impl Event {
             min_purchase_amount: self.min_purchase_amount,
             valid_days: self.valid_days,
             code_prefix: self.code_prefix.clone(),
+            admission: self.admission,
+            queue_opens_at: self.queue_opens_at,
+            claim_window_secs: self.claim_window_secs,
+            queue_only_existing_accounts: self.queue_only_existing_accounts,
         }
+    }
+
+    /// The queue's public settings, in queue mode.
+    pub fn queue_view(&self) -> Option<QueueSettingsView> {
+        (self.admission == Admission::Queue).then(|| QueueSettingsView {
+            opens_at: self.queue_opens_at.unwrap_or(self.start_time),
+            claim_window_secs: self.claim_window_secs,
+            only_existing_accounts: self.queue_only_existing_accounts,
+            seed_commitment: self.queue_seed_commitment.clone().unwrap_or_default(),
+        })
     }
 
     pub fn view(&self, now: DateTime<Utc>, remaining: i64) -> EventView {
@@ -91,6 +131,8 @@ impl Event {
             discount_value: self.discount_value,
             min_purchase_amount: self.min_purchase_amount,
             valid_days: self.valid_days,
+            admission: self.admission,
+            queue: self.queue_view(),
         }
     }
 }
@@ -111,6 +153,22 @@ pub struct EventView {
     pub discount_value: i64,
     pub min_purchase_amount: i64,
     pub valid_days: i32,
+    pub admission: Admission,
+    /// Queue mode only; the room's live state is `GET …/events/{id}/queue`.
+    pub queue: Option<QueueSettingsView>,
+}
+
+/// A queued event's settings, as everyone sees them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QueueSettingsView {
+    /// Joining opens here.
+    pub opens_at: DateTime<Utc>,
+    /// How long an admitted place holds its unit.
+    pub claim_window_secs: i32,
+    /// Only accounts that existed when the queue opened may join.
+    pub only_existing_accounts: bool,
+    /// hex SHA-256 of the seed that orders those who join before the start.
+    pub seed_commitment: String,
 }
 
 /// What creating an event takes (admin API, seeding, tests). The schema
@@ -140,6 +198,35 @@ pub struct NewEvent {
     pub valid_days: i32,
     #[schema(pattern = "^[A-Z0-9]{1,12}$")]
     pub code_prefix: String,
+    /// `first_come` (default) or `queue` (the waiting room); fixed once the
+    /// queue opened (or the first-come sale started).
+    #[serde(default)]
+    #[schema(required = false)]
+    pub admission: Admission,
+    /// Queue mode: when joining opens; at most `start_time`; default 30
+    /// minutes before it.
+    #[serde(default)]
+    #[schema(required = false)]
+    pub queue_opens_at: Option<DateTime<Utc>>,
+    /// Queue mode: how long an admitted place holds its unit.
+    #[serde(default = "default_claim_window")]
+    #[schema(required = false, minimum = 30, maximum = 3600)]
+    pub claim_window_secs: i32,
+    /// Queue mode: only accounts that existed when the queue opened may join.
+    #[serde(default)]
+    #[schema(required = false)]
+    pub queue_only_existing_accounts: bool,
+}
+
+impl NewEvent {
+    /// When the queue opens: the admin's time, or 30 minutes before the
+    /// start (queue mode; `None` first come).
+    pub fn resolved_queue_opens_at(&self) -> Option<DateTime<Utc>> {
+        (self.admission == Admission::Queue).then(|| {
+            self.queue_opens_at
+                .unwrap_or(self.start_time - chrono::Duration::minutes(DEFAULT_QUEUE_LEAD_MINUTES))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +253,11 @@ impl Event {
             created_at: now,
             updated_at: now,
             state_version: 1,
+            admission: Admission::FirstCome,
+            queue_opens_at: None,
+            claim_window_secs: DEFAULT_CLAIM_WINDOW_SECS,
+            queue_only_existing_accounts: false,
+            queue_seed_commitment: None,
         }
     }
 }

@@ -13,7 +13,8 @@ macro_rules! columns {
     () => {
         "id, title, description, total_count, issued_count, max_per_user, start_time, end_time, \
          discount_type, discount_value, min_purchase_amount, valid_days, code_prefix, closed_at, \
-         sold_out_at, created_at, updated_at, state_version"
+         sold_out_at, created_at, updated_at, state_version, admission, queue_opens_at, \
+         claim_window_secs, queue_only_existing_accounts, queue_seed_commitment"
     };
 }
 
@@ -111,18 +112,27 @@ pub async fn recent_ids(pool: &PgPool) -> sqlx::Result<Vec<i64>> {
     .await
 }
 
+/// Inserts an event; in queue mode also its queue with a fresh seed, whose
+/// commitment the event shows from now on (one statement: both or none).
 #[tracing::instrument(skip_all)]
 pub async fn insert(pool: &PgPool, e: &NewEvent) -> sqlx::Result<Event> {
     let insert = sqlx::query_as(concat!(
-        "INSERT INTO coupon_events (title, description, total_count, max_per_user, start_time, \
-         end_time, discount_type, discount_value, min_purchase_amount, valid_days, code_prefix) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
-        columns!()
+        "WITH e AS (INSERT INTO coupon_events (title, description, total_count, max_per_user, \
+         start_time, end_time, discount_type, discount_value, min_purchase_amount, valid_days, \
+         code_prefix, admission, queue_opens_at, claim_window_secs, queue_only_existing_accounts, \
+         queue_seed_commitment) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+         CASE WHEN $12 = 'queue' THEN encode(sha256($16), 'hex') END) RETURNING *), \
+         q AS (INSERT INTO event_queues (event_id, seed) SELECT id, $16 FROM e WHERE admission = 'queue') \
+         SELECT ",
+        columns!(),
+        " FROM e"
     ));
-    bind_fields(insert, e).fetch_one(pool).await
+    let seed = crate::admission::ranking::new_seed().to_vec();
+    bind_fields(insert, e).bind(seed).fetch_one(pool).await
 }
 
-/// Binds an event's writable fields as `$1`…`$11`, in the column order of
+/// Binds an event's writable fields as `$1`…`$15`, in the column order of
 /// the insert above (the admin's update writes the same fields).
 pub fn bind_fields<'q, O>(
     query: QueryAs<'q, Postgres, O, PgArguments>,
@@ -140,4 +150,8 @@ pub fn bind_fields<'q, O>(
         .bind(e.min_purchase_amount)
         .bind(e.valid_days)
         .bind(&e.code_prefix)
+        .bind(e.admission.as_str())
+        .bind(e.resolved_queue_opens_at())
+        .bind(e.claim_window_secs)
+        .bind(e.queue_only_existing_accounts)
 }

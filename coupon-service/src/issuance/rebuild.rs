@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::{redis_state::RedisState, reservation::EventState};
+use crate::admission::Admission;
 
 /// How long a rebuild may hold the lock (it takes milliseconds).
 const LOCK_TTL: Duration = Duration::from_secs(10);
@@ -57,6 +58,7 @@ struct EventRow {
     end_time: DateTime<Utc>,
     closed: bool,
     state_version: i64,
+    admission: Admission,
 }
 
 /// Applies PostgreSQL's sale state (window, stock, limit, closed) to the
@@ -86,7 +88,7 @@ pub async fn state_from_db(db: &PgPool, event_id: i64) -> anyhow::Result<Option<
         .await?;
     let event: Option<EventRow> = sqlx::query_as(
         "SELECT total_count, max_per_user, start_time, end_time, closed_at IS NOT NULL AS closed, \
-         state_version FROM coupon_events WHERE id = $1",
+         state_version, admission FROM coupon_events WHERE id = $1",
     )
     .bind(event_id)
     .fetch_optional(&mut *tx)
@@ -100,8 +102,15 @@ pub async fn state_from_db(db: &PgPool, event_id: i64) -> anyhow::Result<Option<
     .bind(event_id)
     .fetch_all(&mut *tx)
     .await?;
+    // The waiting room's admissions not yet claimed: each holds its unit
+    // until claim_by, as PostgreSQL recorded it before anyone was told.
+    let holds = if event.admission == Admission::Queue {
+        crate::admission::store::unclaimed_holds(&mut tx, event_id).await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
-    Ok(Some(build_state(&event, &held)))
+    Ok(Some(build_state(&event, &held, holds)))
 }
 
 /// When an event's Redis keys expire: a day after its end.
@@ -121,12 +130,14 @@ pub fn limits_of(event: &crate::events::Event) -> EventState {
         closed: event.closed_at.is_some(),
         expire_at_ms: expire_at_ms(event.end_time),
         version: event.state_version,
+        admission: event.admission,
         ..EventState::default()
     }
 }
 
 /// Pure part of the rebuild: committed coupons → Redis state.
-fn build_state(event: &EventRow, held: &[(i32, i64, i32)]) -> EventState {
+/// Units held by the waiting room's admissions are neither free nor issued.
+fn build_state(event: &EventRow, held: &[(i32, i64, i32)], holds: Vec<(i64, i64)>) -> EventState {
     let highest = held
         .iter()
         .map(|(seq, _, _)| i64::from(*seq))
@@ -154,7 +165,9 @@ fn build_state(event: &EventRow, held: &[(i32, i64, i32)]) -> EventState {
         closed: event.closed,
         expire_at_ms: expire_at_ms(event.end_time),
         version: event.state_version,
-        remaining: (i64::from(event.total_count) - held.len() as i64).max(0),
+        admission: event.admission,
+        remaining: (i64::from(event.total_count) - held.len() as i64 - holds.len() as i64).max(0),
+        holds,
         highest_ticket: highest,
         free_tickets,
         users: users
@@ -178,8 +191,9 @@ mod tests {
             end_time: now + chrono::Duration::hours(1),
             closed: false,
             state_version: 1,
+            admission: Admission::FirstCome,
         };
-        let state = build_state(&event, &[(1, 7, 1), (4, 7, 3), (2, 8, 1)]);
+        let state = build_state(&event, &[(1, 7, 1), (4, 7, 3), (2, 8, 1)], Vec::new());
         assert_eq!(state.highest_ticket, 4);
         assert_eq!(state.free_tickets, vec![3]);
         assert_eq!(state.remaining, 7);
@@ -199,12 +213,30 @@ mod tests {
             end_time: now,
             closed: true,
             state_version: 3,
+            admission: Admission::FirstCome,
         };
-        let state = build_state(&event, &[]);
+        let state = build_state(&event, &[], Vec::new());
         assert_eq!(
             (state.remaining, state.highest_ticket, state.closed),
             (5, 0, true)
         );
         assert!(state.free_tickets.is_empty() && state.users.is_empty());
+    }
+
+    #[test]
+    fn a_queued_events_unclaimed_holds_keep_their_units() {
+        let now = Utc::now();
+        let event = EventRow {
+            total_count: 5,
+            max_per_user: 1,
+            start_time: now,
+            end_time: now + chrono::Duration::hours(1),
+            closed: false,
+            state_version: 1,
+            admission: Admission::Queue,
+        };
+        let state = build_state(&event, &[(1, 7, 1)], vec![(8, 1), (9, 2)]);
+        assert_eq!(state.remaining, 2);
+        assert_eq!(state.holds, vec![(8, 1), (9, 2)]);
     }
 }

@@ -149,6 +149,7 @@ impl RedisState {
             -3 => ReserveOutcome::Ended,
             -4 => ReserveOutcome::SoldOut,
             -5 => ReserveOutcome::LimitReached,
+            -6 => ReserveOutcome::NotAdmitted,
             other => anyhow::bail!("reserve script returned unknown code {other}"),
         })
     }
@@ -213,6 +214,7 @@ impl RedisState {
                         .key(k.users())
                         .key(k.pending())
                         .key(idem_key)
+                        .key(k.holds())
                         .arg(r.ticket)
                         .arg(r.pending_value())
                         .arg(if give_ticket { "1" } else { "0" })
@@ -232,7 +234,7 @@ impl RedisState {
             self.redis
                 .call("confirm script", async {
                     let mut call = CONFIRM.prepare_invoke();
-                    call.key(k.pending());
+                    call.key(k.pending()).key(k.holds());
                     for r in committed {
                         call.arg(r.ticket).arg(r.pending_value());
                     }
@@ -261,14 +263,19 @@ impl RedisState {
                         .arg(if s.closed { "1" } else { "0" })
                         .arg(s.expire_at_ms)
                         .arg(s.version)
+                        .arg(s.admission.as_str())
                         .arg(s.remaining)
                         .arg(s.highest_ticket)
                         .arg(s.free_tickets.len());
                     for t in &s.free_tickets {
                         call.arg(t);
                     }
+                    call.arg(s.users.len());
                     for (user, held) in &s.users {
                         call.arg(user).arg(held);
+                    }
+                    for (user, claim_by_ms) in &s.holds {
+                        call.arg(user).arg(claim_by_ms);
                     }
                     call.invoke_async(&mut c).await
                 })
@@ -293,7 +300,8 @@ impl RedisState {
             .arg(s.max_per_user)
             .arg(if s.closed { "1" } else { "0" })
             .arg(s.expire_at_ms)
-            .arg(s.version);
+            .arg(s.version)
+            .arg(s.admission.as_str());
         let applied: i64 = self
             .redis
             .call("update script", call.invoke_async(&mut c))

@@ -4,6 +4,7 @@
 --
 -- KEYS[1] stock  KEYS[2] free  KEYS[3] users  KEYS[4] pending
 -- KEYS[5] idempotency record of the reservation (may be unused)
+-- KEYS[6] holds (waiting room)
 -- ARGV[1] ticket
 -- ARGV[2] the pending value the caller reserved ("user:slot:ms:idem")
 -- ARGV[3] "1" to give the ticket back (nobody holds it in PostgreSQL)
@@ -12,22 +13,43 @@
 -- Confirming a committed reservation is release with "0","0": it only clears
 -- the pending entry. Returns 1 when it settled the entry, 0 when the entry was
 -- already settled (or belongs to someone else now): nothing changes twice.
+--
+-- A reservation made on a waiting-room hold (the hold reads
+-- "claim_by:ticket"): given back, its unit returns to the hold, not to
+-- `stock` (the holder may press again until claim_by; after that the room
+-- takes the hold back); committed, the hold is gone.
 
 if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then
   return 0
 end
 redis.call('HDEL', KEYS[4], ARGV[1])
 
+local user, slot = string.match(ARGV[2], '^(%d+):(%d+):')
+local on_hold = false
+local hold = redis.call('HGET', KEYS[6], user)
+if hold then
+  local claim_by, ticket = string.match(hold, '^(%d+):(%d+)$')
+  if ticket == ARGV[1] then
+    on_hold = true
+    if ARGV[3] == '1' then
+      redis.call('HSET', KEYS[6], user, claim_by)
+    else
+      redis.call('HDEL', KEYS[6], user)
+    end
+  end
+end
+
 if ARGV[3] == '1' then
   redis.call('SADD', KEYS[2], ARGV[1])
-  redis.call('INCR', KEYS[1])
+  if not on_hold then
+    redis.call('INCR', KEYS[1])
+  end
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl > 0 then
     redis.call('PEXPIRE', KEYS[2], ttl)
   end
 end
 
-local user, slot = string.match(ARGV[2], '^(%d+):(%d+):')
 if ARGV[4] == '1' then
   local held = redis.call('HGET', KEYS[3], user)
   slot = tonumber(slot)

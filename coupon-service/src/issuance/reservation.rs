@@ -55,6 +55,8 @@ pub enum ReserveOutcome {
     Ended,
     SoldOut,
     LimitReached,
+    /// A queued event, and the user holds no admission.
+    NotAdmitted,
 }
 
 /// An event's issuance state as rebuilt from PostgreSQL.
@@ -73,6 +75,9 @@ pub struct EventState {
     pub free_tickets: Vec<i64>,
     /// user → held-slots string ("1", "101", …).
     pub users: Vec<(i64, String)>,
+    pub admission: crate::admission::Admission,
+    /// The waiting room's unclaimed admissions: user → claim_by (unix ms).
+    pub holds: Vec<(i64, i64)>,
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 -- Key names: contract/src/redis_keys.rs (EventKeys), passed in as KEYS.
 --
 -- KEYS[1] info     KEYS[2] stock    KEYS[3] next     KEYS[4] free
--- KEYS[5] users    KEYS[6] pending  KEYS[7] idempotency record (may be unused)
--- KEYS[8] this call's record
+-- KEYS[5] users    KEYS[6] pending  KEYS[7] holds (waiting room)
+-- KEYS[8] idempotency record (may be unused)  KEYS[9] this call's record
 -- ARGV[1] user id
 -- ARGV[2] idempotency key hash, or "" when the request has no key
 -- ARGV[3] idempotency record TTL (seconds)
@@ -21,24 +21,33 @@
 --   2  replay: this idempotency key already holds ticket/slot
 --  -1  not loaded: the event's keys are missing (never loaded, or Redis lost them)
 --  -2  not started   -3  ended (window over or closed)
---  -4  sold out      -5  user limit reached
+--  -4  sold out      -5  user limit reached (or, queued, a claim being written)
+--  -6  not admitted: a queued event, and the user holds no admission (or its
+--      claim window passed)
+--
+-- A queued event (info.admission = 'queue'): admission already took the
+-- unit from `stock` and holds it for the user in `holds` until claim_by;
+-- the holder's press takes a ticket without touching `stock` and marks the
+-- hold with it (released: the hold gets the unit back; committed: the hold
+-- is gone). Nobody else passes.
 -- The clock is Redis TIME, one clock for every instance.
 
-local info = redis.call('HMGET', KEYS[1], 'start_ms', 'end_ms', 'total', 'max_per_user', 'closed')
+local info = redis.call('HMGET', KEYS[1], 'start_ms', 'end_ms', 'total', 'max_per_user', 'closed',
+  'admission')
 if not info[1] then
   return {-1, 0, 0, 0, 0}
 end
 local user = ARGV[1]
 local idem = ARGV[2]
 
-local ran = redis.call('GET', KEYS[8])
+local ran = redis.call('GET', KEYS[9])
 if ran then
   local ticket, slot, remaining, at = string.match(ran, '^(%d+):(%d+):(%-?%d+):(%d+)$')
   return {1, tonumber(ticket), tonumber(slot), tonumber(remaining), tonumber(at)}
 end
 
 if idem ~= '' then
-  local earlier = redis.call('GET', KEYS[7])
+  local earlier = redis.call('GET', KEYS[8])
   if earlier then
     local ticket, slot = string.match(earlier, '^(%d+):(%d+)$')
     local remaining = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -56,7 +65,26 @@ if now_ms < tonumber(info[1]) then
 end
 
 local remaining = tonumber(redis.call('GET', KEYS[2]) or '0')
-if remaining <= 0 then
+local claim_by = nil
+if info[6] == 'queue' then
+  local hold = redis.call('HGET', KEYS[7], user)
+  if hold then
+    local by, writing = string.match(hold, '^(%d+):?(%d*)$')
+    if writing ~= '' then
+      return {-5, 0, 0, remaining, 0}
+    end
+    if tonumber(by) > now_ms then
+      claim_by = by
+    end
+  end
+  if not claim_by then
+    -- Sold out once nothing is free and nobody holds a unit any more.
+    if remaining <= 0 and redis.call('HLEN', KEYS[7]) <= 1 then
+      return {-4, 0, 0, 0, 0}
+    end
+    return {-6, 0, 0, remaining, 0}
+  end
+elseif remaining <= 0 then
   return {-4, 0, 0, 0, 0}
 end
 
@@ -88,12 +116,16 @@ else
   end
 end
 
-remaining = redis.call('DECR', KEYS[2])
+if claim_by then
+  redis.call('HSET', KEYS[7], user, claim_by .. ':' .. ticket)
+else
+  remaining = redis.call('DECR', KEYS[2])
+end
 redis.call('HSET', KEYS[5], user, string.sub(held, 1, slot - 1) .. '1' .. string.sub(held, slot + 1))
 redis.call('HSET', KEYS[6], ticket, user .. ':' .. slot .. ':' .. now_ms .. ':' .. idem)
 if idem ~= '' then
-  redis.call('SET', KEYS[7], ticket .. ':' .. slot, 'EX', tonumber(ARGV[3]))
+  redis.call('SET', KEYS[8], ticket .. ':' .. slot, 'EX', tonumber(ARGV[3]))
 end
-redis.call('SET', KEYS[8], ticket .. ':' .. slot .. ':' .. remaining .. ':' .. now_ms,
+redis.call('SET', KEYS[9], ticket .. ':' .. slot .. ':' .. remaining .. ':' .. now_ms,
   'EX', tonumber(ARGV[4]))
 return {1, ticket, slot, remaining, now_ms}

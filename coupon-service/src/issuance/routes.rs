@@ -46,7 +46,7 @@ pub struct Issued {
 #[utoipa::path(tag = "coupons", request_body = IssueRequest, security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters",
         min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
-    responses((status = 201, body = Issued), (status = 401), (status = 404, description = "event_not_found"),
+    responses((status = 201, body = Issued), (status = 401), (status = 403, description = "not_admitted (a queued sale)"), (status = 404, description = "event_not_found"),
     (status = 409, description = "event_not_started or user_limit_reached"), (status = 410, description = "sold_out or event_ended"),
     (status = 422, description = "idempotency_key_reused or validation_failed"), (status = 429, description = "rate_limited"),
     (status = 503, description = "unavailable")))]
@@ -153,6 +153,14 @@ async fn issue_coupon(
             ReserveOutcome::SoldOut => {
                 state.sold_out.remember(event_id);
                 return Err(sold_out());
+            }
+            ReserveOutcome::NotAdmitted => {
+                return Err(ApiError::Refused(
+                    ErrorCode::NotAdmitted,
+                    "this sale admits through its queue: join it, and press once admitted, \
+                     before your claim window ends"
+                        .into(),
+                ));
             }
             ReserveOutcome::LimitReached => {
                 return Err(ApiError::Conflict(

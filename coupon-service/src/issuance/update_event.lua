@@ -7,10 +7,10 @@
 -- Key names: contract/src/redis_keys.rs (EventKeys), passed in as KEYS.
 --
 -- KEYS[1] info  KEYS[2] stock  KEYS[3] next  KEYS[4] free  KEYS[5] users
--- KEYS[6] pending
+-- KEYS[6] pending  KEYS[7] holds
 -- ARGV[1] start_ms  ARGV[2] end_ms  ARGV[3] total  ARGV[4] max_per_user
 -- ARGV[5] closed ("1"/"0")  ARGV[6] expire_at_ms  ARGV[7] version
--- (coupon_events.state_version)
+-- (coupon_events.state_version)  ARGV[8] admission
 -- Returns 1 when applied, 0 when the event is not loaded (a later load reads
 -- the new values from PostgreSQL), 2 when the stored version is as new or
 -- newer (a copy without one counts as version 0).
@@ -29,8 +29,12 @@ if delta ~= 0 then
   redis.call('INCRBY', KEYS[2], delta)
 end
 redis.call('HSET', KEYS[1], 'start_ms', ARGV[1], 'end_ms', ARGV[2], 'total', ARGV[3],
-  'max_per_user', ARGV[4], 'closed', ARGV[5], 'expire_at_ms', ARGV[6], 'version', ARGV[7])
-for i = 1, 6 do
+  'max_per_user', ARGV[4], 'closed', ARGV[5], 'expire_at_ms', ARGV[6], 'version', ARGV[7],
+  'admission', ARGV[8])
+if redis.call('EXISTS', KEYS[7]) == 0 then
+  redis.call('HSET', KEYS[7], '_', '')
+end
+for i = 1, 7 do
   redis.call('PEXPIREAT', KEYS[i], ARGV[6])
 end
 return 1

@@ -274,6 +274,10 @@ impl TestApp {
                 min_purchase_amount: 0,
                 valid_days: 30,
                 code_prefix: "TEST".into(),
+                admission: Default::default(),
+                queue_opens_at: None,
+                claim_window_secs: coupon_service::events::model::DEFAULT_CLAIM_WINDOW_SECS,
+                queue_only_existing_accounts: false,
             },
         )
         .await

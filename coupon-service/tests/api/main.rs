@@ -24,3 +24,4 @@ mod redeem;
 mod retried_scripts;
 mod revoked_tokens;
 mod session_races;
+mod waiting_room;

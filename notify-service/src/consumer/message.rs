@@ -6,7 +6,8 @@
 
 use contract::messages::{
     COUPON_ISSUED, COUPON_SOLDOUT, CouponIssued, CouponSoldout, EVENT_STOCK, EVENT_UPDATED,
-    Envelope, EventStock, EventUpdated, MAX_PACKED, SESSION_REVOKED, SessionRevoked,
+    Envelope, EventStock, EventUpdated, MAX_PACKED, QUEUE_ADMITTED, QUEUE_CLOSED, QUEUE_PROGRESS,
+    QueueAdmitted, QueueClosed, QueueProgress, SESSION_REVOKED, SessionRevoked,
 };
 use serde::de::DeserializeOwned;
 
@@ -22,6 +23,12 @@ pub enum Notification {
     Stock(Envelope<EventStock>),
     Updated(Envelope<EventUpdated>),
     Revoked(Envelope<SessionRevoked>),
+    /// A waiting room's progress (event-wide, a snapshot like stock).
+    QueueProgress(Envelope<QueueProgress>),
+    /// A waiting room closed (event-wide, once).
+    QueueClosed(Envelope<QueueClosed>),
+    /// A user's place was admitted (personal, resumable).
+    QueueAdmitted(Envelope<QueueAdmitted>),
     /// Several `coupon.issued` in one AMQP message, in publish order.
     IssuedPack(Vec<Envelope<CouponIssued>>),
 }
@@ -85,6 +92,9 @@ impl Notification {
             EVENT_STOCK => Self::Stock(body(raw, routing_key)?),
             EVENT_UPDATED => Self::Updated(body(raw, routing_key)?),
             SESSION_REVOKED => Self::Revoked(body(raw, routing_key)?),
+            QUEUE_PROGRESS => Self::QueueProgress(body(raw, routing_key)?),
+            QUEUE_CLOSED => Self::QueueClosed(body(raw, routing_key)?),
+            QUEUE_ADMITTED => Self::QueueAdmitted(body(raw, routing_key)?),
             other => return Err(ParseError::UnknownRoutingKey(other.to_owned())),
         };
         let ids_ok = match &parsed {
@@ -93,6 +103,9 @@ impl Notification {
             Self::Stock(m) => m.data.event_id > 0,
             Self::Updated(m) => m.data.event_id > 0,
             Self::Revoked(m) => m.data.user_id > 0,
+            Self::QueueProgress(m) => m.data.event_id > 0,
+            Self::QueueClosed(m) => m.data.event_id > 0,
+            Self::QueueAdmitted(m) => m.data.user_id > 0 && m.data.event_id > 0,
             Self::IssuedPack(ms) => ms.iter().all(|m| m.data.user_id > 0 && m.data.event_id > 0),
         };
         if ids_ok {
@@ -109,6 +122,9 @@ impl Notification {
             Self::Stock(_) => EVENT_STOCK,
             Self::Updated(_) => EVENT_UPDATED,
             Self::Revoked(_) => SESSION_REVOKED,
+            Self::QueueProgress(_) => QUEUE_PROGRESS,
+            Self::QueueClosed(_) => QUEUE_CLOSED,
+            Self::QueueAdmitted(_) => QUEUE_ADMITTED,
         }
     }
 
@@ -122,10 +138,13 @@ impl Notification {
     pub fn ordering_key(&self) -> Option<u64> {
         match self {
             Self::Issued(m) => Some(m.data.user_id.unsigned_abs()),
+            Self::QueueAdmitted(m) => Some(m.data.user_id.unsigned_abs()),
             Self::Soldout(_)
             | Self::Stock(_)
             | Self::Updated(_)
             | Self::Revoked(_)
+            | Self::QueueProgress(_)
+            | Self::QueueClosed(_)
             | Self::IssuedPack(_) => None,
         }
     }
@@ -150,6 +169,9 @@ impl Notification {
             Self::Stock(m) => m.id,
             Self::Updated(m) => m.id,
             Self::Revoked(m) => m.id,
+            Self::QueueProgress(m) => m.id,
+            Self::QueueClosed(m) => m.id,
+            Self::QueueAdmitted(m) => m.id,
             Self::IssuedPack(ms) => ms.first().map_or_else(uuid::Uuid::nil, |m| m.id),
         }
     }
@@ -185,6 +207,24 @@ impl Notification {
             Self::Revoked(m) => {
                 store
                     .deliver_revocation(m.data.user_id, m.data.session_id, &m.id, consumed_ms)
+                    .await
+            }
+            Self::QueueProgress(m) => {
+                let frame = server::event_frame(m)?;
+                store
+                    .deliver_event(m.data.event_id, &m.id, kind, &frame, consumed_ms, false)
+                    .await
+            }
+            Self::QueueClosed(m) => {
+                let frame = server::event_frame(m)?;
+                store
+                    .deliver_event(m.data.event_id, &m.id, kind, &frame, consumed_ms, true)
+                    .await
+            }
+            Self::QueueAdmitted(m) => {
+                let frame = server::personal_template(m)?;
+                store
+                    .deliver_user(m.data.user_id, &m.id, kind, &frame, consumed_ms)
                     .await
             }
             Self::IssuedPack(_) => {

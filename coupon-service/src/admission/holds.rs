@@ -1,0 +1,183 @@
+//! The waiting room's side of an event's Redis state: units held for
+//! admitted users (`holds`, next to the stock they come from, in the
+//! event's slot), the one-instance tick lease and the room's latest
+//! progress. The press side of a hold is in `issuance/reserve.lua`.
+
+use std::{sync::LazyLock, time::Duration};
+
+use redis::{Script, cmd};
+
+use crate::redis_store::RedisStore;
+
+static ADMIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("admit.lua")));
+static EXPIRE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("expire_holds.lua")));
+static DROP: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("drop_hold.lua")));
+
+/// What leaving did to an admitted user's hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dropped {
+    /// The unit went back for the next place.
+    GivenBack,
+    /// There was no hold (never admitted, claimed, or lapsed).
+    NoHold,
+    /// The user's claim is being written: leaving now would race it.
+    Claiming,
+}
+
+/// Units of a loaded event, as the room counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomStock {
+    /// Not held by anyone: what the next admissions may take.
+    pub free: i64,
+    /// Held by admitted users who have not claimed yet.
+    pub held: i64,
+}
+
+#[derive(Clone)]
+pub struct Holds {
+    redis: RedisStore,
+}
+
+impl Holds {
+    pub fn new(redis: RedisStore) -> Self {
+        Self { redis }
+    }
+
+    /// Admits `users` (in the room's order) while units stand behind
+    /// them; returns those holding now (a prefix), or `None` when the event
+    /// is not loaded.
+    pub async fn admit(
+        &self,
+        event_id: i64,
+        claim_by_ms: i64,
+        users: &[i64],
+    ) -> anyhow::Result<Option<Vec<i64>>> {
+        let k = self.redis.keys(event_id);
+        let mut call = ADMIT.prepare_invoke();
+        call.key(k.info())
+            .key(k.stock())
+            .key(k.holds())
+            .arg(claim_by_ms);
+        for u in users {
+            call.arg(u);
+        }
+        let mut c = self.redis.conn();
+        let admitted: Vec<i64> = self
+            .redis
+            .call("admit script", call.invoke_async(&mut c))
+            .await?;
+        Ok((admitted.first() != Some(&-1)).then_some(admitted))
+    }
+
+    /// Takes back the units of `users` whose claim window passed; returns
+    /// the users holding nothing now.
+    pub async fn expire(&self, event_id: i64, users: &[i64]) -> anyhow::Result<Vec<i64>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let k = self.redis.keys(event_id);
+        let mut call = EXPIRE.prepare_invoke();
+        call.key(k.stock()).key(k.holds());
+        for u in users {
+            call.arg(u);
+        }
+        let mut c = self.redis.conn();
+        self.redis
+            .call("expire holds script", call.invoke_async(&mut c))
+            .await
+    }
+
+    /// Gives back an admitted user's unit when they leave.
+    pub async fn drop_hold(&self, event_id: i64, user_id: i64) -> anyhow::Result<Dropped> {
+        let k = self.redis.keys(event_id);
+        let mut call = DROP.prepare_invoke();
+        call.key(k.stock()).key(k.holds()).arg(user_id);
+        let mut c = self.redis.conn();
+        let code: i64 = self
+            .redis
+            .call("drop hold script", call.invoke_async(&mut c))
+            .await?;
+        Ok(match code {
+            1 => Dropped::GivenBack,
+            -1 => Dropped::Claiming,
+            _ => Dropped::NoHold,
+        })
+    }
+
+    /// Free and held units; `None` when the event is not loaded.
+    pub async fn stock(&self, event_id: i64) -> anyhow::Result<Option<RoomStock>> {
+        let k = self.redis.keys(event_id);
+        let mut c = self.redis.conn();
+        let (free, held): (Option<i64>, i64) = self
+            .redis
+            .call("room stock", async {
+                redis::pipe()
+                    .cmd("GET")
+                    .arg(k.stock())
+                    .cmd("HLEN")
+                    .arg(k.holds())
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        // The hash keeps a placeholder field so it exists (and expires).
+        Ok(free.map(|free| RoomStock {
+            free,
+            held: (held - 1).max(0),
+        }))
+    }
+
+    /// Takes this second's tick of the room: true for exactly one instance
+    /// per `lease`.
+    pub async fn try_tick(&self, event_id: i64, lease: Duration) -> anyhow::Result<bool> {
+        let key = self.redis.keys(event_id).queue_tick();
+        let mut c = self.redis.conn();
+        let taken: Option<String> = self
+            .redis
+            .call(
+                "SET NX queue tick",
+                cmd("SET")
+                    .arg(key)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(lease.as_millis() as u64)
+                    .query_async(&mut c),
+            )
+            .await?;
+        Ok(taken.is_some())
+    }
+
+    /// Keeps the room's latest progress (JSON) for status reads.
+    pub async fn put_progress(
+        &self,
+        event_id: i64,
+        json: &str,
+        ttl: Duration,
+    ) -> anyhow::Result<()> {
+        let key = self.redis.keys(event_id).queue_progress();
+        let mut c = self.redis.conn();
+        self.redis
+            .call(
+                "SET queue progress",
+                cmd("SET")
+                    .arg(key)
+                    .arg(json)
+                    .arg("PX")
+                    .arg(ttl.as_millis() as u64)
+                    .query_async::<()>(&mut c),
+            )
+            .await
+    }
+
+    pub async fn progress(&self, event_id: i64) -> anyhow::Result<Option<String>> {
+        let key = self.redis.keys(event_id).queue_progress();
+        let mut c = self.redis.conn();
+        self.redis
+            .call(
+                "GET queue progress",
+                cmd("GET").arg(key).query_async(&mut c),
+            )
+            .await
+    }
+}

@@ -1,0 +1,430 @@
+//! PostgreSQL side of the waiting room: places (one per account and
+//! event), the queue's seed and draw, admissions and their expiry. What is
+//! recorded here survives any Redis loss: an admission is written here
+//! before its user is told, and a rebuilt Redis gets its hold back
+//! (`issuance::rebuild`).
+
+use chrono::{DateTime, Utc};
+use contract::messages::{
+    Envelope, QUEUE_ADMITTED, QUEUE_CLOSED, QueueAdmitted, QueueClosed, QueueClosedReason,
+};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
+
+use super::ranking;
+use crate::outbox::store::{NewMessages, OutboxRow};
+
+/// Most late joiners given a position in one tick, and most holds looked
+/// at for expiry in one tick: bounds one tick's work.
+pub const TICK_BATCH: i64 = 10_000;
+
+/// Where a place stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceState {
+    Waiting,
+    /// Holding a unit until `claim_by`.
+    Admitted,
+    /// Pressed in time: the coupon is theirs.
+    Claimed,
+    /// The claim window passed unclaimed.
+    Expired,
+    Left,
+    /// The room closed before this place was admitted.
+    Closed,
+}
+
+/// A place as stored, with whether its user holds the event's coupon.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PlaceRow {
+    pub user_id: i64,
+    pub joined_at: DateTime<Utc>,
+    pub position: Option<i32>,
+    pub state: String,
+    pub claim_by: Option<DateTime<Utc>>,
+    pub claimed: bool,
+}
+
+impl PlaceRow {
+    /// The state a user sees (`closed` needs the room's state).
+    pub fn state(&self, room_closed: bool) -> PlaceState {
+        match self.state.as_str() {
+            _ if self.claimed => PlaceState::Claimed,
+            "admitted" => PlaceState::Admitted,
+            "expired" => PlaceState::Expired,
+            "left" => PlaceState::Left,
+            _ if room_closed => PlaceState::Closed,
+            _ => PlaceState::Waiting,
+        }
+    }
+}
+
+/// The queue row of an event.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueueRow {
+    pub seed: Vec<u8>,
+    pub drawn_at: Option<DateTime<Utc>>,
+    pub pre_queue_count: Option<i32>,
+    pub closed_reason: Option<String>,
+}
+
+const PLACE: &str = "SELECT p.user_id, p.joined_at, p.position, p.state, p.claim_by, \
+     EXISTS (SELECT 1 FROM user_coupons c WHERE c.event_id = p.event_id AND c.user_id = p.user_id) AS claimed \
+     FROM queue_places p WHERE p.event_id = $1 AND p.user_id = $2";
+
+pub async fn place(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<Option<PlaceRow>> {
+    sqlx::query_as(PLACE)
+        .bind(event_id)
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn queue(db: &PgPool, event_id: i64) -> sqlx::Result<Option<QueueRow>> {
+    sqlx::query_as(
+        "SELECT seed, drawn_at, pre_queue_count, closed_reason FROM event_queues WHERE event_id = $1",
+    )
+    .bind(event_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// When the account was made (the "accounts older than the queue" rule).
+pub async fn account_created(db: &PgPool, user_id: i64) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar("SELECT created_at FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Joins the queue: a new place, or back in after leaving (at the back),
+/// or the place already held. True when this call made or renewed it.
+pub async fn join(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<(PlaceRow, bool)> {
+    let changed = sqlx::query(
+        "INSERT INTO queue_places (event_id, user_id) VALUES ($1, $2) \
+         ON CONFLICT (event_id, user_id) DO UPDATE SET state = 'waiting', \
+           arrival = nextval(pg_get_serial_sequence('queue_places', 'arrival')), \
+           joined_at = now(), position = NULL, admitted_at = NULL, claim_by = NULL \
+         WHERE queue_places.state = 'left'",
+    )
+    .bind(event_id)
+    .bind(user_id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1;
+    let place = sqlx::query_as(PLACE)
+        .bind(event_id)
+        .bind(user_id)
+        .fetch_one(db)
+        .await?;
+    Ok((place, changed))
+}
+
+/// Leaves the queue (waiting or admitted); the place as it was before.
+pub async fn leave(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<Option<PlaceRow>> {
+    let before = place(db, event_id, user_id).await?;
+    sqlx::query(
+        "UPDATE queue_places SET state = 'left' \
+         WHERE event_id = $1 AND user_id = $2 AND state IN ('waiting', 'admitted')",
+    )
+    .bind(event_id)
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(before)
+}
+
+/// The draw at the start: the places that joined before `start` (and are
+/// still in) get positions 1..N in the seeded ranking. Once per queue; the
+/// number ranked, or `None` when it was drawn already.
+pub async fn draw(db: &PgPool, event_id: i64, start: DateTime<Utc>) -> sqlx::Result<Option<i32>> {
+    let mut tx = db.begin().await?;
+    let queue: Option<(Vec<u8>, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT seed, drawn_at FROM event_queues WHERE event_id = $1 FOR UPDATE")
+            .bind(event_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((seed, None)) = queue else {
+        return Ok(None);
+    };
+    let entrants: Vec<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM queue_places WHERE event_id = $1 AND state = 'waiting' AND joined_at < $2",
+    )
+    .bind(event_id)
+    .bind(start)
+    .fetch_all(&mut *tx)
+    .await?;
+    let ranked = ranking::ranked(&seed, entrants);
+    let count = i32::try_from(ranked.len()).unwrap_or(i32::MAX);
+    sqlx::query(
+        "UPDATE queue_places p SET position = r.position FROM \
+         UNNEST($2::bigint[]) WITH ORDINALITY AS r(user_id, position) \
+         WHERE p.event_id = $1 AND p.user_id = r.user_id",
+    )
+    .bind(event_id)
+    .bind(&ranked)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE event_queues SET drawn_at = now(), pre_queue_count = $2, last_position = $2 \
+         WHERE event_id = $1",
+    )
+    .bind(event_id)
+    .bind(count)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(count))
+}
+
+/// Late joiners (after the draw) get the next positions in arrival order.
+pub async fn place_late_joiners(db: &PgPool, event_id: i64) -> sqlx::Result<u64> {
+    let mut tx = db.begin().await?;
+    let last: Option<i32> = sqlx::query_scalar(
+        "SELECT last_position FROM event_queues WHERE event_id = $1 AND drawn_at IS NOT NULL FOR UPDATE",
+    )
+    .bind(event_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(last) = last else {
+        return Ok(0);
+    };
+    let placed = sqlx::query(
+        "UPDATE queue_places p SET position = $2 + l.n FROM \
+         (SELECT user_id, row_number() OVER (ORDER BY arrival) AS n FROM queue_places \
+          WHERE event_id = $1 AND position IS NULL AND state = 'waiting' ORDER BY arrival LIMIT $3) l \
+         WHERE p.event_id = $1 AND p.user_id = l.user_id",
+    )
+    .bind(event_id)
+    .bind(last)
+    .bind(TICK_BATCH)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if placed > 0 {
+        sqlx::query(
+            "UPDATE event_queues SET last_position = last_position + $2 WHERE event_id = $1",
+        )
+        .bind(event_id)
+        .bind(i32::try_from(placed).unwrap_or(i32::MAX))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(placed)
+}
+
+/// The next waiting places in order: (user, position).
+pub async fn next_waiting(db: &PgPool, event_id: i64, limit: i64) -> sqlx::Result<Vec<(i64, i32)>> {
+    sqlx::query_as(
+        "SELECT user_id, position FROM queue_places WHERE event_id = $1 AND state = 'waiting' \
+         AND position IS NOT NULL ORDER BY position LIMIT $2",
+    )
+    .bind(event_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Records admissions Redis granted, with each user's `queue.admitted` in
+/// the same transaction. Returns the outbox rows and the users that were
+/// no longer waiting (they left meanwhile: their holds go back).
+pub async fn record_admitted(
+    db: &PgPool,
+    event_id: i64,
+    users: &[i64],
+    claim_by: DateTime<Utc>,
+) -> sqlx::Result<(Vec<OutboxRow>, Vec<i64>)> {
+    let mut tx = db.begin().await?;
+    let admitted: Vec<(i64, i32)> = sqlx::query_as(
+        "UPDATE queue_places SET state = 'admitted', admitted_at = now(), claim_by = $3 \
+         WHERE event_id = $1 AND user_id = ANY($2) AND state = 'waiting' RETURNING user_id, position",
+    )
+    .bind(event_id)
+    .bind(users)
+    .bind(claim_by)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut messages = NewMessages::default();
+    let now = Utc::now();
+    for (user_id, position) in &admitted {
+        let message = Envelope::new(
+            QueueAdmitted {
+                user_id: *user_id,
+                event_id,
+                position: i64::from(*position),
+                claim_by,
+            },
+            now,
+        );
+        messages.push(QUEUE_ADMITTED, &message, None)?;
+    }
+    let rows = messages.insert(&mut *tx).await?;
+    // Admitted earlier (a tick that crashed before telling) count as told
+    // only if they are still admitted; anyone else is not waiting any more.
+    let still: Vec<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM queue_places WHERE event_id = $1 AND user_id = ANY($2) AND state = 'admitted'",
+    )
+    .bind(event_id)
+    .bind(users)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let gone = users
+        .iter()
+        .copied()
+        .filter(|u| !still.contains(u))
+        .collect();
+    Ok((rows, gone))
+}
+
+/// Admitted users whose claim window passed and who hold no coupon.
+pub async fn lapsed(db: &PgPool, event_id: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT p.user_id FROM queue_places p WHERE p.event_id = $1 AND p.state = 'admitted' \
+         AND p.claim_by <= now() AND NOT EXISTS (SELECT 1 FROM user_coupons c \
+           WHERE c.event_id = p.event_id AND c.user_id = p.user_id) \
+         ORDER BY p.claim_by LIMIT $2",
+    )
+    .bind(event_id)
+    .bind(TICK_BATCH)
+    .fetch_all(db)
+    .await
+}
+
+/// Marks lapsed admissions expired (unless a coupon got in meanwhile).
+pub async fn record_expired(db: &PgPool, event_id: i64, users: &[i64]) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE queue_places p SET state = 'expired' WHERE p.event_id = $1 AND p.user_id = ANY($2) \
+         AND p.state = 'admitted' AND NOT EXISTS (SELECT 1 FROM user_coupons c \
+           WHERE c.event_id = p.event_id AND c.user_id = p.user_id)",
+    )
+    .bind(event_id)
+    .bind(users)
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// The room's counts, for progress, status and the admin panel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow, Serialize, ToSchema)]
+pub struct Counts {
+    pub waiting: i64,
+    /// Admitted and holding (not claimed yet).
+    pub admitted: i64,
+    pub claimed: i64,
+    pub expired: i64,
+    pub left: i64,
+    /// The highest position admitted so far.
+    pub serving: i64,
+    /// Admitted in the last `room::RATE_WINDOW_SECS` seconds.
+    pub admitted_recently: i64,
+}
+
+pub async fn counts(db: &PgPool, event_id: i64) -> sqlx::Result<Counts> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'waiting') AS waiting, \
+         count(*) FILTER (WHERE state = 'admitted' AND NOT claimed) AS admitted, \
+         count(*) FILTER (WHERE claimed) AS claimed, \
+         count(*) FILTER (WHERE state = 'expired' AND NOT claimed) AS expired, \
+         count(*) FILTER (WHERE state = 'left' AND NOT claimed) AS left, \
+         COALESCE(max(position) FILTER (WHERE admitted_at IS NOT NULL), 0)::bigint AS serving, \
+         count(*) FILTER (WHERE admitted_at > now() - interval '10 seconds') AS admitted_recently \
+         FROM (SELECT p.state, p.position, p.admitted_at, EXISTS (SELECT 1 FROM user_coupons c \
+           WHERE c.event_id = p.event_id AND c.user_id = p.user_id) AS claimed \
+           FROM queue_places p WHERE p.event_id = $1) s",
+    )
+    .bind(event_id)
+    .fetch_one(db)
+    .await
+}
+
+/// Closes the room once, with its `queue.closed` in the same transaction;
+/// the outbox rows when this call closed it.
+pub async fn close(
+    db: &PgPool,
+    event_id: i64,
+    reason: QueueClosedReason,
+) -> sqlx::Result<Option<Vec<OutboxRow>>> {
+    let mut tx = db.begin().await?;
+    let closed = sqlx::query(
+        "UPDATE event_queues SET closed_at = now(), closed_reason = $2 \
+         WHERE event_id = $1 AND closed_at IS NULL",
+    )
+    .bind(event_id)
+    .bind(reason.as_str())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !closed {
+        return Ok(None);
+    }
+    let mut messages = NewMessages::default();
+    messages.push(
+        QUEUE_CLOSED,
+        &Envelope::new(QueueClosed { event_id, reason }, Utc::now()),
+        None,
+    )?;
+    let rows = messages.insert(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(Some(rows))
+}
+
+/// The admissions not yet claimed whose window is still open: user →
+/// claim_by (unix ms), for a rebuilt Redis.
+pub async fn unclaimed_holds(
+    db: &mut PgConnection,
+    event_id: i64,
+) -> sqlx::Result<Vec<(i64, i64)>> {
+    let rows: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT p.user_id, p.claim_by FROM queue_places p WHERE p.event_id = $1 \
+         AND p.state = 'admitted' AND p.claim_by > now() AND NOT EXISTS (SELECT 1 FROM user_coupons c \
+           WHERE c.event_id = p.event_id AND c.user_id = p.user_id)",
+    )
+    .bind(event_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(u, by)| (u, by.timestamp_millis()))
+        .collect())
+}
+
+/// Queued events whose room may need a tick: queue open, not closed, not
+/// over a minute past the end.
+pub async fn open_rooms(db: &PgPool) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT e.id FROM coupon_events e JOIN event_queues q ON q.event_id = e.id \
+         WHERE e.admission = 'queue' AND q.closed_at IS NULL AND e.queue_opens_at <= now() \
+         AND e.end_time > now() - interval '1 minute' ORDER BY e.id",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// A place with a position, as the proof tells it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProofPlace {
+    pub user_id: i64,
+    pub position: i32,
+    /// When it was admitted (one time per tick: a tick admits a run of
+    /// positions at once).
+    pub admitted_at: Option<DateTime<Utc>>,
+    /// Left before being admitted: skipped by admission.
+    pub left_unadmitted: bool,
+}
+
+/// Every place with a position, in position order.
+pub async fn proof_places(db: &PgPool, event_id: i64) -> sqlx::Result<Vec<ProofPlace>> {
+    sqlx::query_as(
+        "SELECT user_id, position, admitted_at, (state = 'left' AND admitted_at IS NULL) AS left_unadmitted \
+         FROM queue_places \
+         WHERE event_id = $1 AND position IS NOT NULL ORDER BY position",
+    )
+    .bind(event_id)
+    .fetch_all(db)
+    .await
+}
