@@ -2,7 +2,7 @@
 // the server's per-field errors shown next to their fields.
 
 import { type Api, ApiError } from './api';
-import { h, setChildren, uid } from './dom';
+import { h, setChildren, setText, uid } from './dom';
 
 export interface FieldSpec {
   name: string;
@@ -158,15 +158,17 @@ export function describeError(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/**
- * The sign-in / create-account panel. `onSignedIn` runs after a successful
- * login; `requireRole` refuses accounts without it (the admin panel).
- */
+/** The panel's heading and intro, changed in place (so nothing typed into the form is lost). */
+export interface AuthPanel {
+  setPrompt(title: string, intro: string): void;
+}
+
+/** The sign-in / create-account panel (create account only when `allowSignup`). */
 export function renderAuthPanel(
   container: HTMLElement,
   api: Api,
   opts: { title: string; allowSignup: boolean; intro?: string },
-): void {
+): AuthPanel {
   let mode: 'signin' | 'signup' = 'signin';
   const titleId = container.getAttribute('aria-labelledby') ?? uid('auth-title');
 
@@ -253,15 +255,24 @@ export function renderAuthPanel(
     });
   }
 
+  const heading = h('h2', { id: titleId }, opts.title);
+  const intro = h('p', { class: 'muted', hidden: !opts.intro }, opts.intro ?? '');
   setChildren(
     container,
-    h('h2', { id: titleId }, opts.title),
-    opts.intro ? h('p', { class: 'muted' }, opts.intro) : null,
+    heading,
+    intro,
     opts.allowSignup ? h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Account' }, tabSignin, tabSignup) : null,
     opts.allowSignup ? panel : signin.form,
   );
   container.setAttribute('aria-labelledby', titleId);
   if (opts.allowSignup) show('signin', false);
+  return {
+    setPrompt(title, text) {
+      setText(heading, title);
+      setText(intro, text);
+      intro.hidden = !text;
+    },
+  };
 }
 
 /** Header: who is signed in and a sign-out button. */

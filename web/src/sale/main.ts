@@ -14,11 +14,12 @@ import {
   describeDiscount,
   newIdempotencyKey,
 } from '../lib/api';
-import { describeError, renderAccount, renderAuthPanel } from '../lib/auth-forms';
+import { type AuthPanel, describeError, renderAccount, renderAuthPanel } from '../lib/auth-forms';
 import { $, h, renderConnection, setChildren, setText } from '../lib/dom';
 import { type ConnectionState, type EventUpdatedData, PushClient } from '../lib/push';
 import { Session } from '../lib/session';
 import { describeCountdown, formatCountdown, formatLocal, localZoneLabel, serverNow } from '../lib/time';
+import { callToAction, finishedBanner, isFinished, liveStatus, signInPrompt, statusLabel, stockView } from './sale-state';
 
 const api = new Api(new Session('coupon.sale.session'));
 const session = api.session;
@@ -112,6 +113,7 @@ let page: PageView | null = null;
 
 function route(): void {
   page?.destroy();
+  setSignInPrompt(false);
   const m = /^\/events\/(\d+)\/?$/.exec(location.pathname);
   page = m ? eventPage(Number(m[1])) : homePage();
 }
@@ -128,19 +130,8 @@ document.addEventListener('click', (e) => {
 });
 window.addEventListener('popstate', route);
 
-function statusLabel(s: EventStatus): string {
-  return { scheduled: 'Coming up', active: 'On sale', sold_out: 'Sold out', ended: 'Ended' }[s];
-}
-
 function badge(status: EventStatus): HTMLElement {
   return h('span', { class: 'badge', 'data-status': status, 'data-testid': 'status' }, statusLabel(status));
-}
-
-/** The status by the server's rules, from what we know now. */
-function liveStatus(ev: SaleEvent, remaining: number, now: number): EventStatus {
-  if (ev.status === 'ended' || now >= Date.parse(ev.end_time)) return 'ended';
-  if (now < Date.parse(ev.start_time)) return 'scheduled';
-  return remaining <= 0 ? 'sold_out' : 'active';
 }
 
 /** An admin's change, pushed: the fields `event.updated` carries. */
@@ -293,7 +284,7 @@ function homePage(): PageView {
 
 // --- one sale -------------------------------------------------------------------
 
-type OutcomeKind = 'won' | 'sold_out' | 'limit' | 'rate_limited' | 'info' | 'error';
+type OutcomeKind = 'won' | 'limit' | 'rate_limited' | 'info' | 'error';
 
 function eventPage(id: number): PageView {
   let ev: SaleEvent | null = null;
@@ -419,12 +410,11 @@ function eventPage(id: number): PageView {
     if (phase !== lastPhase) {
       const previous = lastPhase;
       lastPhase = phase;
-      setChildren(statusBadge, badge(phase));
-      if (phase === 'sold_out') {
-        setChildren(soldOutBanner, h('p', { class: 'soldout-banner', 'data-testid': 'soldout-banner' }, 'Sold out — every coupon has been taken.'));
-      } else {
-        setChildren(soldOutBanner);
-      }
+      // A finished sale says so once, in its banner; the badge is part of it.
+      const banner = finishedBanner(phase);
+      setChildren(statusBadge, banner ? null : badge(phase));
+      setChildren(soldOutBanner, banner ? h('p', { class: 'soldout-banner', 'data-status': phase, 'data-testid': banner.testid }, badge(phase), banner.rest) : null);
+      setSignInPrompt(isFinished(phase));
       // Opening time reached: ask for the authoritative numbers.
       if (previous === 'scheduled' && phase === 'active') void load();
     }
@@ -442,53 +432,42 @@ function eventPage(id: number): PageView {
       setText(countdownSr, '');
       countdown.hidden = false;
     } else {
-      setText(countdownLabel, phase === 'sold_out' ? 'Sold out' : 'This sale has ended');
+      // The banner says why; no countdown is left to show.
+      setText(countdownLabel, '');
       setText(countdown, '');
       countdown.hidden = true;
     }
+    countdownLabel.hidden = countdown.hidden;
     // Stock
-    const total = Math.max(1, ev.total_count);
-    const left = Math.max(0, Math.min(remaining, ev.total_count));
-    stockFill.style.width = `${(left / total) * 100}%`;
-    stockBar.setAttribute('aria-valuenow', String(left));
-    const words = `${left.toLocaleString()} of ${ev.total_count.toLocaleString()} left`;
-    stockBar.setAttribute('aria-valuetext', words);
-    setText(stockText, words);
+    const stock = stockView(remaining, ev.total_count);
+    stockFill.style.width = `${stock.fraction * 100}%`;
+    // Emptied: gone at once rather than shrinking for a moment after "0 left" shows.
+    stockBar.dataset.empty = String(stock.left === 0);
+    stockBar.setAttribute('aria-valuenow', String(stock.left));
+    stockBar.setAttribute('aria-valuetext', stock.words);
+    setText(stockText, stock.words);
     if (phase === 'active' && now - lastAnnounced > 5000) {
       lastAnnounced = now;
-      setText(stockAnnounce, words);
+      setText(stockAnnounce, stock.words);
     }
     // Button
-    const mine = held().length;
-    let label = 'Get coupon';
-    let enabled = false;
-    let why = '';
-    if (!session.signedIn) {
-      why = 'Sign in or create an account below to take part.';
-      label = phase === 'scheduled' ? `Opens in ${formatCountdown(Date.parse(ev.start_time) - now)}` : 'Sign in to get a coupon';
-    } else if (inFlight) {
-      label = 'Getting your coupon…';
-    } else if (phase === 'scheduled') {
-      label = `Opens in ${formatCountdown(Date.parse(ev.start_time) - now)}`;
-      why = `The button opens at ${formatLocal(ev.start_time)}.`;
-    } else if (phase === 'ended') {
-      label = 'Sale ended';
-    } else if (mine >= ev.max_per_user) {
-      label = mine === 1 ? 'You have your coupon' : `You have your ${mine} coupons`;
-      why = 'See "My coupons" below.';
-    } else if (phase === 'sold_out') {
-      label = 'Sold out';
-    } else if (rateLimitedUntil > Date.now()) {
-      label = `Try again in ${Math.ceil((rateLimitedUntil - Date.now()) / 1000)} s`;
-    } else {
-      enabled = true;
-      why = pendingKey ? 'Your last try got no answer; pressing again is safe — you will never get two coupons by accident.' : '';
-    }
-    button.disabled = !enabled;
+    const cta = callToAction({
+      phase,
+      signedIn: session.signedIn,
+      inFlight,
+      held: held().length,
+      maxPerUser: ev.max_per_user,
+      startsAt: formatLocal(ev.start_time),
+      opensIn: formatCountdown(Date.parse(ev.start_time) - now),
+      retryInSecs: Math.max(0, Math.ceil((rateLimitedUntil - Date.now()) / 1000)),
+      pendingKey: pendingKey !== null,
+    });
+    button.hidden = cta.hidden;
+    button.disabled = !cta.enabled;
     button.setAttribute('aria-busy', String(inFlight));
-    setText(button, label);
-    setText(hint, why);
-    hint.hidden = !why;
+    setText(button, cta.label);
+    setText(hint, cta.hint);
+    hint.hidden = !cta.hint;
   }
 
   async function getCoupon(): Promise<void> {
@@ -536,8 +515,9 @@ function eventPage(id: number): PageView {
     if (definite) pendingKey = null;
     switch (e.code) {
       case 'sold_out':
+        // The sold-out banner says it (and is announced); not twice.
         remaining = 0;
-        showOutcome('sold_out', 'Sold out — sorry, every coupon has been taken.');
+        setChildren(outcome);
         break;
       case 'user_limit_reached':
         showOutcome('limit', `You already have the most coupons allowed for this sale (${ev?.max_per_user ?? 1} per person).`);
@@ -554,8 +534,9 @@ function eventPage(id: number): PageView {
         showOutcome('info', `Not open yet — the sale opens at ${ev ? formatLocal(ev.start_time) : 'its start time'}.`);
         break;
       case 'event_ended':
+        // As for sold out: the banner says it.
         if (ev) ev.status = 'ended';
-        showOutcome('info', 'This sale has ended.');
+        setChildren(outcome);
         break;
       case 'unauthorized':
       case 'invalid_token':
@@ -707,6 +688,15 @@ function renderMyCoupons(): void {
 
 // --- session ------------------------------------------------------------------
 
+let authPanel: AuthPanel | null = null;
+let prompt = signInPrompt(false);
+
+/** The sign-in panel invites to take part only while the page's sale can still be had. */
+function setSignInPrompt(finished: boolean): void {
+  prompt = signInPrompt(finished);
+  authPanel?.setPrompt(prompt.title, prompt.intro);
+}
+
 function sessionChanged(): void {
   renderAccount(accountEl, api);
   authSection.hidden = session.signedIn;
@@ -717,11 +707,7 @@ function sessionChanged(): void {
     myCoupons = [];
     freshCoupons.clear();
     renderMyCoupons();
-    renderAuthPanel(authSection, api, {
-      title: 'Sign in to take part',
-      allowSignup: true,
-      intro: 'You need an account to get a coupon. Signing in before the sale starts means you are ready the second it opens.',
-    });
+    authPanel = renderAuthPanel(authSection, api, { ...prompt, allowSignup: true });
   }
   page?.refresh();
 }

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { type CtaInput, callToAction, finishedBanner, liveStatus, signInPrompt, stockView } from './sale-state';
+
+const sale = { status: 'active' as const, start_time: '2026-02-11T01:00:00Z', end_time: '2026-02-11T02:00:00Z' };
+const during = Date.parse('2026-02-11T01:30:00Z');
+
+describe('the stock bar', () => {
+  it('is empty when nothing is left, whatever the total', () => {
+    expect(stockView(0, 3)).toEqual({ left: 0, fraction: 0, words: '0 of 3 left' });
+    expect(stockView(-2, 3).fraction).toBe(0);
+    expect(stockView(0, 0)).toEqual({ left: 0, fraction: 0, words: '0 of 0 left' });
+  });
+
+  it('fills as much as the text says', () => {
+    expect(stockView(1, 4)).toEqual({ left: 1, fraction: 0.25, words: '1 of 4 left' });
+    expect(stockView(3, 3).fraction).toBe(1);
+  });
+
+  it('never shows more than the total (a count newer than the total it is read against)', () => {
+    expect(stockView(5, 4)).toEqual({ left: 4, fraction: 1, words: '4 of 4 left' });
+  });
+});
+
+describe('the status', () => {
+  it('follows the clock and the count', () => {
+    expect(liveStatus(sale, 1, Date.parse('2026-02-11T00:59:59Z'))).toBe('scheduled');
+    expect(liveStatus(sale, 1, during)).toBe('active');
+    expect(liveStatus(sale, 0, during)).toBe('sold_out');
+    expect(liveStatus(sale, 1, Date.parse('2026-02-11T02:00:00Z'))).toBe('ended');
+    expect(liveStatus({ ...sale, status: 'ended' }, 1, during)).toBe('ended');
+  });
+
+  it('is said once, in a banner, only when the sale is over', () => {
+    expect(finishedBanner('sold_out')?.testid).toBe('soldout-banner');
+    expect(finishedBanner('ended')?.testid).toBe('ended-banner');
+    expect(finishedBanner('active')).toBeNull();
+    expect(finishedBanner('scheduled')).toBeNull();
+  });
+});
+
+describe('the call to action', () => {
+  const base: CtaInput = {
+    phase: 'active',
+    signedIn: true,
+    inFlight: false,
+    held: 0,
+    maxPerUser: 1,
+    startsAt: 'at ten',
+    opensIn: '01:00',
+    retryInSecs: 0,
+    pendingKey: false,
+  };
+
+  it('is gone once the sale is sold out or over, for visitors too', () => {
+    for (const phase of ['sold_out', 'ended'] as const) {
+      expect(callToAction({ ...base, phase }).hidden).toBe(true);
+      const visitor = callToAction({ ...base, phase, signedIn: false });
+      expect(visitor.hidden).toBe(true);
+      expect(`${visitor.label} ${visitor.hint}`).not.toMatch(/sign in/i);
+    }
+  });
+
+  it('keeps a press in flight visible when the sell-out lands meanwhile', () => {
+    expect(callToAction({ ...base, phase: 'sold_out', inFlight: true })).toMatchObject({ hidden: false, label: 'Getting your coupon…', enabled: false });
+  });
+
+  it('asks visitors to sign in while the sale can be had', () => {
+    expect(callToAction({ ...base, signedIn: false })).toMatchObject({ label: 'Sign in to get a coupon', enabled: false });
+    expect(callToAction({ ...base, phase: 'scheduled', signedIn: false }).label).toBe('Opens in 01:00');
+  });
+
+  it('opens at the start, stops at the limit and while rate limited', () => {
+    expect(callToAction({ ...base, phase: 'scheduled' })).toMatchObject({ label: 'Opens in 01:00', enabled: false, hint: 'The button opens at at ten.' });
+    expect(callToAction(base)).toMatchObject({ label: 'Get coupon', enabled: true, hint: '' });
+    expect(callToAction({ ...base, held: 1 })).toMatchObject({ label: 'You have your coupon', enabled: false });
+    expect(callToAction({ ...base, held: 2, maxPerUser: 2 }).label).toBe('You have your 2 coupons');
+    expect(callToAction({ ...base, retryInSecs: 3 })).toMatchObject({ label: 'Try again in 3 s', enabled: false });
+    expect(callToAction({ ...base, pendingKey: true }).hint).toMatch(/safe/);
+  });
+});
+
+describe('the sign-in prompt', () => {
+  it('invites to take part only while the sale can be had', () => {
+    expect(signInPrompt(false).title).toBe('Sign in to take part');
+    const over = signInPrompt(true);
+    expect(`${over.title} ${over.intro}`).not.toMatch(/take part|get a coupon/i);
+  });
+});
