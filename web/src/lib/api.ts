@@ -7,6 +7,73 @@ import { observeServerDate } from './time';
 
 export type EventStatus = 'scheduled' | 'active' | 'sold_out' | 'ended';
 
+/** `first_come`: the first presses win; `queue`: a waiting room admits people in a drawn order. */
+export type Admission = 'first_come' | 'queue';
+
+export type QueueClosedReason = 'sold_out' | 'ended' | 'closed';
+
+/** A queue event's waiting room, as the event view shows it to everyone. */
+export interface QueueInfo {
+  opens_at: string;
+  claim_window_secs: number;
+  only_existing_accounts: boolean;
+  /** Hex SHA-256 of the seed, public from the moment the queue opens. */
+  seed_commitment: string;
+  /** Hex; revealed at the start. */
+  seed: string | null;
+  closed_reason: QueueClosedReason | null;
+  joined: number;
+}
+
+export type PlaceState = 'waiting' | 'admitted' | 'claimed' | 'expired' | 'left' | 'closed';
+
+/** One account's place in a queue event's waiting room. */
+export interface Place {
+  event_id: number;
+  state: PlaceState;
+  /** Null until the order is drawn at the start. */
+  position: number | null;
+  /** Places before this one still waiting or holding a unit. */
+  ahead: number | null;
+  /** The highest position admitted so far. */
+  serving: number;
+  waiting: number;
+  /** Units not claimed yet. */
+  remaining: number;
+  /** Set while admitted: the held unit goes to the next place after this. */
+  claim_by: string | null;
+  joined_at: string;
+  /** `unlikely`: the places ahead already exceed the stock left plus expected no-shows. */
+  odds: 'good' | 'uncertain' | 'unlikely' | null;
+}
+
+/** What anyone needs to recompute a queue's drawn order. */
+export interface QueueProof {
+  event_id: number;
+  seed_commitment: string;
+  seed: string;
+  start_time: string;
+  /** User ids joined before the start, in drawn order. */
+  pre_queue: number[];
+  /** User ids joined after the start, in arrival order. */
+  late: number[];
+  /** User ids in admission order. */
+  admitted: number[];
+  rule: string;
+}
+
+/** The admin's view of a waiting room. */
+export interface AdminQueueStats {
+  waiting: number;
+  admitted: number;
+  claimed: number;
+  expired: number;
+  left: number;
+  serving: number;
+  admitted_per_second: number;
+  closed_reason: QueueClosedReason | null;
+}
+
 export interface SaleEvent {
   id: number;
   title: string;
@@ -21,6 +88,9 @@ export interface SaleEvent {
   discount_value: number;
   min_purchase_amount: number;
   valid_days: number;
+  admission: Admission;
+  /** Null for `first_come`. */
+  queue: QueueInfo | null;
 }
 
 export interface AdminEvent extends SaleEvent {
@@ -109,6 +179,10 @@ export interface EventFields {
   min_purchase_amount?: number;
   valid_days?: number;
   code_prefix?: string;
+  admission?: Admission;
+  queue_opens_at?: string;
+  claim_window_secs?: number;
+  queue_only_existing_accounts?: boolean;
 }
 
 export class ApiError extends Error {
@@ -260,6 +334,27 @@ export class Api {
     return this.request('GET', `/api/coupons/my?page=${page}&size=${size}`, { auth: true });
   }
 
+  // --- waiting room (queue events) --------------------------------------------
+
+  /** Join, or the place already held (201 / 200 alike). */
+  joinQueue(eventId: number): Promise<Place> {
+    return this.request('POST', `/api/coupons/events/${eventId}/queue`, { auth: true });
+  }
+
+  /** 404 `not_in_queue` when this account holds no place. */
+  myPlace(eventId: number): Promise<Place> {
+    return this.request('GET', `/api/coupons/events/${eventId}/queue/me`, { auth: true });
+  }
+
+  leaveQueue(eventId: number): Promise<void> {
+    return this.request('DELETE', `/api/coupons/events/${eventId}/queue/me`, { auth: true });
+  }
+
+  /** Public; 409 `queue_not_drawn` before the start. */
+  queueProof(eventId: number): Promise<QueueProof> {
+    return this.request('GET', `/api/coupons/events/${eventId}/queue/proof`);
+  }
+
   // --- admin -----------------------------------------------------------------
 
   adminEvents(query: AdminListQuery = {}): Promise<Page<AdminEvent>> {
@@ -280,6 +375,10 @@ export class Api {
 
   closeEvent(id: number): Promise<AdminEvent> {
     return this.request('POST', `/api/admin/events/${id}/close`, { auth: true });
+  }
+
+  adminQueue(id: number): Promise<AdminQueueStats> {
+    return this.request('GET', `/api/admin/events/${id}/queue`, { auth: true });
   }
 
   eventCoupons(id: number, page: number, size: number, code: string): Promise<Page<IssuedCoupon>> {

@@ -40,6 +40,30 @@ export interface EventUpdatedData {
   title: string;
 }
 
+/** A queue event's waiting room moved (event channel, at most once a second). */
+export interface QueueProgressData {
+  eventId: number;
+  serving: number;
+  waiting: number;
+  remaining: number;
+  admittedPerSecond: number;
+}
+
+/** The waiting room closed for good (event channel, once). */
+export interface QueueClosedData {
+  eventId: number;
+  reason: 'sold_out' | 'ended' | 'closed';
+}
+
+/** It is this user's turn: a unit is held until `claimBy` (personal, resumable). */
+export interface QueueAdmittedFrame {
+  type: 'queue.admitted';
+  seq: string;
+  id: string;
+  timestamp: string;
+  data: { userId: number; eventId: number; position: number; claimBy: string };
+}
+
 export interface SubscribedFrame {
   type: 'subscribed';
   event_id: number;
@@ -55,6 +79,9 @@ export interface PushHandlers {
   /** An admin changed the event (stock, window, title) or closed it. */
   updated?(data: EventUpdatedData): void;
   subscribed?(frame: SubscribedFrame): void;
+  queueProgress?(data: QueueProgressData): void;
+  queueClosed?(data: QueueClosedData): void;
+  queueAdmitted?(frame: QueueAdmittedFrame): void;
   /**
    * Personal messages may have been missed (a reconnect with nothing to
    * resume from, or history no longer covering it): refetch "my coupons".
@@ -261,15 +288,20 @@ export class PushClient {
       }
       case 'coupon.issued': {
         const f = frame as unknown as CouponIssuedFrame;
-        if (f.seq) this.saveSeq(f.seq);
-        if (f.id && this.seen.has(f.id)) return;
-        if (f.id) {
-          this.seen.add(f.id);
-          if (this.seen.size > 500) this.seen.delete(this.seen.values().next().value as string);
-        }
-        this.handlers.issued?.(f);
+        if (this.firstTime(f)) this.handlers.issued?.(f);
         break;
       }
+      case 'queue.admitted': {
+        const f = frame as unknown as QueueAdmittedFrame;
+        if (this.firstTime(f)) this.handlers.queueAdmitted?.(f);
+        break;
+      }
+      case 'queue.progress':
+        this.handlers.queueProgress?.((frame as unknown as { data: QueueProgressData }).data);
+        break;
+      case 'queue.closed':
+        this.handlers.queueClosed?.((frame as unknown as { data: QueueClosedData }).data);
+        break;
       case 'event.stock':
         this.handlers.stock?.((frame as unknown as { data: StockData }).data);
         break;
@@ -314,6 +346,19 @@ export class PushClient {
       default:
         break; // pong, unsubscribed, anything newer
     }
+  }
+
+  /**
+   * A personal message: its seq is kept for `resume`; false when this page
+   * already had it (another socket of this tab's past, a redelivery).
+   */
+  private firstTime(f: { seq?: string; id?: string }): boolean {
+    if (f.seq) this.saveSeq(f.seq);
+    if (!f.id) return true;
+    if (this.seen.has(f.id)) return false;
+    this.seen.add(f.id);
+    if (this.seen.size > 500) this.seen.delete(this.seen.values().next().value as string);
+    return true;
   }
 
   private async onClose(code: number, reason: string): Promise<void> {
