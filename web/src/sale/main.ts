@@ -10,15 +10,24 @@ import {
   ApiError,
   type Coupon,
   type EventStatus,
+  type QueueClosedReason,
   type SaleEvent,
   describeDiscount,
   newIdempotencyKey,
 } from '../lib/api';
 import { type AuthPanel, describeError, renderAccount, renderAuthPanel } from '../lib/auth-forms';
 import { $, h, renderConnection, setChildren, setText } from '../lib/dom';
-import { type ConnectionState, type EventUpdatedData, PushClient } from '../lib/push';
+import {
+  type ConnectionState,
+  type EventUpdatedData,
+  PushClient,
+  type QueueAdmittedFrame,
+  type QueueClosedData,
+  type QueueProgressData,
+} from '../lib/push';
 import { Session } from '../lib/session';
 import { describeCountdown, formatCountdown, formatLocal, localZoneLabel, serverNow } from '../lib/time';
+import { type QueuePanel, createQueuePanel } from './queue-panel';
 import { callToAction, finishedBanner, isFinished, liveStatus, signInPrompt, statusLabel, stockView } from './sale-state';
 
 const api = new Api(new Session('coupon.sale.session'));
@@ -93,6 +102,9 @@ const push = new PushClient(session, {
     void loadMyCoupons();
     page?.refresh();
   },
+  queueProgress: (data) => page?.queueProgress?.(data),
+  queueClosed: (data) => page?.queueClosed?.(data),
+  queueAdmitted: (frame) => page?.queueAdmitted?.(frame),
 });
 
 // --- pages -------------------------------------------------------------------
@@ -107,6 +119,10 @@ interface PageView {
   snapshot(eventId: number, remaining: number, status: EventStatus): void;
   refresh(): void;
   couponsChanged(): void;
+  /** Waiting-room frames: only a queue event's own page acts on them. */
+  queueProgress?(data: QueueProgressData): void;
+  queueClosed?(data: QueueClosedData): void;
+  queueAdmitted?(frame: QueueAdmittedFrame): void;
 }
 
 let page: PageView | null = null;
@@ -296,6 +312,11 @@ function eventPage(id: number): PageView {
   let lastPhase: EventStatus | null = null;
   let lastAnnounced = 0;
   let pollTimer: ReturnType<typeof setInterval> | undefined;
+  /** A queue event's waiting room; null for a first-come sale. */
+  let queuePanel: QueuePanel | null = null;
+  /** The room closed as a frame or a join said: kept over later reads, which may come from before it (the gateway caches them). */
+  let closedReason: QueueClosedReason | null = null;
+  const queueSlot = h('div');
 
   const title = h('h1', { id: 'event-title' }, 'Loading…');
   const statusBadge = h('span');
@@ -331,6 +352,7 @@ function eventPage(id: number): PageView {
     h('div', {}, countdown, countdownSr),
     soldOutBanner,
     h('div', { class: 'stock' }, h('p', { id: 'stock-label', class: 'visually-hidden' }, 'Coupons left'), stockBar, stockText, stockAnnounce),
+    queueSlot,
     button,
     hint,
     outcome,
@@ -357,6 +379,8 @@ function eventPage(id: number): PageView {
       ev = e;
       remaining = remainingOf(e);
       eventTitles.set(e.id, e.title);
+      if (closedReason && e.queue) e.queue.closed_reason ??= closedReason;
+      syncQueuePanel(e);
       // A snapshot that arrived before the event did was dropped: ask for a
       // fresh one (the socket's numbers are the authoritative live ones).
       if (first) push.watch(id);
@@ -373,6 +397,27 @@ function eventPage(id: number): PageView {
         showOutcome('error', describeError(e));
       }
     }
+  }
+
+  /** A queue event gets its waiting room; an event an admin switched to first-come loses it. */
+  function syncQueuePanel(e: SaleEvent): void {
+    if (e.admission === 'queue' && e.queue) {
+      if (!queuePanel) {
+        queuePanel = createQueuePanel({ api, closed: roomClosed, reload: () => void load(), signIn: focusSignIn, changed: tick }, id, pushState === 'live');
+        setChildren(queueSlot, queuePanel.element);
+      }
+      queuePanel.setEvent(e);
+    } else if (queuePanel) {
+      queuePanel.destroy();
+      queuePanel = null;
+      setChildren(queueSlot);
+    }
+  }
+
+  function roomClosed(reason: QueueClosedReason): void {
+    closedReason = reason;
+    if (ev?.queue) ev.queue.closed_reason = reason;
+    tick();
   }
 
   function renderStatic(): void {
@@ -411,7 +456,7 @@ function eventPage(id: number): PageView {
       const previous = lastPhase;
       lastPhase = phase;
       // A finished sale says so once, in its banner; the badge is part of it.
-      const banner = finishedBanner(phase);
+      const banner = finishedBanner(phase, ev.admission === 'queue');
       setChildren(statusBadge, banner ? null : badge(phase));
       setChildren(soldOutBanner, banner ? h('p', { class: 'soldout-banner', 'data-status': phase, 'data-testid': banner.testid }, badge(phase), banner.rest) : null);
       setSignInPrompt(isFinished(phase));
@@ -450,7 +495,8 @@ function eventPage(id: number): PageView {
       lastAnnounced = now;
       setText(stockAnnounce, stock.words);
     }
-    // Button
+    // The waiting room, then the button: a queue event's button is the claim of a held coupon.
+    const stage = queuePanel ? queuePanel.tick(now) : null;
     const cta = callToAction({
       phase,
       signedIn: session.signedIn,
@@ -461,6 +507,7 @@ function eventPage(id: number): PageView {
       opensIn: formatCountdown(Date.parse(ev.start_time) - now),
       retryInSecs: Math.max(0, Math.ceil((rateLimitedUntil - Date.now()) / 1000)),
       pendingKey: pendingKey !== null,
+      queueTurn: stage === null ? null : stage === 'admitted',
     });
     button.hidden = cta.hidden;
     button.disabled = !cta.enabled;
@@ -485,6 +532,7 @@ function eventPage(id: number): PageView {
           remaining = res.remaining;
           freshCoupons.add(res.coupon.id);
           addCoupon(res.coupon);
+          queuePanel?.claimed();
           pageApi.won({ id: res.coupon.id, code: res.coupon.code, eventId: res.coupon.event_id }, 'click');
           break;
         } catch (e) {
@@ -530,6 +578,10 @@ function eventPage(id: number): PageView {
         setTimeout(tick, secs * 1000 + 50);
         break;
       }
+      case 'not_admitted':
+        showOutcome('info', 'No coupon is held for you right now: wait for your turn in the queue.');
+        queuePanel?.recheck();
+        break;
       case 'event_not_started':
         showOutcome('info', `Not open yet — the sale opens at ${ev ? formatLocal(ev.start_time) : 'its start time'}.`);
         break;
@@ -564,15 +616,18 @@ function eventPage(id: number): PageView {
     destroy() {
       clearInterval(clock);
       clearInterval(pollTimer);
+      queuePanel?.destroy();
       push.unwatch(id);
     },
     connectionChanged(live) {
       startPolling(live);
+      queuePanel?.connectionChanged(live);
     },
     won(c, source) {
       if (c.eventId !== id) return;
       freshCoupons.add(c.id);
       showWon(c.code);
+      queuePanel?.claimed();
       if (source === 'push') {
         const known = myCoupons.some((x) => x.id === c.id);
         if (!known && ev) {
@@ -624,6 +679,16 @@ function eventPage(id: number): PageView {
     refresh() {
       void load();
     },
+    queueProgress(data) {
+      if (data.eventId !== id) return;
+      queuePanel?.progress(data);
+    },
+    queueClosed(data) {
+      if (data.eventId === id) roomClosed(data.reason);
+    },
+    queueAdmitted(frame) {
+      if (frame.data.eventId === id) queuePanel?.admitted(frame);
+    },
     couponsChanged() {
       const mine = held();
       // After a reload: say so if this user already holds this sale's coupon.
@@ -637,6 +702,13 @@ function eventPage(id: number): PageView {
   startPolling(pushState === 'live');
   void load();
   return pageApi;
+}
+
+/** The waiting room's "sign in to join": to the form's first field. */
+function focusSignIn(): void {
+  const first = authSection.querySelector<HTMLInputElement>('input');
+  first?.scrollIntoView({ block: 'center' });
+  first?.focus();
 }
 
 // --- my coupons -------------------------------------------------------------------

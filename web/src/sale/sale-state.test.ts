@@ -30,11 +30,23 @@ describe('the status', () => {
     expect(liveStatus({ ...sale, status: 'ended' }, 1, during)).toBe('ended');
   });
 
+  it("follows a queue event's room closing before any other news", () => {
+    expect(liveStatus({ ...sale, queue: { closed_reason: 'sold_out' } }, 3, during)).toBe('sold_out');
+    expect(liveStatus({ ...sale, queue: { closed_reason: 'ended' } }, 3, during)).toBe('ended');
+    expect(liveStatus({ ...sale, queue: { closed_reason: 'closed' } }, 3, during)).toBe('ended');
+    expect(liveStatus({ ...sale, queue: { closed_reason: null } }, 3, during)).toBe('active');
+  });
+
   it('is said once, in a banner, only when the sale is over', () => {
-    expect(finishedBanner('sold_out')?.testid).toBe('soldout-banner');
-    expect(finishedBanner('ended')?.testid).toBe('ended-banner');
-    expect(finishedBanner('active')).toBeNull();
-    expect(finishedBanner('scheduled')).toBeNull();
+    expect(finishedBanner('sold_out', false)?.testid).toBe('soldout-banner');
+    expect(finishedBanner('ended', false)?.testid).toBe('ended-banner');
+    expect(finishedBanner('active', false)).toBeNull();
+    expect(finishedBanner('scheduled', true)).toBeNull();
+  });
+
+  it("says a queue event's room is closed", () => {
+    expect(finishedBanner('sold_out', true)).toEqual({ testid: 'soldout-banner', rest: ' — the queue is closed.' });
+    expect(finishedBanner('ended', true)?.rest).toBe(' — the queue is closed.');
   });
 });
 
@@ -49,6 +61,7 @@ describe('the call to action', () => {
     opensIn: '01:00',
     retryInSecs: 0,
     pendingKey: false,
+    queueTurn: null,
   };
 
   it('is gone once the sale is sold out or over, for visitors too', () => {
@@ -76,6 +89,17 @@ describe('the call to action', () => {
     expect(callToAction({ ...base, held: 2, maxPerUser: 2 }).label).toBe('You have your 2 coupons');
     expect(callToAction({ ...base, retryInSecs: 3 })).toMatchObject({ label: 'Try again in 3 s', enabled: false });
     expect(callToAction({ ...base, pendingKey: true }).hint).toMatch(/safe/);
+  });
+
+  it("leaves a queue event to its waiting room until the user's turn", () => {
+    expect(callToAction({ ...base, queueTurn: false }).hidden).toBe(true);
+    expect(callToAction({ ...base, queueTurn: false, signedIn: false }).hidden).toBe(true);
+    expect(callToAction({ ...base, queueTurn: true })).toMatchObject({ hidden: false, label: 'Get your coupon', enabled: true });
+    // The hold lapsing while the press is on its way: the press stays visible.
+    expect(callToAction({ ...base, queueTurn: false, inFlight: true }).label).toBe('Getting your coupon…');
+    // Holding a coupon: a count of 0 does not take it away; the end does.
+    expect(callToAction({ ...base, queueTurn: true, phase: 'sold_out' })).toMatchObject({ hidden: false, enabled: true });
+    expect(callToAction({ ...base, queueTurn: true, phase: 'ended' }).hidden).toBe(true);
   });
 });
 

@@ -2,17 +2,24 @@
 // page knows, so the rules are tested without a browser: the status, the
 // stock bar, the one "get coupon" call to action and the sign-in prompt.
 
-import type { EventStatus, SaleEvent } from '../lib/api';
+import type { EventStatus, QueueInfo, SaleEvent } from '../lib/api';
 
 export function statusLabel(s: EventStatus): string {
   return { scheduled: 'Coming up', active: 'On sale', sold_out: 'Sold out', ended: 'Ended' }[s];
 }
 
-/** The status by the server's rules (contract §2.3), from what we know now. */
-export function liveStatus(ev: Pick<SaleEvent, 'status' | 'start_time' | 'end_time'>, remaining: number, now: number): EventStatus {
-  if (ev.status === 'ended' || now >= Date.parse(ev.end_time)) return 'ended';
+type StatusInput = Pick<SaleEvent, 'status' | 'start_time' | 'end_time'> & { queue?: Pick<QueueInfo, 'closed_reason'> | null };
+
+/**
+ * The status by the server's rules (contract §2.3), from what we know now.
+ * A queue event's room closing (`queue.closed`) ends or sells out the sale at
+ * once, before any other frame says so.
+ */
+export function liveStatus(ev: StatusInput, remaining: number, now: number): EventStatus {
+  const closed = ev.queue?.closed_reason ?? null;
+  if (ev.status === 'ended' || closed === 'ended' || closed === 'closed' || now >= Date.parse(ev.end_time)) return 'ended';
   if (now < Date.parse(ev.start_time)) return 'scheduled';
-  return remaining <= 0 ? 'sold_out' : 'active';
+  return remaining <= 0 || closed === 'sold_out' ? 'sold_out' : 'active';
 }
 
 /** Nothing more can be had from the sale: nothing on the page may invite anyone to take part. */
@@ -44,9 +51,9 @@ export function stockView(remaining: number, total: number): StockView {
  * The one sentence a finished sale shows (the page's status badge is part of
  * it, not repeated next to the title); null while the sale is not over.
  */
-export function finishedBanner(phase: EventStatus): { testid: string; rest: string } | null {
-  if (phase === 'sold_out') return { testid: 'soldout-banner', rest: ' — every coupon has been taken.' };
-  if (phase === 'ended') return { testid: 'ended-banner', rest: ' — this sale is over.' };
+export function finishedBanner(phase: EventStatus, queued: boolean): { testid: string; rest: string } | null {
+  if (phase === 'sold_out') return { testid: 'soldout-banner', rest: queued ? ' — the queue is closed.' : ' — every coupon has been taken.' };
+  if (phase === 'ended') return { testid: 'ended-banner', rest: queued ? ' — the queue is closed.' : ' — this sale is over.' };
   return null;
 }
 
@@ -65,6 +72,8 @@ export interface CtaInput {
   retryInSecs: number;
   /** The last press got no answer; its key is kept for the next one. */
   pendingKey: boolean;
+  /** Queue events only: whether a coupon is held for this user now. Null for first-come sales. */
+  queueTurn: boolean | null;
 }
 
 export interface Cta {
@@ -78,7 +87,12 @@ export interface Cta {
 /** The "get coupon" button: its label, whether it can be pressed, and the line under it. */
 export function callToAction(i: CtaInput): Cta {
   const cta = (label: string, enabled = false, hint = ''): Cta => ({ hidden: false, label, enabled, hint });
-  if (isFinished(i.phase) && !i.inFlight) return { hidden: true, label: '', enabled: false, hint: '' };
+  const none: Cta = { hidden: true, label: '', enabled: false, hint: '' };
+  // A coupon held for this user is theirs to claim whatever a stock count says meanwhile; an ended sale is over.
+  const holding = i.queueTurn === true && i.phase === 'sold_out';
+  if (isFinished(i.phase) && !i.inFlight && !holding) return none;
+  // A queue event's call to action is the waiting room's until the user's turn.
+  if (i.queueTurn === false && !i.inFlight) return none;
   if (!i.signedIn) {
     return cta(i.phase === 'scheduled' ? `Opens in ${i.opensIn}` : 'Sign in to get a coupon', false, 'Sign in or create an account below to take part.');
   }
@@ -86,7 +100,7 @@ export function callToAction(i: CtaInput): Cta {
   if (i.phase === 'scheduled') return cta(`Opens in ${i.opensIn}`, false, `The button opens at ${i.startsAt}.`);
   if (i.held >= i.maxPerUser) return cta(i.held === 1 ? 'You have your coupon' : `You have your ${i.held} coupons`, false, 'See "My coupons" below.');
   if (i.retryInSecs > 0) return cta(`Try again in ${i.retryInSecs} s`);
-  return cta('Get coupon', true, i.pendingKey ? 'Your last try got no answer; pressing again is safe — you will never get two coupons by accident.' : '');
+  return cta(i.queueTurn ? 'Get your coupon' : 'Get coupon', true, i.pendingKey ? 'Your last try got no answer; pressing again is safe — you will never get two coupons by accident.' : '');
 }
 
 /** The sign-in panel's heading and intro: no invitation to take part in a sale that is over. */

@@ -1,0 +1,336 @@
+// The waiting room of a queue event on the sale page: join, your place and
+// odds while you wait, the claim countdown once admitted, leave, and the
+// fair-order proof checked in the browser. What it shows comes from
+// queue-view.ts; this file fetches, listens and draws. The claim press itself
+// is the page's "get coupon" button (the existing issue call).
+//
+// Network: `queue/me` is read once when the panel opens, once after each
+// reconnect, and once a few seconds after the start (the draw gives a place
+// its position, and no frame carries it); while the socket is live
+// `queue.progress` frames move the numbers and nothing is polled. Only while
+// the socket is down, and only for a place that still waits or holds,
+// `queue/me` is read every 5 s.
+
+import { type Api, ApiError, type Place, type QueueClosedReason, type SaleEvent } from '../lib/api';
+import { describeError } from '../lib/auth-forms';
+import { h, setChildren, setText } from '../lib/dom';
+import type { QueueAdmittedFrame, QueueProgressData } from '../lib/push';
+import { checkQueueProof, describeProofCheck, proofHolds } from '../lib/queue-proof';
+import { serverNow } from '../lib/time';
+import { type QueueStage, type Room, joinRefusal, queueView, roomOf } from './queue-view';
+
+const POLL_WHILE_DOWN_MS = 5_000;
+/** The read after the draw is spread over this many ms: every waiting page makes it. */
+const AFTER_DRAW_SPREAD_MS = 18_000;
+
+export interface QueuePanelHost {
+  api: Api;
+  /** The join answered that the room closed: the page shows it at once. */
+  closed(reason: QueueClosedReason): void;
+  /** The join answered that this sale has no queue (an admin changed it): read the event again. */
+  reload(): void;
+  /** Take the visitor to the sign-in form. */
+  signIn(): void;
+  /** The place changed: the page redraws now (its button follows the stage). */
+  changed(): void;
+}
+
+export interface QueuePanel {
+  element: HTMLElement;
+  /** The event as last read (its `queue` part is what the room shows). */
+  setEvent(ev: SaleEvent): void;
+  progress(d: QueueProgressData): void;
+  admitted(f: QueueAdmittedFrame): void;
+  /** The held coupon was claimed (the press answered 201, or another device's press was pushed). */
+  claimed(): void;
+  /** The claim press said no coupon is held: read the place again. */
+  recheck(): void;
+  connectionChanged(live: boolean): void;
+  /** Draws the room as of `now`; the page's button follows the stage it returns. */
+  tick(now: number): QueueStage;
+  destroy(): void;
+}
+
+export function createQueuePanel(host: QueuePanelHost, eventId: number, live: boolean): QueuePanel {
+  const { api } = host;
+  let ev: SaleEvent | null = null;
+  let place: Place | null | undefined;
+  let room: Room | null = null;
+  /** The user whose place `place` is (a sign-in or sign-out changes whose place to show); undefined before the first read. */
+  let placeOf: number | null | undefined;
+  /** The one read after the draw, once scheduled (never a second: a late draw must not start a loop). */
+  let drawTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The commitment as first seen: the proof must carry the same one. */
+  let published: string | null = null;
+  let socketLive = live;
+  /** The socket dropped since the last read of the place: frames may have been missed. */
+  let missed = false;
+  let reading = false;
+  let busy = false;
+  let pollTimer: ReturnType<typeof setInterval> | undefined;
+
+  const status = h('p', { id: 'queue-status', class: 'queue-status', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true', tabindex: -1, 'data-testid': 'queue-status' });
+  const rule = h('p', { id: 'queue-rule', class: 'muted', 'data-testid': 'queue-rule' });
+  const roomLine = h('p', { id: 'queue-room', class: 'muted', 'data-testid': 'queue-room' });
+  const fact = (name: string, label: string): [HTMLElement, HTMLElement] => {
+    const dd = h('dd', { id: `queue-${name}`, 'data-testid': `queue-${name}` });
+    return [h('div', {}, h('dt', {}, label), dd), dd];
+  };
+  const [positionBox, position] = fact('position', 'Your place');
+  const [aheadBox, ahead] = fact('ahead', 'People ahead');
+  const [remainingBox, remaining] = fact('remaining', 'Coupons left');
+  const [waitBox, wait] = fact('wait', 'Estimated wait');
+  const odds = h('p', { id: 'queue-odds', class: 'queue-odds', 'data-testid': 'queue-odds' });
+  const claimIn = h('span', { id: 'queue-claim-countdown', role: 'timer', 'aria-labelledby': 'queue-claim-label', 'data-testid': 'queue-claim-countdown' });
+  const claimLine = h('p', { class: 'queue-claim' }, h('span', { id: 'queue-claim-label' }, 'Time left to get it: '), claimIn);
+  const join = h('button', { type: 'button', id: 'queue-join', 'data-testid': 'queue-join' }, 'Join the queue');
+  const signIn = h('button', { type: 'button', id: 'queue-sign-in', class: 'secondary', 'data-testid': 'queue-sign-in' }, 'Sign in to join');
+  const leaveArea = h('div', { class: 'row' });
+  const message = h('p', { id: 'queue-message', role: 'status', class: 'muted', 'data-testid': 'queue-message' });
+  const commitment = h('code', { id: 'queue-commitment', class: 'code', 'data-testid': 'queue-commitment' });
+  const verify = h('button', { type: 'button', id: 'queue-verify', class: 'secondary', 'data-testid': 'queue-verify' }, 'Verify the order');
+  const verifyResult = h('div', { id: 'queue-verify-result', role: 'status', 'data-testid': 'queue-verify-result' });
+
+  const element = h(
+    'section',
+    { id: 'queue-panel', class: 'queue', 'aria-labelledby': 'queue-title', 'data-testid': 'queue-panel' },
+    h('h2', { id: 'queue-title' }, 'Waiting room'),
+    status,
+    rule,
+    roomLine,
+    h('dl', { class: 'stats queue-facts', 'data-testid': 'queue-facts' }, positionBox, aheadBox, remainingBox, waitBox),
+    odds,
+    claimLine,
+    h('div', { class: 'row' }, join, signIn),
+    leaveArea,
+    message,
+    h(
+      'div',
+      { class: 'queue-fairness' },
+      h('h3', {}, 'Fair order'),
+      h(
+        'p',
+        { class: 'muted' },
+        'Everyone who joins before the start is placed in an order drawn from a secret seed. Its SHA-256, published when the queue opened: ',
+        commitment,
+      ),
+      verify,
+      verifyResult,
+    ),
+  );
+
+  join.addEventListener('click', () => void joinQueue());
+  signIn.addEventListener('click', () => host.signIn());
+  verify.addEventListener('click', () => void verifyOrder());
+
+  function show(el: HTMLElement, text: string | null): void {
+    setText(el, text ?? '');
+    el.hidden = text === null;
+  }
+
+  function setPlace(p: Place | null): void {
+    place = p;
+    if (p) room = roomOf(p, room?.admittedPerSecond ?? null);
+    schedulePoll();
+    scheduleDrawRead();
+    host.changed();
+  }
+
+  /** A place joined before the start learns its position from one read after the draw. */
+  function scheduleDrawRead(): void {
+    if (drawTimer !== undefined || !ev || place?.state !== 'waiting' || place.position !== null) return;
+    const due = Date.parse(ev.start_time) - serverNow() + 2_000 + Math.random() * AFTER_DRAW_SPREAD_MS;
+    drawTimer = setTimeout(() => void readPlace(), Math.max(0, due));
+  }
+
+  async function readPlace(): Promise<void> {
+    if (!api.session.signedIn || reading) return;
+    reading = true;
+    missed = false;
+    try {
+      setPlace(await api.myPlace(eventId));
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'not_in_queue') setPlace(null);
+      else if (!(e instanceof ApiError && e.status === 401)) {
+        // Unknown: offer the join (it answers with the place if there is one).
+        setText(message, `Could not read your place: ${describeError(e)}`);
+        if (place === undefined) setPlace(null);
+      }
+    } finally {
+      reading = false;
+    }
+  }
+
+  /** Polls only while the socket is down and the place can still change by itself. */
+  function schedulePoll(): void {
+    clearInterval(pollTimer);
+    const active = place?.state === 'waiting' || place?.state === 'admitted';
+    if (!socketLive && active) pollTimer = setInterval(() => void readPlace(), POLL_WHILE_DOWN_MS);
+  }
+
+  async function joinQueue(): Promise<void> {
+    if (busy || !ev?.queue) return;
+    busy = true;
+    join.disabled = true;
+    setText(message, '');
+    try {
+      setPlace(await api.joinQueue(eventId));
+      // The join button is gone now; keep the keyboard where the news is.
+      status.focus();
+    } catch (e) {
+      if (e instanceof ApiError && (e.code === 'sold_out' || e.code === 'event_ended')) host.closed(e.code === 'sold_out' ? 'sold_out' : 'ended');
+      else if (e instanceof ApiError && e.code === 'not_queued') host.reload();
+      else setText(message, (e instanceof ApiError && joinRefusal(e.code, ev.queue, e.retryAfterSecs)) || describeError(e));
+    } finally {
+      busy = false;
+    }
+  }
+
+  function renderLeave(confirming: boolean): void {
+    if (!confirming) {
+      const b = h('button', { type: 'button', id: 'queue-leave', class: 'secondary', 'data-testid': 'queue-leave' }, 'Leave the queue');
+      b.addEventListener('click', () => {
+        renderLeave(true);
+        leaveArea.querySelector<HTMLButtonElement>('#queue-leave-confirm')?.focus();
+      });
+      setChildren(leaveArea, b);
+      return;
+    }
+    const yes = h('button', { type: 'button', id: 'queue-leave-confirm', class: 'danger', 'data-testid': 'queue-leave-confirm' }, 'Yes, leave');
+    const no = h('button', { type: 'button', id: 'queue-leave-cancel', class: 'secondary', 'data-testid': 'queue-leave-cancel' }, 'Stay in the queue');
+    yes.addEventListener('click', () => void leaveQueue());
+    no.addEventListener('click', () => {
+      renderLeave(false);
+      leaveArea.querySelector<HTMLButtonElement>('#queue-leave')?.focus();
+    });
+    setChildren(leaveArea, h('p', {}, 'Leave the queue? Your place goes to the people behind you.'), yes, no);
+  }
+
+  async function leaveQueue(): Promise<void> {
+    if (busy) return;
+    busy = true;
+    try {
+      await api.leaveQueue(eventId);
+      busy = false;
+      setChildren(leaveArea);
+      setPlace(place ? { ...place, state: 'left' } : null);
+      // The join button is back (drawn by setPlace): the natural next stop.
+      join.focus();
+    } catch (e) {
+      busy = false;
+      if (e instanceof ApiError && e.code === 'not_in_queue') {
+        setChildren(leaveArea);
+        setPlace(null);
+      } else {
+        setText(message, `Could not leave: ${describeError(e)}`);
+        renderLeave(false);
+      }
+    }
+  }
+
+  async function verifyOrder(): Promise<void> {
+    verify.disabled = true;
+    setChildren(verifyResult, h('p', {}, 'Checking…'));
+    try {
+      const proof = await api.queueProof(eventId);
+      const check = await checkQueueProof(proof, published, api.session.userId);
+      const held = proofHolds(check);
+      setChildren(
+        verifyResult,
+        h('p', { class: 'queue-verdict', 'data-ok': String(held), 'data-testid': 'queue-verdict' }, held ? 'The order checks out.' : 'The order does not check out.'),
+        h('ul', {}, describeProofCheck(check, api.session.signedIn).map((line) => h('li', {}, line))),
+      );
+    } catch (e) {
+      setChildren(
+        verifyResult,
+        h('p', {}, e instanceof ApiError && e.code === 'queue_not_drawn' ? 'The order has not been drawn yet: it is drawn at the start.' : `Could not check: ${describeError(e)}`),
+      );
+    } finally {
+      verify.disabled = false;
+    }
+  }
+
+  function tick(now: number): QueueStage {
+    if (!ev?.queue) return 'checking';
+    const v = queueView({ now, startTime: Date.parse(ev.start_time), queue: ev.queue, signedIn: api.session.signedIn, place, room });
+    element.dataset.stage = v.stage;
+    show(status, v.status);
+    show(rule, v.rule);
+    show(roomLine, v.room);
+    for (const [box, dd, text] of [
+      [positionBox, position, v.position],
+      [aheadBox, ahead, v.ahead],
+      [remainingBox, remaining, v.remaining],
+      [waitBox, wait, v.wait],
+    ] as const) {
+      setText(dd, text ?? '');
+      box.hidden = text === null;
+    }
+    show(odds, v.odds);
+    odds.dataset.odds = place?.odds ?? '';
+    setText(claimIn, v.claimIn ?? '');
+    claimLine.hidden = v.claimIn === null;
+    join.hidden = v.join === 'hidden';
+    join.disabled = v.join !== 'enabled' || busy;
+    signIn.hidden = !v.signIn;
+    if (v.leave !== leaveArea.hasChildNodes()) {
+      if (v.leave) renderLeave(false);
+      else setChildren(leaveArea);
+    }
+    setText(commitment, ev.queue.seed_commitment);
+    verify.hidden = ev.queue.seed === null && now < Date.parse(ev.start_time);
+    return v.stage;
+  }
+
+  return {
+    element,
+    setEvent(next) {
+      ev = next;
+      published ??= next.queue?.seed_commitment ?? null;
+      // First read, or another account since: whose place this is changed.
+      if (placeOf !== api.session.userId) {
+        placeOf = api.session.userId;
+        place = undefined;
+        setText(message, '');
+        void readPlace();
+      }
+      scheduleDrawRead();
+    },
+    progress(d) {
+      room = { serving: d.serving, waiting: d.waiting, remaining: d.remaining, admittedPerSecond: d.admittedPerSecond };
+      host.changed();
+    },
+    admitted(f) {
+      const base: Place = place ?? {
+        event_id: eventId,
+        state: 'waiting',
+        position: null,
+        ahead: null,
+        serving: f.data.position,
+        waiting: room?.waiting ?? 0,
+        remaining: room?.remaining ?? 0,
+        claim_by: null,
+        joined_at: '',
+        odds: null,
+      };
+      setPlace({ ...base, state: 'admitted', position: f.data.position, claim_by: f.data.claimBy });
+    },
+    claimed() {
+      if (place) setPlace({ ...place, state: 'claimed', claim_by: null });
+    },
+    recheck() {
+      void readPlace();
+    },
+    connectionChanged(isLive) {
+      if (!isLive && socketLive) missed = true;
+      socketLive = isLive;
+      if (isLive && missed) void readPlace();
+      schedulePoll();
+    },
+    tick,
+    destroy() {
+      clearInterval(pollTimer);
+      clearTimeout(drawTimer);
+    },
+  };
+}
