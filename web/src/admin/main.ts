@@ -5,20 +5,21 @@
 
 import '../styles.css';
 import { type AdminEvent, Api, ApiError, type EventFields, type EventStatus, describeDiscount } from '../lib/api';
-import { type FieldSpec, type FormHandle, buildForm, describeError, renderAccount, renderAuthPanel } from '../lib/auth-forms';
+import { type FormHandle, buildForm, describeError, renderAccount, renderAuthPanel } from '../lib/auth-forms';
 import { $, h, renderConnection, setChildren, setText } from '../lib/dom';
 import { PushClient } from '../lib/push';
 import { Session } from '../lib/session';
-import { formatLocal, localInputToUtc, localZoneLabel, utcToLocalInput } from '../lib/time';
+import { formatLocal, localZoneLabel } from '../lib/time';
+import { EVENT_FIELDS, QUEUE_FIELDS, bodyFrom, changedFields, formValues } from './event-form';
 import { ADMIN_STATUSES, type ListState, MAX_SEARCH, listHash, pageRange, parseListQuery } from './list-query';
+import { adminQueuePanel } from './queue-panel';
 
 const api = new Api(new Session('coupon.admin.session'));
 const session = api.session;
 const view = $('#view');
 const connEl = $('#conn');
 const accountEl = $('#account');
-const zone = localZoneLabel();
-setText($('#zone'), zone);
+setText($('#zone'), localZoneLabel());
 
 let live = false;
 
@@ -330,50 +331,27 @@ function listScreen(state: ListState): Screen {
 
 // --- the event form --------------------------------------------------------------
 
-const EVENT_FIELDS: FieldSpec[] = [
-  { name: 'title', label: 'Title', required: true, wide: true, attrs: { maxlength: 200 } },
-  { name: 'description', label: 'Description', multiline: true, wide: true, hint: 'Shown on the sale page. Up to 2000 characters.' },
-  { name: 'total_count', label: 'Total coupons', type: 'number', required: true, attrs: { min: 1, step: 1, inputmode: 'numeric' } },
-  { name: 'max_per_user', label: 'Limit per person', type: 'number', required: true, attrs: { min: 1, step: 1, inputmode: 'numeric' } },
-  { name: 'start_time', label: 'Starts', type: 'datetime-local', required: true, hint: `Your local time, ${zone}.`, attrs: { step: 1 } },
-  { name: 'end_time', label: 'Ends', type: 'datetime-local', required: true, hint: `Your local time, ${zone}.`, attrs: { step: 1 } },
-  { name: 'discount_type', label: 'Discount type', required: true, options: [['percentage', 'Percentage'], ['fixed', 'Fixed amount']] },
-  { name: 'discount_value', label: 'Discount', type: 'number', required: true, hint: '1–100 for a percentage; an amount in the currency’s minor unit for a fixed discount.', attrs: { min: 1, step: 1, inputmode: 'numeric' } },
-  { name: 'min_purchase_amount', label: 'Minimum purchase', type: 'number', hint: '0 for none.', attrs: { min: 0, step: 1, inputmode: 'numeric' } },
-  { name: 'valid_days', label: 'Valid for (days)', type: 'number', hint: 'How long a coupon can be used after it is issued.', attrs: { min: 1, step: 1, inputmode: 'numeric' } },
-  { name: 'code_prefix', label: 'Code prefix', required: true, hint: '1–12 characters A–Z and 0–9; codes look like PREFIX-7KQ2M9XD.', attrs: { autocapitalize: 'characters', spellcheck: 'false', maxlength: 32 } },
-];
-
-const NUMBER_FIELDS = ['total_count', 'max_per_user', 'discount_value', 'min_purchase_amount', 'valid_days'] as const;
-const TIME_FIELDS = ['start_time', 'end_time'] as const;
-
-/** Form values → API body. Empty optional fields are left out; what the browser could not parse goes as typed (the server names it). */
-function bodyFrom(values: Record<string, string>): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  for (const [name, raw] of Object.entries(values)) {
-    const v = raw.trim();
-    if ((NUMBER_FIELDS as readonly string[]).includes(name)) {
-      if (v === '') continue;
-      const n = Number(v);
-      body[name] = Number.isFinite(n) ? n : v;
-    } else if ((TIME_FIELDS as readonly string[]).includes(name)) {
-      if (v === '') continue;
-      body[name] = localInputToUtc(v) ?? v;
-    } else if (name === 'description') {
-      body[name] = raw;
-    } else {
-      body[name] = v;
-    }
+/** Puts an event's values in the form; what the event does not have keeps the form's own value. */
+function fill(form: FormHandle, values: Record<string, string>): void {
+  for (const [name, input] of form.inputs) {
+    if (values[name]) input.value = values[name];
   }
-  return body;
+  showQueueFields(form);
 }
 
-function fill(form: FormHandle, e: Partial<AdminEvent> & EventFields): void {
-  for (const [name, input] of form.inputs) {
-    const v = (e as Record<string, unknown>)[name];
-    if (v === undefined || v === null) continue;
-    input.value = (TIME_FIELDS as readonly string[]).includes(name) ? utcToLocalInput(String(v)) : String(v);
+/** The queue settings are shown only while admission is "queue" (bodyFrom sends them only then). */
+function showQueueFields(form: FormHandle): void {
+  const queued = form.inputs.get('admission')?.value === 'queue';
+  for (const name of QUEUE_FIELDS) {
+    const box = form.inputs.get(name)?.closest<HTMLElement>('.field');
+    if (box) box.hidden = !queued;
   }
+}
+
+function buildEventForm(opts: Pick<Parameters<typeof buildForm>[0], 'id' | 'submitLabel' | 'onSubmit'>): FormHandle {
+  const form = buildForm({ ...opts, fields: EVENT_FIELDS, grid: true });
+  form.inputs.get('admission')?.addEventListener('change', () => showQueueFields(form));
+  return form;
 }
 
 /** 409s of PATCH belong to a field; show them there. */
@@ -396,11 +374,9 @@ function showSaveError(form: FormHandle, e: unknown): void {
 
 function createScreen(): Screen {
   document.title = 'New event — Coupon admin';
-  const form = buildForm({
+  const form = buildEventForm({
     id: 'event-form',
-    fields: EVENT_FIELDS,
     submitLabel: 'Create event',
-    grid: true,
     async onSubmit(f) {
       f.clearErrors();
       f.setBusy(true, 'Creating…');
@@ -418,14 +394,18 @@ function createScreen(): Screen {
   const start = new Date(Date.now() + 60 * 60 * 1000);
   start.setSeconds(0, 0);
   start.setMinutes(0);
-  fill(form, {
-    max_per_user: 1,
-    discount_type: 'percentage',
-    min_purchase_amount: 0,
-    valid_days: 30,
-    start_time: start.toISOString(),
-    end_time: new Date(start.getTime() + 24 * 3600 * 1000).toISOString(),
-  });
+  fill(
+    form,
+    formValues({
+      max_per_user: 1,
+      discount_type: 'percentage',
+      min_purchase_amount: 0,
+      valid_days: 30,
+      start_time: start.toISOString(),
+      end_time: new Date(start.getTime() + 24 * 3600 * 1000).toISOString(),
+      admission: 'first_come',
+    }),
+  );
   setChildren(
     view,
     h(
@@ -461,20 +441,15 @@ function detailScreen(id: number): Screen {
   const facts = h('p', { class: 'muted', 'data-testid': 'event-facts' });
   const message = h('p', { class: 'form-ok', role: 'status', hidden: true });
 
-  const editForm = buildForm({
+  const editForm = buildEventForm({
     id: 'edit-form',
-    fields: EVENT_FIELDS,
     submitLabel: 'Save changes',
-    grid: true,
     async onSubmit(f) {
       if (!ev) return;
       f.clearErrors();
       // Only what changed: a PATCH of untouched fields could hit rules that
       // do not concern the change (e.g. the start of a running sale).
-      const before = bodyFrom(valuesOf(ev));
-      const after = bodyFrom(f.values());
-      const change: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(after)) if (before[k] !== v) change[k] = v;
+      const change = changedFields(bodyFrom(formValues(ev)), bodyFrom(f.values()));
       if (Object.keys(change).length === 0) {
         f.showMessage('Nothing to save — no field was changed.', 'ok');
         return;
@@ -530,6 +505,7 @@ function detailScreen(id: number): Screen {
   }
 
   const coupons = couponBrowser(id);
+  const queue = adminQueuePanel(api, id);
 
   setChildren(
     view,
@@ -542,6 +518,7 @@ function detailScreen(id: number): Screen {
       h('dl', { class: 'stats', 'aria-live': 'off', 'data-testid': 'event-stats' }, issuedBox, remainingBox, redeemedBox, totalBox),
       facts,
     ),
+    queue.section,
     h('section', { class: 'card', 'aria-labelledby': 'edit-title' }, h('h2', { id: 'edit-title' }, 'Edit'), h('p', { class: 'muted' }, 'Raise the stock, move the end, change the texts. Only the fields you change are sent.'), editForm.form),
     h('section', { class: 'card', 'aria-labelledby': 'close-title' }, h('h2', { id: 'close-title' }, 'Close the sale'), closeArea, closeMsg),
     coupons.section,
@@ -550,15 +527,6 @@ function detailScreen(id: number): Screen {
     setText(message, flash);
     message.hidden = false;
     flash = '';
-  }
-
-  function valuesOf(e: AdminEvent): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const f of EVENT_FIELDS) {
-      const v = (e as unknown as Record<string, unknown>)[f.name];
-      out[f.name] = (TIME_FIELDS as readonly string[]).includes(f.name) ? utcToLocalInput(String(v)) : String(v ?? '');
-    }
-    return out;
   }
 
   function render(refill: boolean): void {
@@ -573,9 +541,14 @@ function detailScreen(id: number): Screen {
     setText(
       facts,
       `${describeDiscount(ev.discount_type, ev.discount_value)} · limit ${ev.max_per_user} per person · codes ${ev.code_prefix}-… · ` +
-        `${formatLocal(ev.start_time)} → ${formatLocal(ev.end_time)}`,
+        `${formatLocal(ev.start_time)} → ${formatLocal(ev.end_time)}` +
+        (ev.queue
+          ? ` · waiting room from ${formatLocal(ev.queue.opens_at)}, ${ev.queue.claim_window_secs} s to claim` +
+            (ev.queue.only_existing_accounts ? ', accounts from before it only' : '')
+          : ''),
     );
-    if (refill) fill(editForm, ev);
+    if (refill) fill(editForm, formValues(ev));
+    queue.show(ev.admission === 'queue');
     renderClose(false);
   }
 
@@ -605,6 +578,7 @@ function detailScreen(id: number): Screen {
   return {
     destroy() {
       clearInterval(timer);
+      queue.destroy();
       push.unwatch(id);
     },
     liveChanged: poll,
