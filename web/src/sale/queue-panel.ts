@@ -27,7 +27,7 @@ export interface QueuePanelHost {
   api: Api;
   /** The join answered that the room closed: the page shows it at once. */
   closed(reason: QueueClosedReason): void;
-  /** The join answered that this sale has no queue (an admin changed it): read the event again. */
+  /** Read the event again: a join said the sale has no queue, or the place says the room closed for a reason not heard yet. */
   reload(): void;
   /** Take the visitor to the sign-in form. */
   signIn(): void;
@@ -133,6 +133,8 @@ export function createQueuePanel(host: QueuePanelHost, eventId: number, live: bo
     if (p) room = roomOf(p, room?.admittedPerSecond ?? null);
     schedulePoll();
     scheduleDrawRead();
+    // The place knows the room closed but not why (the frame was missed): the event says.
+    if (p?.state === 'closed' && ev?.queue && !ev.queue.closed_reason) host.reload();
     host.changed();
   }
 
