@@ -42,7 +42,7 @@ async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
 }
 
 /** The key an id is drawn by: SHA-256(seed ‖ ASCII decimal id). */
-export function drawKey(seed: Uint8Array, userId: number): Promise<Uint8Array> {
+function drawKey(seed: Uint8Array, userId: number): Promise<Uint8Array> {
   const id = new TextEncoder().encode(String(userId));
   const input = new Uint8Array(seed.length + id.length);
   input.set(seed);

@@ -53,7 +53,7 @@ export interface QueueView {
   signIn: boolean;
 }
 
-export function queueStage(i: QueueViewInput): QueueStage {
+function queueStage(i: QueueViewInput): QueueStage {
   const state = i.place?.state;
   if (state === 'claimed') return 'claimed';
   if (i.queue.closed_reason || state === 'closed') return 'closed';
