@@ -54,6 +54,18 @@ pub struct Event {
     /// hex SHA-256 of the queue's seed (queue mode).
     #[serde(default)]
     pub queue_seed_commitment: Option<String>,
+    /// The waiting room's state as the public reads see it (`store.rs`
+    /// reads them; other queries leave them empty): the seed once drawn,
+    /// why the room closed, how many joined.
+    #[serde(default)]
+    #[sqlx(default)]
+    pub queue_seed: Option<String>,
+    #[serde(default)]
+    #[sqlx(default)]
+    pub queue_closed_reason: Option<String>,
+    #[serde(default)]
+    #[sqlx(default)]
+    pub queue_joined: i64,
 }
 
 /// Derived from time and state, never stored; the reserve script applies the
@@ -113,6 +125,9 @@ impl Event {
             claim_window_secs: self.claim_window_secs,
             only_existing_accounts: self.queue_only_existing_accounts,
             seed_commitment: self.queue_seed_commitment.clone().unwrap_or_default(),
+            seed: self.queue_seed.clone(),
+            closed_reason: self.queue_closed_reason.clone(),
+            joined: self.queue_joined,
         })
     }
 
@@ -169,6 +184,13 @@ pub struct QueueSettingsView {
     pub only_existing_accounts: bool,
     /// hex SHA-256 of the seed that orders those who join before the start.
     pub seed_commitment: String,
+    /// hex; revealed by the draw a second after the start (cached up to
+    /// `events.cache_ttl_ms`; `GET …/queue` is never cached).
+    pub seed: Option<String>,
+    /// `sold_out`, `ended` or `closed` once the room closed (cached alike).
+    pub closed_reason: Option<String>,
+    /// Places ever taken in the queue.
+    pub joined: i64,
 }
 
 /// What creating an event takes (admin API, seeding, tests). The schema
@@ -258,6 +280,9 @@ impl Event {
             claim_window_secs: DEFAULT_CLAIM_WINDOW_SECS,
             queue_only_existing_accounts: false,
             queue_seed_commitment: None,
+            queue_seed: None,
+            queue_closed_reason: None,
+            queue_joined: 0,
         }
     }
 }

@@ -14,7 +14,11 @@ macro_rules! columns {
         "id, title, description, total_count, issued_count, max_per_user, start_time, end_time, \
          discount_type, discount_value, min_purchase_amount, valid_days, code_prefix, closed_at, \
          sold_out_at, created_at, updated_at, state_version, admission, queue_opens_at, \
-         claim_window_secs, queue_only_existing_accounts, queue_seed_commitment"
+         claim_window_secs, queue_only_existing_accounts, queue_seed_commitment, \
+         (SELECT encode(q.seed, 'hex') FROM event_queues q WHERE q.event_id = id \
+            AND q.drawn_at IS NOT NULL) AS queue_seed, \
+         (SELECT q.closed_reason FROM event_queues q WHERE q.event_id = id) AS queue_closed_reason, \
+         (SELECT count(*) FROM queue_places p WHERE p.event_id = id) AS queue_joined"
     };
 }
 
