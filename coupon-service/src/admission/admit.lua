@@ -1,6 +1,7 @@
 -- admit.lua: admits the next places of a waiting room while a unit of
 -- stock stands behind each: each admitted user holds one unit until
--- claim_by. Idempotent per user: a user already holding is admitted again
+-- claim_by (the holds' '#held' field counts the holds not yet pressed; a
+-- pressed one has taken its unit from `stock` already). Idempotent per user: a user already holding is admitted again
 -- without taking a second unit (the ticking instance may have crashed
 -- between this script and PostgreSQL's record of it).
 --
@@ -15,15 +16,18 @@
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {-1}
 end
+local free = tonumber(redis.call('GET', KEYS[2]) or '0')
+  - tonumber(redis.call('HGET', KEYS[3], '#held') or '0')
 local admitted = {}
 for i = 2, #ARGV do
   local user = ARGV[i]
   if redis.call('HEXISTS', KEYS[3], user) == 0 then
-    if tonumber(redis.call('GET', KEYS[2]) or '0') <= 0 then
+    if free <= 0 then
       break
     end
-    redis.call('DECR', KEYS[2])
+    free = free - 1
     redis.call('HSET', KEYS[3], user, ARGV[1])
+    redis.call('HINCRBY', KEYS[3], '#held', 1)
   end
   admitted[#admitted + 1] = tonumber(user)
 end

@@ -16,5 +16,5 @@ if not string.match(hold, '^%d+$') then
   return -1
 end
 redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('INCR', KEYS[1])
+redis.call('HINCRBY', KEYS[2], '#held', -1)
 return 1

@@ -1,5 +1,6 @@
 -- expire_holds.lua: takes back the units of admissions whose claim window
--- passed, for the next places.
+-- passed, for the next places (the unit never left `stock`: it is only no
+-- longer counted as held).
 --
 -- Key names: contract/src/redis_keys.rs (EventKeys), passed in as KEYS.
 --
@@ -19,7 +20,7 @@ for i = 1, #ARGV do
     gone[#gone + 1] = tonumber(ARGV[i])
   elseif string.match(hold, '^%d+$') and tonumber(hold) <= now_ms then
     redis.call('HDEL', KEYS[2], ARGV[i])
-    redis.call('INCR', KEYS[1])
+    redis.call('HINCRBY', KEYS[2], '#held', -1)
     gone[#gone + 1] = tonumber(ARGV[i])
   end
 end

@@ -29,7 +29,7 @@ pub enum Dropped {
 pub struct RoomStock {
     /// Not held by anyone: what the next admissions may take.
     pub free: i64,
-    /// Held by admitted users who have not claimed yet.
+    /// Held by admitted users who have not pressed yet.
     pub held: i64,
 }
 
@@ -108,22 +108,25 @@ impl Holds {
     pub async fn stock(&self, event_id: i64) -> anyhow::Result<Option<RoomStock>> {
         let k = self.redis.keys(event_id);
         let mut c = self.redis.conn();
-        let (free, held): (Option<i64>, i64) = self
+        let (stock, held): (Option<i64>, Option<i64>) = self
             .redis
             .call("room stock", async {
                 redis::pipe()
                     .cmd("GET")
                     .arg(k.stock())
-                    .cmd("HLEN")
+                    .cmd("HGET")
                     .arg(k.holds())
+                    .arg("#held")
                     .query_async(&mut c)
                     .await
             })
             .await?;
-        // The hash keeps a placeholder field so it exists (and expires).
-        Ok(free.map(|free| RoomStock {
-            free,
-            held: (held - 1).max(0),
+        // `stock` counts units not taken; the held ones among them are
+        // promised to admitted users.
+        let held = held.unwrap_or(0);
+        Ok(stock.map(|stock| RoomStock {
+            free: stock - held,
+            held,
         }))
     }
 

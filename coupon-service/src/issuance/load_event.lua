@@ -9,7 +9,7 @@
 -- ARGV[5] closed ("1"/"0")  ARGV[6] expire_at_ms (unix ms)
 -- ARGV[7] version (coupon_events.state_version read with the rest)
 -- ARGV[8] admission ("first_come"/"queue")
--- ARGV[9] remaining (free for admission, in a queued event)
+-- ARGV[9] remaining
 -- ARGV[10] highest ticket committed  ARGV[11] n free tickets
 -- ARGV[12 .. 11+n] free tickets; ARGV[12+n] m users; then m pairs user,
 -- held-slots string; then pairs user, claim_by_ms of the waiting room's
@@ -41,9 +41,12 @@ for i = users_at + 1, users_at + 2 * n_users, 2 do
 end
 redis.call('HSET', KEYS[6], '_', '')
 redis.call('HSET', KEYS[7], '_', '')
+local held = 0
 for i = users_at + 1 + 2 * n_users, #ARGV, 2 do
   redis.call('HSET', KEYS[7], ARGV[i], ARGV[i + 1])
+  held = held + 1
 end
+redis.call('HSET', KEYS[7], '#held', held)
 
 for i = 1, 7 do
   redis.call('PEXPIREAT', KEYS[i], ARGV[6])

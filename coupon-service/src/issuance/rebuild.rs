@@ -136,7 +136,8 @@ pub fn limits_of(event: &crate::events::Event) -> EventState {
 }
 
 /// Pure part of the rebuild: committed coupons → Redis state.
-/// Units held by the waiting room's admissions are neither free nor issued.
+/// The waiting room's unclaimed holds are restored as they were; their
+/// units are still in stock (a hold takes its unit only when pressed).
 fn build_state(event: &EventRow, held: &[(i32, i64, i32)], holds: Vec<(i64, i64)>) -> EventState {
     let highest = held
         .iter()
@@ -166,7 +167,7 @@ fn build_state(event: &EventRow, held: &[(i32, i64, i32)], holds: Vec<(i64, i64)
         expire_at_ms: expire_at_ms(event.end_time),
         version: event.state_version,
         admission: event.admission,
-        remaining: (i64::from(event.total_count) - held.len() as i64 - holds.len() as i64).max(0),
+        remaining: (i64::from(event.total_count) - held.len() as i64).max(0),
         holds,
         highest_ticket: highest,
         free_tickets,
@@ -224,7 +225,7 @@ mod tests {
     }
 
     #[test]
-    fn a_queued_events_unclaimed_holds_keep_their_units() {
+    fn a_queued_events_unclaimed_holds_come_back_with_their_units_in_stock() {
         let now = Utc::now();
         let event = EventRow {
             total_count: 5,
@@ -236,7 +237,7 @@ mod tests {
             admission: Admission::Queue,
         };
         let state = build_state(&event, &[(1, 7, 1)], vec![(8, 1), (9, 2)]);
-        assert_eq!(state.remaining, 2);
+        assert_eq!(state.remaining, 4);
         assert_eq!(state.holds, vec![(8, 1), (9, 2)]);
     }
 }

@@ -15,9 +15,10 @@
 -- already settled (or belongs to someone else now): nothing changes twice.
 --
 -- A reservation made on a waiting-room hold (the hold reads
--- "claim_by:ticket"): given back, its unit returns to the hold, not to
--- `stock` (the holder may press again until claim_by; after that the room
--- takes the hold back); committed, the hold is gone.
+-- "claim_by:ticket"): given back, the unit returns to `stock` and the hold
+-- is the holder's again, counted in '#held' (the holder may press again
+-- until claim_by; after that the room takes the hold back); committed, the
+-- hold is gone.
 
 if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then
   return 0
@@ -33,6 +34,7 @@ if hold then
     on_hold = true
     if ARGV[3] == '1' then
       redis.call('HSET', KEYS[6], user, claim_by)
+      redis.call('HINCRBY', KEYS[6], '#held', 1)
     else
       redis.call('HDEL', KEYS[6], user)
     end
@@ -41,9 +43,7 @@ end
 
 if ARGV[3] == '1' then
   redis.call('SADD', KEYS[2], ARGV[1])
-  if not on_hold then
-    redis.call('INCR', KEYS[1])
-  end
+  redis.call('INCR', KEYS[1])
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl > 0 then
     redis.call('PEXPIRE', KEYS[2], ttl)

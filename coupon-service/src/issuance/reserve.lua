@@ -25,11 +25,12 @@
 --  -6  not admitted: a queued event, and the user holds no admission (or its
 --      claim window passed)
 --
--- A queued event (info.admission = 'queue'): admission already took the
--- unit from `stock` and holds it for the user in `holds` until claim_by;
--- the holder's press takes a ticket without touching `stock` and marks the
--- hold with it (released: the hold gets the unit back; committed: the hold
--- is gone). Nobody else passes.
+-- A queued event (info.admission = 'queue'): admission holds a unit for
+-- the user in `holds` until claim_by (counted in its '#held' field, so the
+-- room admits only while stock > held); the holder's press takes its unit
+-- from `stock` like any press and marks the hold with the ticket
+-- (released: the hold is unmarked and counted again; committed: the hold
+-- is gone). Nobody else passes. `stock` keeps its meaning: units not taken.
 -- The clock is Redis TIME, one clock for every instance.
 
 local info = redis.call('HMGET', KEYS[1], 'start_ms', 'end_ms', 'total', 'max_per_user', 'closed',
@@ -77,14 +78,11 @@ if info[6] == 'queue' then
       claim_by = by
     end
   end
-  if not claim_by then
-    -- Sold out once nothing is free and nobody holds a unit any more.
-    if remaining <= 0 and redis.call('HLEN', KEYS[7]) <= 1 then
-      return {-4, 0, 0, 0, 0}
-    end
+  if not claim_by and remaining > 0 then
     return {-6, 0, 0, remaining, 0}
   end
-elseif remaining <= 0 then
+end
+if remaining <= 0 then
   return {-4, 0, 0, 0, 0}
 end
 
@@ -116,10 +114,10 @@ else
   end
 end
 
+remaining = redis.call('DECR', KEYS[2])
 if claim_by then
   redis.call('HSET', KEYS[7], user, claim_by .. ':' .. ticket)
-else
-  remaining = redis.call('DECR', KEYS[2])
+  redis.call('HINCRBY', KEYS[7], '#held', -1)
 end
 redis.call('HSET', KEYS[5], user, string.sub(held, 1, slot - 1) .. '1' .. string.sub(held, slot + 1))
 redis.call('HSET', KEYS[6], ticket, user .. ':' .. slot .. ':' .. now_ms .. ':' .. idem)

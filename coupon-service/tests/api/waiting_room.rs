@@ -143,6 +143,15 @@ async fn the_pre_queue_is_admitted_in_the_committed_order_and_only_holders_get_c
     let proof = self::proof(&app, event.id).await;
     proof.verify(Some(users[0])).expect("the proof holds");
 
+    // Held units are not gone: the sale is not "sold out" to its watchers
+    // while admitted users may still claim.
+    let view = app
+        .get_json(&format!("/api/coupons/events/{}", event.id), None)
+        .await;
+    assert_eq!(
+        (view["remaining"].as_i64(), view["status"].as_str()),
+        (Some(3), Some("active"))
+    );
     let behind = me(&app, event.id, proof.pre_queue[7]).await;
     assert_eq!(behind["position"], 8);
     assert_eq!(behind["odds"], "unlikely", "{behind}");
