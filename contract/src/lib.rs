@@ -4,9 +4,11 @@
 //! message bodies and routing keys (docs/contract.md §3), the RabbitMQ
 //! topology, the access-token claims with their verification and the loading
 //! of the keys (§2.2), the error envelope and its codes (§2.9), the Redis
-//! key layout both services use (§5), and which revoked sessions' tokens are
-//! refused.
+//! key layout both services use (§5), which revoked sessions' tokens are
+//! refused, and the fair-admission ranking and proof anyone can check
+//! (§2.10).
 
+pub mod admission;
 pub mod errors;
 pub mod jwt;
 pub mod keys;

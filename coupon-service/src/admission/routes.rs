@@ -351,7 +351,7 @@ pub async fn proof(
         .await
         .map_err(ApiError::store_down(QUEUE_STORE))?;
     let pre = usize::try_from(queue.pre_queue_count.unwrap_or(0)).unwrap_or(0);
-    Ok(no_store(HttpResponse::Ok()).json(QueueProof::new(
+    Ok(no_store(HttpResponse::Ok()).json(super::proof::build(
         event.id,
         &queue.seed,
         event.start_time,
