@@ -31,6 +31,12 @@ enum Scenario {
     /// --event-id, one of several processes sharing a sale; with
     /// --sell-only, its seller.
     Crowd,
+    /// A waiting-room sale: --users accounts join around the start
+    /// (--connections of them with a socket, the rest polling every
+    /// --poll-secs), --stock coupons, a --no-show-share of the admitted
+    /// never press; join cost, progress frames, the sold-out notice,
+    /// admission order against the proof, the room's invariants.
+    Queue,
     /// Creates a sale event running now (--stock coupons, one per user) and
     /// prints its id: the sale several crowd processes share.
     Event,
@@ -70,6 +76,17 @@ struct Args {
     /// client that does not exist, kept for comparison.
     #[arg(long)]
     unkeyed: bool,
+    /// queue: the share of admitted users who never press (their holds
+    /// lapse after the 30 s claim window and pass on).
+    #[arg(long, default_value_t = 0.1, value_parser = share)]
+    no_show_share: f64,
+    /// queue: how often a user without a socket reads its place.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    poll_secs: u64,
+    /// queue: the sale starts this long after the joins begin (joins before
+    /// it are drawn in the seeded order, later ones follow by arrival).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    queue_lead_secs: u64,
     /// Length of the timed scenarios (sustained, rejections).
     #[arg(long, default_value_t = 20)]
     duration_secs: u64,
@@ -167,10 +184,19 @@ struct Args {
 /// connection is a file, and the HTTP clients, PostgreSQL and Redis take
 /// some more. Short of it, crowd stops here (it would fail socket by
 /// socket); the others only warn.
+/// A share: a number from 0 to 1.
+fn share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("{text:?} is not a share from 0 to 1")),
+    }
+}
+
 fn ensure_open_files(args: &Args, connections: usize) -> anyhow::Result<()> {
     let sockets = match args.scenario {
         Scenario::Crowd if args.sell_only => 0,
         Scenario::Crowd | Scenario::Idle => connections,
+        Scenario::Queue => connections.min(args.users),
         Scenario::Watchers => args.watchers,
         Scenario::Push => args.users.min(args.concurrency),
         Scenario::All => args.watchers.max(args.users.min(args.concurrency)),
@@ -244,7 +270,10 @@ async fn main() -> anyhow::Result<()> {
     let wanted = |s: Scenario| {
         args.scenario == s
             || (args.scenario == Scenario::All
-                && !matches!(s, Scenario::Idle | Scenario::Crowd | Scenario::Event))
+                && !matches!(
+                    s,
+                    Scenario::Idle | Scenario::Crowd | Scenario::Event | Scenario::Queue
+                ))
     };
     if wanted(Scenario::Sellout) {
         reports.push(
@@ -296,6 +325,18 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?,
         );
+    }
+    if wanted(Scenario::Queue) {
+        let options = scenarios::queue::Options {
+            users: args.users,
+            stock: args.stock,
+            sockets: connections.min(args.users),
+            concurrency: args.concurrency,
+            no_show_share: args.no_show_share,
+            poll_secs: args.poll_secs,
+            lead_secs: args.queue_lead_secs,
+        };
+        reports.push(&target, scenarios::queue::run(&target, &options).await?);
     }
     if wanted(Scenario::Idle) {
         anyhow::ensure!(

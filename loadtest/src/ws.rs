@@ -300,6 +300,18 @@ impl Socket {
         }
     }
 
+    /// The frames from the `from`-th on (`Keep::All` sockets): a reader
+    /// keeping a cursor sees each frame once, without rescanning.
+    pub fn frames_from(&self, from: usize) -> Vec<Received> {
+        match &self.shared.store {
+            Store::All(frames) => frames
+                .lock()
+                .map(|f| f.get(from..).map(<[Received]>::to_vec).unwrap_or_default())
+                .unwrap_or_default(),
+            Store::Count { .. } => Vec::new(),
+        }
+    }
+
     /// How many frames of `kind` came and when the first did (a
     /// `Keep::Count` socket knows only the type it counts).
     pub fn arrivals(&self, kind: &str) -> Arrivals {

@@ -404,3 +404,37 @@ async fn every_scenario_at_a_small_size_keeps_every_invariant() {
     );
     assert_eq!(reports[6].parameters["signed_in"], 12);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_room_sale_at_a_small_size_keeps_every_invariant() {
+    let stack = start_stack().await;
+    let report = scenarios::queue::run(
+        &stack.target,
+        &scenarios::queue::Options {
+            users: 40,
+            stock: 5,
+            sockets: 25,
+            concurrency: 20,
+            no_show_share: 0.3,
+            poll_secs: 1,
+            lead_secs: 2,
+        },
+    )
+    .await
+    .expect("queue");
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+    assert_eq!(
+        report.outcomes.get("201"),
+        Some(&40),
+        "{:?}",
+        report.outcomes
+    );
+    assert_eq!(report.extra["claimed"], 5, "{}", report.extra);
+    assert!(
+        report.extra["progress_frames_per_socket_per_sec"]
+            .as_f64()
+            .is_some_and(|f| f > 0.0 && f <= 1.2),
+        "one progress frame a second at most: {}",
+        report.extra
+    );
+}

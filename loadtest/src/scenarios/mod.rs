@@ -5,6 +5,7 @@ pub mod crowd;
 pub mod idle;
 pub mod losers;
 pub mod push;
+pub mod queue;
 pub mod reads;
 pub mod rejections;
 pub mod sellout;
