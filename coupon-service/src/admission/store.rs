@@ -125,9 +125,11 @@ pub async fn join(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<(Pla
 /// Leaves the queue (waiting or admitted); the place as it was before.
 pub async fn leave(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<Option<PlaceRow>> {
     let before = place(db, event_id, user_id).await?;
+    // A claimed place stays as it is: the coupon is the user's.
     sqlx::query(
-        "UPDATE queue_places SET state = 'left' \
-         WHERE event_id = $1 AND user_id = $2 AND state IN ('waiting', 'admitted')",
+        "UPDATE queue_places p SET state = 'left' WHERE p.event_id = $1 AND p.user_id = $2 \
+         AND p.state IN ('waiting', 'admitted') AND NOT EXISTS (SELECT 1 FROM user_coupons c \
+           WHERE c.event_id = p.event_id AND c.user_id = p.user_id)",
     )
     .bind(event_id)
     .bind(user_id)
@@ -323,18 +325,21 @@ pub struct Counts {
     pub admitted_recently: i64,
 }
 
+/// One pass over the event's places. A claimed place keeps the state
+/// `admitted` (expiry and leaving skip places with a coupon), and every
+/// coupon of a queued event was claimed through an admission: the event's
+/// coupon count is the claimed count, read with the rest.
 pub async fn counts(db: &PgPool, event_id: i64) -> sqlx::Result<Counts> {
     sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE state = 'waiting') AS waiting, \
-         count(*) FILTER (WHERE state = 'admitted' AND NOT claimed) AS admitted, \
-         count(*) FILTER (WHERE claimed) AS claimed, \
-         count(*) FILTER (WHERE state = 'expired' AND NOT claimed) AS expired, \
-         count(*) FILTER (WHERE state = 'left' AND NOT claimed) AS left, \
-         COALESCE(max(position) FILTER (WHERE admitted_at IS NOT NULL), 0)::bigint AS serving, \
-         count(*) FILTER (WHERE admitted_at > now() - interval '10 seconds') AS admitted_recently \
-         FROM (SELECT p.state, p.position, p.admitted_at, EXISTS (SELECT 1 FROM user_coupons c \
-           WHERE c.event_id = p.event_id AND c.user_id = p.user_id) AS claimed \
-           FROM queue_places p WHERE p.event_id = $1) s",
+        "SELECT count(*) FILTER (WHERE p.state = 'waiting') AS waiting, \
+         GREATEST(count(*) FILTER (WHERE p.state = 'admitted') - e.issued, 0) AS admitted, \
+         e.issued AS claimed, \
+         count(*) FILTER (WHERE p.state = 'expired') AS expired, \
+         count(*) FILTER (WHERE p.state = 'left') AS left, \
+         COALESCE(max(p.position) FILTER (WHERE p.admitted_at IS NOT NULL), 0)::bigint AS serving, \
+         count(*) FILTER (WHERE p.admitted_at > now() - interval '10 seconds') AS admitted_recently \
+         FROM (SELECT issued_count::bigint AS issued FROM coupon_events WHERE id = $1) e \
+         LEFT JOIN queue_places p ON p.event_id = $1 GROUP BY e.issued",
     )
     .bind(event_id)
     .fetch_one(db)
