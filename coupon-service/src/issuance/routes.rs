@@ -151,7 +151,12 @@ async fn issue_coupon(
             }
             ReserveOutcome::Ended => return Err(event_ended()),
             ReserveOutcome::SoldOut => {
-                state.sold_out.remember(event_id);
+                // Not in a queued sale: a holder whose claim failed to
+                // write gets the unit back and must not hear "sold out"
+                // from memory meanwhile.
+                if event.admission == crate::admission::Admission::FirstCome {
+                    state.sold_out.remember(event_id);
+                }
                 return Err(sold_out());
             }
             ReserveOutcome::NotAdmitted => {
