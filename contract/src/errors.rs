@@ -98,6 +98,8 @@ error_codes! {
     /// A press in a queued sale from someone not holding an admission (never
     /// admitted, or the claim window passed).
     NotAdmitted => "not_admitted",
+    /// The waiting room holds its maximum of places (`events.max_queue_places`).
+    QueueFull => "queue_full",
     /// Leaving the queue while one's claim is being written.
     ClaimInProgress => "claim_in_progress",
     /// notify-service's `/ws` answers only WebSocket upgrades.

@@ -59,6 +59,10 @@ impl EventKeys {
     pub fn queue_progress(&self) -> String {
         self.key("queue_progress")
     }
+    /// Waiting room: places taken so far (bounds the room's size).
+    pub fn queue_size(&self) -> String {
+        self.key("queue_size")
+    }
     /// Waiting room: lease of the one instance ticking the room this second.
     pub fn queue_tick(&self) -> String {
         self.key("queue_tick")
@@ -140,6 +144,7 @@ mod tests {
             k.holds(),
             k.queue_progress(),
             k.queue_tick(),
+            k.queue_size(),
             k.idempotency(7, "ab"),
             k.call("0123456789abcdef"),
         ] {

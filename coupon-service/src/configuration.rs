@@ -161,6 +161,8 @@ pub struct EventSettings {
     /// Pages of the public event list each process keeps (one per status,
     /// page and size asked for).
     pub list_cache_entries: u64,
+    /// Most places one waiting room holds (joins past it: 409 `queue_full`).
+    pub max_queue_places: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,7 +198,7 @@ impl Settings {
         self.redis.validate()?;
         let limits = &self.rate_limit;
         let auth = &self.auth;
-        let checks: [(bool, &str); 22] = [
+        let checks: [(bool, &str); 23] = [
             (
                 self.outbox.stock_interval_ms > 0,
                 "outbox.stock_interval_ms must be at least 1",
@@ -220,6 +222,10 @@ impl Settings {
             (
                 (1..=100_000).contains(&self.events.list_cache_entries),
                 "events.list_cache_entries must be between 1 and 100000",
+            ),
+            (
+                (1..=10_000_000).contains(&self.events.max_queue_places),
+                "events.max_queue_places must be between 1 and 10000000",
             ),
             (
                 self.outbox.batch_size > 0,

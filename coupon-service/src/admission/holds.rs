@@ -11,6 +11,10 @@ use crate::redis_store::RedisStore;
 
 static ADMIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("admit.lua")));
 static EXPIRE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("expire_holds.lua")));
+/// How long a room's place count lives (a sale's queue is over well
+/// before; a lost count is read again from PostgreSQL).
+const QUEUE_SIZE_TTL_SECS: u64 = 2 * 24 * 3600;
+
 static DROP: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("drop_hold.lua")));
 
 /// What leaving did to an admitted user's hold.
@@ -149,6 +153,46 @@ impl Holds {
             )
             .await?;
         Ok(taken.is_some())
+    }
+
+    /// Places the room counted so far; `None` when Redis lost the count.
+    pub async fn places(&self, event_id: i64) -> anyhow::Result<Option<i64>> {
+        let key = self.redis.keys(event_id).queue_size();
+        let mut c = self.redis.conn();
+        self.redis
+            .call("GET queue size", cmd("GET").arg(key).query_async(&mut c))
+            .await
+    }
+
+    /// Starts the count at PostgreSQL's (unless another instance just did).
+    pub async fn count_places_from(&self, event_id: i64, n: i64) -> anyhow::Result<()> {
+        let key = self.redis.keys(event_id).queue_size();
+        let mut c = self.redis.conn();
+        self.redis
+            .call(
+                "SET NX queue size",
+                cmd("SET")
+                    .arg(key)
+                    .arg(n)
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(QUEUE_SIZE_TTL_SECS)
+                    .query_async::<()>(&mut c),
+            )
+            .await
+    }
+
+    /// One more place taken.
+    pub async fn add_place(&self, event_id: i64) -> anyhow::Result<()> {
+        let key = self.redis.keys(event_id).queue_size();
+        let mut c = self.redis.conn();
+        self.redis
+            .call(
+                "INCR queue size",
+                cmd("INCR").arg(key).query_async::<i64>(&mut c),
+            )
+            .await?;
+        Ok(())
     }
 
     /// Keeps the room's latest progress (JSON) for status reads.

@@ -200,7 +200,7 @@ pub async fn room(
 #[utoipa::path(tag = "queue", params(("id" = i64, Path, minimum = 1)), security(("bearer" = [])),
     responses((status = 201, body = PlaceView), (status = 200, body = PlaceView), (status = 401),
     (status = 403, description = "account_too_new"), (status = 404, description = "event_not_found"),
-    (status = 409, description = "not_queued or queue_not_open"),
+    (status = 409, description = "not_queued, queue_not_open or queue_full"),
     (status = 410, description = "sold_out or event_ended"), (status = 429, description = "rate_limited"),
     (status = 503, description = "unavailable")))]
 #[post("/events/{id}/queue")]
@@ -248,6 +248,12 @@ pub async fn join(
             ));
         }
     }
+    let existing = store::place(&state.db, event.id, user.id())
+        .await
+        .map_err(ApiError::store_down(QUEUE_STORE))?;
+    if existing.as_ref().is_none_or(|p| p.state == "left") {
+        room_has_space(&state, event.id).await?;
+    }
     let (place, made) = store::join(&state.db, event.id, user.id())
         .await
         .map_err(
@@ -257,6 +263,12 @@ pub async fn join(
                 _ => ApiError::store_down(QUEUE_STORE)(e),
             },
         )?;
+    if made
+        && existing.is_none()
+        && let Err(e) = holds(&state).add_place(event.id).await
+    {
+        tracing::warn!(error = %e, "the room's place count missed a join");
+    }
     let p = progress(&state, &event).await;
     let view = place_view(&event, &place, false, &p);
     let answer = if made {
@@ -396,6 +408,37 @@ pub async fn admin_room(
         closed_reason: queue.closed_reason,
         drawn: queue.drawn_at.is_some(),
     }))
+}
+
+/// Refuses a new place when the room holds `events.max_queue_places`
+/// (counted in Redis; read from PostgreSQL when Redis lost the count).
+async fn room_has_space(state: &AppState, event_id: i64) -> Result<(), ApiError> {
+    let holds = holds(state);
+    let redis_down = |e: anyhow::Error| {
+        tracing::warn!(error = %e, "Redis unavailable");
+        ApiError::unavailable(QUEUE_STORE)
+    };
+    let places = match holds.places(event_id).await.map_err(redis_down)? {
+        Some(n) => n,
+        None => {
+            let n = store::count_places(&state.db, event_id)
+                .await
+                .map_err(ApiError::store_down(QUEUE_STORE))?;
+            holds
+                .count_places_from(event_id, n)
+                .await
+                .map_err(redis_down)?;
+            n
+        }
+    };
+    let max = state.settings.events.max_queue_places;
+    if places >= max {
+        return Err(ApiError::Conflict(
+            ErrorCode::QueueFull,
+            format!("this queue holds its maximum of {max} places"),
+        ));
+    }
+    Ok(())
 }
 
 fn not_in_queue() -> ApiError {

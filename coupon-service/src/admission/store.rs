@@ -98,6 +98,14 @@ pub async fn account_created(db: &PgPool, user_id: i64) -> sqlx::Result<Option<D
         .await
 }
 
+/// Places taken in the event's queue (left ones included).
+pub async fn count_places(db: &PgPool, event_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM queue_places WHERE event_id = $1")
+        .bind(event_id)
+        .fetch_one(db)
+        .await
+}
+
 /// Joins the queue: a new place, or back in after leaving (at the back),
 /// or the place already held. True when this call made or renewed it.
 pub async fn join(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<(PlaceRow, bool)> {

@@ -340,3 +340,28 @@ async fn joining_needs_a_queued_open_sale_and_leaving_gives_the_place_up() {
         .await;
     assert_eq!(status, 409, "no proof before the draw");
 }
+
+#[tokio::test]
+async fn a_full_room_refuses_new_places_but_answers_the_ones_it_holds() {
+    let app = crate::helpers::spawn_app_with(Default::default(), |s| {
+        s.events.max_queue_places = 2;
+    })
+    .await;
+    let event = queued_event(&app, 5, chrono::TimeDelta::hours(1)).await;
+    let users = app.create_users(3).await;
+    assert_eq!(join(&app, event.id, users[0]).await.0, 201);
+    assert_eq!(join(&app, event.id, users[1]).await.0, 201);
+    let (status, body) = join(&app, event.id, users[2]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("queue_full"))
+    );
+    assert_eq!(
+        join(&app, event.id, users[0]).await.0,
+        200,
+        "a held place is answered"
+    );
+    // The count survives a Redis that lost it: recounted from PostgreSQL.
+    app.flush_event_keys(event.id).await;
+    assert_eq!(join(&app, event.id, users[2]).await.0, 409);
+}
