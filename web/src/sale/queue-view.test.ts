@@ -141,8 +141,18 @@ describe('the odds', () => {
     expect(oddsSentence(null, 2, 5)).toBeNull();
   });
 
-  it('drop an "unlikely" the numbers no longer bear out', () => {
-    expect(oddsSentence('unlikely', 5, 5)).toBeNull();
+  it('say why an "unlikely" with no more people ahead than coupons left: those coupons are held', () => {
+    // Place #2 behind #1, who holds the only coupon: nobody ahead, 1 left.
+    expect(oddsSentence('unlikely', 0, 1)).toBe('0 people ahead, 1 left, but it is held for people admitted before you: you are unlikely to get one.');
+    expect(oddsSentence('unlikely', 5, 5)).toBe('5 people ahead, 5 left, but some are held for people admitted before you: you are unlikely to get one.');
+    const second = place({ position: 2, ahead: 0, serving: 1, waiting: 1, remaining: 1, odds: 'unlikely' });
+    expect(queueView(input({ place: second, room: roomOf(second, 0.1) })).odds).toMatch(/^0 people ahead, 1 left, but it is held .*: you are unlikely to get one\.$/);
+  });
+
+  it('drop an "unlikely" read before a stock raise', () => {
+    expect(oddsSentence('unlikely', 5, 5, true)).toBeNull();
+    const second = place({ position: 2, ahead: 0, serving: 1, waiting: 1, remaining: 1, odds: 'unlikely' });
+    expect(queueView(input({ place: second, room: { ...roomOf(second, 0.1), remaining: 3 } })).odds).toBeNull();
   });
 });
 

@@ -92,14 +92,21 @@ export function estimateWait(ahead: number | null, admittedPerSecond: number | n
 }
 
 /**
- * The server's verdict in plain words with the numbers it rests on. An
- * "unlikely" that the numbers no longer bear out (the stock was raised
- * since) is not shown.
+ * The server's verdict in plain words with the numbers it rests on.
+ * `remaining` counts every coupon not claimed yet, those held for people
+ * admitted before this place included, and they are no longer "ahead": so
+ * an "unlikely" with no more people ahead than coupons left means coupons
+ * are held, and says so. An "unlikely" read before a stock raise
+ * (`raisedSince`) is not shown.
  */
-export function oddsSentence(odds: Place['odds'], ahead: number | null, remaining: number): string | null {
+export function oddsSentence(odds: Place['odds'], ahead: number | null, remaining: number, raisedSince = false): string | null {
   if (!odds || ahead === null) return null;
   const numbers = `${people(ahead)} ahead, ${remaining.toLocaleString()} left`;
-  if (odds === 'unlikely') return ahead > remaining ? `${numbers}: you are unlikely to get one.` : null;
+  if (odds === 'unlikely') {
+    if (raisedSince) return null;
+    if (ahead > remaining) return `${numbers}: you are unlikely to get one.`;
+    return `${numbers}, but ${remaining === 1 ? 'it is' : 'some are'} held for people admitted before you: you are unlikely to get one.`;
+  }
   if (odds === 'uncertain') return `${numbers}: you may get one if some of them do not claim theirs in time.`;
   return `${numbers}: you should get one if you claim it in time.`;
 }
@@ -156,7 +163,8 @@ export function queueView(i: QueueViewInput): QueueView {
     remaining: over || remaining === null ? null : remaining.toLocaleString(),
     position: i.place && (waiting || stage === 'admitted') ? positionOf(i.place, i) : null,
     ahead: ahead === null ? null : ahead.toLocaleString(),
-    odds: waiting && remaining !== null ? oddsSentence(waiting.odds, ahead, remaining) : null,
+    // More left now than when the place was read: only a stock raise does that.
+    odds: waiting && remaining !== null ? oddsSentence(waiting.odds, ahead, remaining, remaining > waiting.remaining) : null,
     wait: waiting && waiting.position !== null ? estimateWait(ahead, i.room?.admittedPerSecond ?? null) : null,
     claimIn: claimBy === null ? null : formatCountdown(claimBy - i.now),
     join: stage === 'join' || stage === 'left' ? 'enabled' : stage === 'not_open' ? 'disabled' : 'hidden',
