@@ -6,10 +6,11 @@
 //
 // Network: `queue/me` is read once when the panel opens, once after each
 // reconnect, and once a few seconds after the start (the draw gives a place
-// its position, and no frame carries it); while the socket is live
-// `queue.progress` frames move the numbers and nothing is polled. Only while
-// the socket is down, and only for a place that still waits or holds,
-// `queue/me` is read every 5 s.
+// its position, and no frame carries it) — again, a few times at most, only
+// while a read after the start still found no position (see
+// positionReadDelay); while the socket is live `queue.progress` frames move
+// the numbers and nothing else is read. Only while the socket is down, and
+// only for a place that still waits or holds, `queue/me` is read every 5 s.
 
 import { type Api, ApiError, type Place, type QueueClosedReason, type SaleEvent } from '../lib/api';
 import { describeError } from '../lib/auth-forms';
@@ -17,11 +18,9 @@ import { h, setChildren, setText } from '../lib/dom';
 import type { QueueAdmittedFrame, QueueProgressData } from '../lib/push';
 import { checkQueueProof, describeProofCheck, proofHolds } from '../lib/queue-proof';
 import { serverNow } from '../lib/time';
-import { type QueueStage, type Room, joinRefusal, queueView, roomOf } from './queue-view';
+import { type QueueStage, type Room, joinRefusal, positionReadDelay, queueView, roomOf } from './queue-view';
 
 const POLL_WHILE_DOWN_MS = 5_000;
-/** The read after the draw is spread over this many ms: every waiting page makes it. */
-const AFTER_DRAW_SPREAD_MS = 18_000;
 
 export interface QueuePanelHost {
   api: Api;
@@ -58,8 +57,10 @@ export function createQueuePanel(host: QueuePanelHost, eventId: number, live: bo
   let room: Room | null = null;
   /** The user whose place `place` is (a sign-in or sign-out changes whose place to show); undefined before the first read. */
   let placeOf: number | null | undefined;
-  /** The one read after the draw, once scheduled (never a second: a late draw must not start a loop). */
+  /** The next read for the position the draw (or the tick after a late join) gives the place. */
   let drawTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Reads made for it so far (bounded by positionReadDelay). */
+  let positionReads = 0;
   /** The commitment as first seen: the proof must carry the same one. */
   let published: string | null = null;
   let socketLive = live;
@@ -138,11 +139,16 @@ export function createQueuePanel(host: QueuePanelHost, eventId: number, live: bo
     host.changed();
   }
 
-  /** A place joined before the start learns its position from one read after the draw. */
+  /** A waiting place learns its position from a read after the draw (or after the tick that places a late joiner). */
   function scheduleDrawRead(): void {
     if (drawTimer !== undefined || !ev || place?.state !== 'waiting' || place.position !== null) return;
-    const due = Date.parse(ev.start_time) - serverNow() + 2_000 + Math.random() * AFTER_DRAW_SPREAD_MS;
-    drawTimer = setTimeout(() => void readPlace(), Math.max(0, due));
+    const due = positionReadDelay(Date.parse(ev.start_time), serverNow(), positionReads, Math.random());
+    if (due === null) return;
+    drawTimer = setTimeout(() => {
+      drawTimer = undefined;
+      positionReads += 1;
+      void readPlace();
+    }, due);
   }
 
   async function readPlace(): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Place, QueueInfo } from '../lib/api';
 import { formatLocal } from '../lib/time';
-import { type QueueViewInput, estimateAhead, estimateWait, joinRefusal, oddsSentence, queueView, roomOf } from './queue-view';
+import { POSITION_READS, type QueueViewInput, estimateAhead, estimateWait, joinRefusal, oddsSentence, positionReadDelay, queueView, roomOf } from './queue-view';
 
 const OPENS = '2026-02-11T00:30:00Z';
 const START = Date.parse('2026-02-11T01:00:00Z');
@@ -153,6 +153,27 @@ describe('the odds', () => {
     expect(oddsSentence('unlikely', 5, 5, true)).toBeNull();
     const second = place({ position: 2, ahead: 0, serving: 1, waiting: 1, remaining: 1, odds: 'unlikely' });
     expect(queueView(input({ place: second, room: { ...roomOf(second, 0.1), remaining: 3 } })).odds).toBeNull();
+  });
+});
+
+describe('reading a waiting place for its position', () => {
+  it('comes 2–20 s after the start for a place that joined before it', () => {
+    expect(positionReadDelay(START, BEFORE_START, 0, 0)).toBe(START - BEFORE_START + 2_000);
+    expect(positionReadDelay(START, BEFORE_START, 0, 1)).toBe(START - BEFORE_START + 20_000);
+  });
+
+  it('waits for the next tick after a late join instead of reading at once', () => {
+    expect(positionReadDelay(START, DURING, 0, 0.5)).toBe(1_500);
+  });
+
+  it('is made again, a few times at most, while a read still finds no position', () => {
+    // The draw ran late: the read 2 s after the start found none.
+    for (let done = 1; done < POSITION_READS; done++) {
+      const again = positionReadDelay(START, START + 2_000, done, 0.5);
+      expect(again).toBeGreaterThanOrEqual(3_000);
+      expect(again).toBeLessThanOrEqual(6_000);
+    }
+    expect(positionReadDelay(START, DURING, POSITION_READS, 0.5)).toBeNull();
   });
 });
 

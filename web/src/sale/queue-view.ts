@@ -173,6 +173,26 @@ export function queueView(i: QueueViewInput): QueueView {
   };
 }
 
+/** Reads of a waiting place for the position it is given, at most (see `positionReadDelay`). */
+export const POSITION_READS = 4;
+
+/**
+ * When to read a waiting place that has no position yet, in ms from `now`;
+ * null once it has been read for it `POSITION_READS` times. No frame carries
+ * a position: a place joined before the start gets it from the draw a second
+ * after the start, a later one from the next tick (within a second of
+ * joining). The first read comes 2–20 s after the start, spread because
+ * every waiting page makes it, and never sooner than 1.5 s from now (a late
+ * joiner's tick). A read that found no position yet (the draw or the tick
+ * ran late, as a big room's draw may) is made again 3–6 s later: bounded,
+ * never a loop.
+ */
+export function positionReadDelay(startTime: number, now: number, readsDone: number, random: number): number | null {
+  if (readsDone >= POSITION_READS) return null;
+  if (readsDone === 0) return Math.max(1_500, startTime - now + 2_000 + random * 18_000);
+  return 3_000 + random * 3_000;
+}
+
 /** A refused join in words; null for the codes the page acts on instead (the room closed, no queue at all). */
 export function joinRefusal(code: string, queue: QueueInfo, retryAfterSecs: number | null): string | null {
   switch (code) {
