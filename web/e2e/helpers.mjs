@@ -1,7 +1,7 @@
 // Helpers of the browser tests: Chromium through playwright-core (Debian's
 // chromium package, no browser download), screenshots, waiting on text.
 
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, request } from 'playwright-core';
@@ -20,6 +20,15 @@ export const ADMIN = {
 export function prepareOutput() {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
+}
+
+/**
+ * The output folder for a story that runs after another in the same run:
+ * only its own screenshots (named `<story>-…`) are cleared.
+ */
+export function prepareStoryOutput(story) {
+  mkdirSync(SHOTS, { recursive: true });
+  for (const f of readdirSync(SHOTS)) if (f.startsWith(`${story}-`)) rmSync(join(SHOTS, f), { force: true });
 }
 
 export async function launch() {
@@ -178,14 +187,22 @@ export async function apiClient() {
       return { status: res.status(), body: text ? JSON.parse(text) : null };
     }
   };
+  const signIn = async (user) => {
+    const l = await call('POST', '/api/auth/login', { email: user.email, password: user.password });
+    if (l.status !== 200) throw new Error(`login ${l.status} ${JSON.stringify(l.body)}`);
+    token = l.body.access_token;
+  };
   return {
     call,
+    /** Make an account without signing in (the browser signs in with it). */
+    async signUp(user) {
+      const s = await call('POST', '/api/auth/signup', user);
+      if (s.status !== 201) throw new Error(`signup ${s.status} ${JSON.stringify(s.body)}`);
+    },
     async signUpAndIn(user) {
       const s = await call('POST', '/api/auth/signup', user);
       if (s.status !== 201) throw new Error(`signup ${s.status} ${JSON.stringify(s.body)}`);
-      const l = await call('POST', '/api/auth/login', { email: user.email, password: user.password });
-      if (l.status !== 200) throw new Error(`login ${l.status} ${JSON.stringify(l.body)}`);
-      token = l.body.access_token;
+      await signIn(user);
     },
     dispose: () => ctx.dispose(),
   };
