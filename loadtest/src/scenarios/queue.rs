@@ -76,12 +76,15 @@ pub async fn run(target: &Arc<Target>, o: &Options) -> anyhow::Result<ScenarioRe
     // The start comes `lead_secs` after the joins begin.
     start_in(target, &admin, event, o.lead_secs).await?;
     let joins_started = Instant::now();
-    let (joins, join_window) = join_all(target, event, &pairs, o.concurrency).await;
-
+    // Admission starts while the crowd is still joining: the clients watch
+    // (sockets) and poll (the rest) from the first join on, as pages do.
     let claims = Arc::new(Mutex::new(Claims::default()));
     let polled = o.sockets.min(pairs.len())..pairs.len();
     let pollers = spawn_pollers(target, event, &pairs[polled], o, &claims);
-    let watch = watch_sockets(target, event, &sockets, &tokens, o, &claims).await;
+    let ((joins, join_window), watch) = tokio::join!(
+        join_all(target, event, &pairs, o.concurrency),
+        watch_sockets(target, event, &sockets, &tokens, o, &claims)
+    );
     for p in pollers {
         p.abort();
     }
@@ -280,6 +283,7 @@ fn spawn_pollers(
                             }
                             return;
                         }
+                        // Not joined yet (404), or waiting.
                         Some("waiting") | None => tokio::time::sleep(period).await,
                         Some(_) => return,
                     }
