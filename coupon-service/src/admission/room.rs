@@ -41,6 +41,8 @@ const TICK_LEASE: Duration = Duration::from_millis(1000);
 const DRAW_DELAY: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 /// How long the last progress is kept for status reads.
 const PROGRESS_TTL: Duration = Duration::from_secs(60);
+/// How long a closed room's last progress is kept.
+const CLOSED_PROGRESS_TTL: Duration = Duration::from_secs(2 * 24 * 3600);
 /// The window the admission rate is measured over.
 pub const RATE_WINDOW_SECS: i64 = 10;
 
@@ -66,7 +68,7 @@ const GAUGE_STATES: [&str; 6] = [
 ];
 
 /// The room's state as `queue.progress` and status reads carry it.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Progress {
     pub serving: i64,
     pub waiting: i64,
@@ -76,6 +78,9 @@ pub struct Progress {
     pub claimed: i64,
     pub expired: i64,
     pub left: i64,
+    /// Set by the tick that closed the room (the last progress written).
+    #[serde(default)]
+    pub closed_reason: Option<String>,
 }
 
 impl Room {
@@ -163,6 +168,14 @@ impl Room {
             );
             self.handoff.pass(rows);
         }
+        // The room's last word, kept as long as anyone may ask: status reads
+        // take "closed" from it.
+        let mut last = self.progress_of(event).await?;
+        last.closed_reason = Some(reason.as_str().to_owned());
+        let json = serde_json::to_string(&last)?;
+        self.holds
+            .put_progress(event.id, &json, CLOSED_PROGRESS_TTL)
+            .await?;
         Ok(())
     }
 
@@ -216,9 +229,9 @@ impl Room {
         Ok(told)
     }
 
-    async fn publish_progress(&self, event: &Event) -> anyhow::Result<()> {
+    async fn progress_of(&self, event: &Event) -> anyhow::Result<Progress> {
         let counts = store::counts(&self.db, event.id).await?;
-        let progress = Progress {
+        Ok(Progress {
             serving: counts.serving,
             waiting: counts.waiting,
             remaining: i64::from(event.total_count - event.issued_count).max(0),
@@ -227,7 +240,12 @@ impl Room {
             claimed: counts.claimed,
             expired: counts.expired,
             left: counts.left,
-        };
+            closed_reason: None,
+        })
+    }
+
+    async fn publish_progress(&self, event: &Event) -> anyhow::Result<()> {
+        let progress = self.progress_of(event).await?;
         let label = event.id.to_string();
         let values = [
             progress.waiting,

@@ -129,6 +129,7 @@ async fn progress(state: &AppState, event: &Event) -> Progress {
             claimed: 0,
             expired: 0,
             left: 0,
+            closed_reason: None,
         })
 }
 
@@ -251,10 +252,13 @@ pub async fn join(
     let existing = store::place(&state.db, event.id, user.id())
         .await
         .map_err(ApiError::store_down(QUEUE_STORE))?;
-    if existing.as_ref().is_none_or(|p| p.state == "left") {
-        room_has_space(&state, event.id).await?;
+    // The place held already: answered as it is, nothing written.
+    if let Some(place) = existing.as_ref().filter(|p| p.state != "left") {
+        let p = progress(&state, &event).await;
+        return Ok(no_store(HttpResponse::Ok()).json(place_view(&event, place, false, &p)));
     }
-    let (place, made) = store::join(&state.db, event.id, user.id())
+    room_has_space(&state, event.id).await?;
+    let made = store::join(&state.db, event.id, user.id())
         .await
         .map_err(
             |e| match e.as_database_error().and_then(|d| d.constraint()) {
@@ -263,19 +267,26 @@ pub async fn join(
                 _ => ApiError::store_down(QUEUE_STORE)(e),
             },
         )?;
-    if made
-        && existing.is_none()
-        && let Err(e) = holds(&state).add_place(event.id).await
-    {
-        tracing::warn!(error = %e, "the room's place count missed a join");
-    }
+    let (place, answer) = match made {
+        Some(place) => {
+            if existing.is_none()
+                && let Err(e) = holds(&state).add_place(event.id).await
+            {
+                tracing::warn!(error = %e, "the room's place count missed a join");
+            }
+            (place, HttpResponse::Created())
+        }
+        // A concurrent join of the same account made it first.
+        None => (
+            store::place(&state.db, event.id, user.id())
+                .await
+                .map_err(ApiError::store_down(QUEUE_STORE))?
+                .ok_or_else(|| ApiError::unavailable(QUEUE_STORE))?,
+            HttpResponse::Ok(),
+        ),
+    };
     let p = progress(&state, &event).await;
     let view = place_view(&event, &place, false, &p);
-    let answer = if made {
-        HttpResponse::Created()
-    } else {
-        HttpResponse::Ok()
-    };
     Ok(no_store(answer).json(view))
 }
 
@@ -295,8 +306,11 @@ pub async fn my_place(
         .await
         .map_err(ApiError::store_down(QUEUE_STORE))?
         .ok_or_else(not_in_queue)?;
-    let closed = room_closed(&state, event.id).await?.is_some();
+    // Whether the room closed: the last tick's word (kept for days once
+    // closed), else the cached event's (at most `events.cache_ttl_ms` old);
+    // a status read costs one PostgreSQL read.
     let p = progress(&state, &event).await;
+    let closed = p.closed_reason.is_some() || event.queue_closed_reason.is_some();
     Ok(no_store(HttpResponse::Ok()).json(place_view(&event, &place, closed, &p)))
 }
 

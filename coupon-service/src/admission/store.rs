@@ -106,28 +106,22 @@ pub async fn count_places(db: &PgPool, event_id: i64) -> sqlx::Result<i64> {
         .await
 }
 
-/// Joins the queue: a new place, or back in after leaving (at the back),
-/// or the place already held. True when this call made or renewed it.
-pub async fn join(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<(PlaceRow, bool)> {
-    let changed = sqlx::query(
+/// Joins the queue: a new place, or back in after leaving (at the back);
+/// `None` when the account holds a place already (a concurrent join made
+/// it: read it with [`place`]).
+pub async fn join(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<Option<PlaceRow>> {
+    sqlx::query_as(
         "INSERT INTO queue_places (event_id, user_id) VALUES ($1, $2) \
          ON CONFLICT (event_id, user_id) DO UPDATE SET state = 'waiting', \
            arrival = nextval(pg_get_serial_sequence('queue_places', 'arrival')), \
            joined_at = now(), position = NULL, admitted_at = NULL, claim_by = NULL \
-         WHERE queue_places.state = 'left'",
+         WHERE queue_places.state = 'left' \
+         RETURNING user_id, joined_at, position, state, claim_by, false AS claimed",
     )
     .bind(event_id)
     .bind(user_id)
-    .execute(db)
-    .await?
-    .rows_affected()
-        == 1;
-    let place = sqlx::query_as(PLACE)
-        .bind(event_id)
-        .bind(user_id)
-        .fetch_one(db)
-        .await?;
-    Ok((place, changed))
+    .fetch_optional(db)
+    .await
 }
 
 /// Leaves the queue (waiting or admitted); the place as it was before.

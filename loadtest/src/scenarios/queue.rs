@@ -80,9 +80,9 @@ pub async fn run(target: &Arc<Target>, o: &Options) -> anyhow::Result<ScenarioRe
     // (sockets) and poll (the rest) from the first join on, as pages do.
     let claims = Arc::new(Mutex::new(Claims::default()));
     let polled = o.sockets.min(pairs.len())..pairs.len();
-    let pollers = spawn_pollers(target, event, &pairs[polled], o, &claims);
+    let (pollers, joined) = spawn_pollers(target, event, &pairs[polled], o, &claims);
     let ((joins, join_window), watch) = tokio::join!(
-        join_all(target, event, &pairs, o.concurrency),
+        join_all(target, event, &pairs, o.concurrency, &joined),
         watch_sockets(target, event, &sockets, &tokens, o, &claims)
     );
     for p in pollers {
@@ -190,12 +190,17 @@ async fn join_all(
     event: i64,
     users: &[(i64, String)],
     concurrency: usize,
+    joined: &Joined,
 ) -> (Recorder, Duration) {
     let bar = super::progress(users.len() as u64, "joins");
     let started = Instant::now();
     let results: Vec<(String, Duration)> = stream::iter(users.iter().cloned())
-        .map(|(_, token)| {
+        .map(|(user, token)| {
             let (target, bar) = (target.clone(), bar.clone());
+            let told = joined
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&user);
             async move {
                 let at = Instant::now();
                 let outcome = match target
@@ -208,6 +213,9 @@ async fn join_all(
                     Ok(r) => r.status().as_u16().to_string(),
                     Err(_) => "error".to_owned(),
                 };
+                if let Some(told) = told {
+                    let _ = told.send(());
+                }
                 bar.inc(1);
                 (outcome, at.elapsed())
             }
@@ -244,17 +252,22 @@ fn press(
     })
 }
 
-/// Users without a socket read their place every `poll_secs` (spread over
-/// the period) until admitted or the room closed.
+/// Tells each polling user that its join was answered.
+type Joined = Mutex<HashMap<i64, tokio::sync::oneshot::Sender<()>>>;
+
+/// Users without a socket read their place, once their join was answered,
+/// every `poll_secs` (spread over the period) until admitted or the room
+/// closed.
 fn spawn_pollers(
     target: &Arc<Target>,
     event: i64,
     users: &[(i64, String)],
     o: &Options,
     claims: &Arc<Mutex<Claims>>,
-) -> Vec<tokio::task::JoinHandle<()>> {
+) -> (Vec<tokio::task::JoinHandle<()>>, Joined) {
     let period = Duration::from_secs(o.poll_secs.max(1));
-    users
+    let mut joined = HashMap::new();
+    let handles = users
         .iter()
         .enumerate()
         .map(|(i, (user, token))| {
@@ -262,7 +275,10 @@ fn spawn_pollers(
                 (target.clone(), claims.clone(), token.clone(), *user);
             let offset = period.mul_f64((i % 1000) as f64 / 1000.0);
             let no_show = no_show(user, o.no_show_share);
+            let (told, answered) = tokio::sync::oneshot::channel();
+            joined.insert(user, told);
             tokio::spawn(async move {
+                let _ = answered.await;
                 tokio::time::sleep(offset).await;
                 loop {
                     let state = target
@@ -283,14 +299,14 @@ fn spawn_pollers(
                             }
                             return;
                         }
-                        // Not joined yet (404), or waiting.
                         Some("waiting") | None => tokio::time::sleep(period).await,
                         Some(_) => return,
                     }
                 }
             })
         })
-        .collect()
+        .collect();
+    (handles, Mutex::new(joined))
 }
 
 /// What the sockets saw while the sale ran.
