@@ -169,7 +169,9 @@ async fn room_closed(state: &AppState, event_id: i64) -> Result<Option<String>, 
 /// The waiting room's public state.
 #[utoipa::path(tag = "queue", params(("id" = i64, Path, minimum = 1)), responses(
     (status = 200, body = RoomView), (status = 404, description = "event_not_found"),
-    (status = 409, description = "not_queued"), (status = 503, description = "unavailable")))]
+    (status = 409, description = "not_queued"),
+    (status = 429, description = "rate_limited (the gateway, per client address)"),
+    (status = 503, description = "unavailable")))]
 #[get("/events/{id}/queue")]
 pub async fn room(
     id: web::Path<i64>,
@@ -294,6 +296,7 @@ pub async fn join(
 #[utoipa::path(tag = "queue", params(("id" = i64, Path, minimum = 1)), security(("bearer" = [])),
     responses((status = 200, body = PlaceView), (status = 401),
     (status = 404, description = "event_not_found or not_in_queue"), (status = 409, description = "not_queued"),
+    (status = 429, description = "rate_limited (the gateway, per client address)"),
     (status = 503, description = "unavailable")))]
 #[get("/events/{id}/queue/me")]
 pub async fn my_place(
@@ -356,7 +359,9 @@ pub async fn leave(
 /// and the admissions (`coupon-service verify-queue` checks it).
 #[utoipa::path(tag = "queue", params(("id" = i64, Path, minimum = 1)), responses(
     (status = 200, body = QueueProof), (status = 404, description = "event_not_found"),
-    (status = 409, description = "not_queued or queue_not_drawn"), (status = 503, description = "unavailable")))]
+    (status = 409, description = "not_queued or queue_not_drawn"),
+    (status = 429, description = "rate_limited (the gateway, per client address)"),
+    (status = 503, description = "unavailable")))]
 #[get("/events/{id}/queue/proof")]
 pub async fn proof(
     id: web::Path<i64>,
