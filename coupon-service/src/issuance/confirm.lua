@@ -6,18 +6,22 @@
 -- ARGV pairs: ticket, the pending value reserved ("user:slot:ms:idem")
 -- An entry is cleared only if it still holds that exact value, so a ticket
 -- re-reserved by someone else in the meantime is left alone.
--- A committed reservation made on a waiting-room hold ends the hold.
+-- A committed reservation made on a waiting-room hold ends the hold (a
+-- first-come event has no holds hash: nothing more is read).
 -- Returns how many entries it cleared.
 
+local queued = redis.call('EXISTS', KEYS[2]) == 1
 local cleared = 0
 for i = 1, #ARGV, 2 do
   if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
     redis.call('HDEL', KEYS[1], ARGV[i])
     cleared = cleared + 1
-    local user = string.match(ARGV[i + 1], '^(%d+):')
-    local hold = redis.call('HGET', KEYS[2], user)
-    if hold and string.match(hold, ':(%d+)$') == ARGV[i] then
-      redis.call('HDEL', KEYS[2], user)
+    if queued then
+      local user = string.match(ARGV[i + 1], '^(%d+):')
+      local hold = redis.call('HGET', KEYS[2], user)
+      if hold and string.match(hold, ':(%d+)$') == ARGV[i] then
+        redis.call('HDEL', KEYS[2], user)
+      end
     end
   end
 end

@@ -40,13 +40,16 @@ for i = users_at + 1, users_at + 2 * n_users, 2 do
   redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1])
 end
 redis.call('HSET', KEYS[6], '_', '')
-redis.call('HSET', KEYS[7], '_', '')
-local held = 0
-for i = users_at + 1 + 2 * n_users, #ARGV, 2 do
-  redis.call('HSET', KEYS[7], ARGV[i], ARGV[i + 1])
-  held = held + 1
+-- Only a queued event has holds (their count keeps the hash in existence):
+-- the release and confirm scripts of a first-come sale look no further.
+if ARGV[8] == 'queue' then
+  local held = 0
+  for i = users_at + 1 + 2 * n_users, #ARGV, 2 do
+    redis.call('HSET', KEYS[7], ARGV[i], ARGV[i + 1])
+    held = held + 1
+  end
+  redis.call('HSET', KEYS[7], '#held', held)
 end
-redis.call('HSET', KEYS[7], '#held', held)
 
 for i = 1, 7 do
   redis.call('PEXPIREAT', KEYS[i], ARGV[6])

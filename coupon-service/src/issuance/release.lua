@@ -15,9 +15,9 @@
 -- already settled (or belongs to someone else now): nothing changes twice.
 --
 -- A reservation made on a waiting-room hold (the hold reads
--- "claim_by:ticket"): given back, the unit returns to `stock` and the hold
+-- "claim_by:ticket"): when the user got no coupon (slot given back) the hold
 -- is the holder's again, counted in '#held' (the holder may press again
--- until claim_by; after that the room takes the hold back); committed, the
+-- until claim_by; after that the room takes the hold back); otherwise the
 -- hold is gone.
 
 if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then
@@ -26,18 +26,14 @@ end
 redis.call('HDEL', KEYS[4], ARGV[1])
 
 local user, slot = string.match(ARGV[2], '^(%d+):(%d+):')
-local on_hold = false
 local hold = redis.call('HGET', KEYS[6], user)
 if hold then
   local claim_by, ticket = string.match(hold, '^(%d+):(%d+)$')
-  if ticket == ARGV[1] then
-    on_hold = true
-    if ARGV[3] == '1' then
-      redis.call('HSET', KEYS[6], user, claim_by)
-      redis.call('HINCRBY', KEYS[6], '#held', 1)
-    else
-      redis.call('HDEL', KEYS[6], user)
-    end
+  if ticket == ARGV[1] and ARGV[4] == '1' then
+    redis.call('HSET', KEYS[6], user, claim_by)
+    redis.call('HINCRBY', KEYS[6], '#held', 1)
+  elseif ticket == ARGV[1] then
+    redis.call('HDEL', KEYS[6], user)
   end
 end
 
