@@ -13,6 +13,17 @@ pub struct Users {
     pub tokens: Vec<String>,
 }
 
+impl Users {
+    /// (id, token) of each user, in order.
+    pub fn pairs(&self) -> Vec<(i64, String)> {
+        self.ids
+            .iter()
+            .copied()
+            .zip(self.tokens.iter().cloned())
+            .collect()
+    }
+}
+
 /// Inserts `n` users in one statement (the password hash is a placeholder:
 /// these accounts cannot log in, they only carry minted tokens).
 pub async fn users(target: &Target, n: usize) -> anyhow::Result<Users> {
@@ -50,11 +61,10 @@ pub async fn event(
     max_per_user: i64,
 ) -> anyhow::Result<i64> {
     let now = Utc::now();
-    let response = target
-        .http()
-        .post(target.api("/api/admin/events"))
-        .bearer_auth(admin)
-        .json(&json!({
+    create_event(
+        target,
+        admin,
+        &json!({
             "title": format!("flashload {stock}"),
             "description": "load test",
             "total_count": stock,
@@ -66,7 +76,22 @@ pub async fn event(
             "min_purchase_amount": 0,
             "valid_days": 7,
             "code_prefix": "LOAD",
-        }))
+        }),
+    )
+    .await
+}
+
+/// Creates an event from an admin body; its id.
+pub async fn create_event(
+    target: &Target,
+    admin: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<i64> {
+    let response = target
+        .http()
+        .post(target.api("/api/admin/events"))
+        .bearer_auth(admin)
+        .json(body)
         .send()
         .await?;
     let status = response.status();

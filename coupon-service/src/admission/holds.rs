@@ -7,13 +7,14 @@ use std::{sync::LazyLock, time::Duration};
 
 use redis::{Script, cmd};
 
+use super::room::Progress;
 use crate::redis_store::RedisStore;
 
 static ADMIT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("admit.lua")));
 static EXPIRE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("expire_holds.lua")));
 /// How long a room's place count lives (a sale's queue is over well
 /// before; a lost count is read again from PostgreSQL).
-const QUEUE_SIZE_TTL_SECS: u64 = 2 * 24 * 3600;
+const QUEUE_SIZE_TTL: Duration = Duration::from_secs(2 * 24 * 3600);
 
 static DROP: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("drop_hold.lua")));
 
@@ -138,48 +139,27 @@ impl Holds {
     /// per `lease`.
     pub async fn try_tick(&self, event_id: i64, lease: Duration) -> anyhow::Result<bool> {
         let key = self.redis.keys(event_id).queue_tick();
-        let mut c = self.redis.conn();
-        let taken: Option<String> = self
-            .redis
-            .call(
-                "SET NX queue tick",
-                cmd("SET")
-                    .arg(key)
-                    .arg(1)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(lease.as_millis() as u64)
-                    .query_async(&mut c),
-            )
-            .await?;
-        Ok(taken.is_some())
+        self.set("SET NX queue tick", key, "1", lease, true).await
     }
 
     /// Places the room counted so far; `None` when Redis lost the count.
     pub async fn places(&self, event_id: i64) -> anyhow::Result<Option<i64>> {
         let key = self.redis.keys(event_id).queue_size();
-        let mut c = self.redis.conn();
-        self.redis
-            .call("GET queue size", cmd("GET").arg(key).query_async(&mut c))
-            .await
+        self.get("GET queue size", key).await
     }
 
     /// Starts the count at PostgreSQL's (unless another instance just did).
     pub async fn count_places_from(&self, event_id: i64, n: i64) -> anyhow::Result<()> {
         let key = self.redis.keys(event_id).queue_size();
-        let mut c = self.redis.conn();
-        self.redis
-            .call(
-                "SET NX queue size",
-                cmd("SET")
-                    .arg(key)
-                    .arg(n)
-                    .arg("NX")
-                    .arg("EX")
-                    .arg(QUEUE_SIZE_TTL_SECS)
-                    .query_async::<()>(&mut c),
-            )
-            .await
+        self.set(
+            "SET NX queue size",
+            key,
+            &n.to_string(),
+            QUEUE_SIZE_TTL,
+            true,
+        )
+        .await
+        .map(drop)
     }
 
     /// One more place taken.
@@ -191,40 +171,60 @@ impl Holds {
                 "INCR queue size",
                 cmd("INCR").arg(key).query_async::<i64>(&mut c),
             )
-            .await?;
-        Ok(())
+            .await
+            .map(drop)
     }
 
-    /// Keeps the room's latest progress (JSON) for status reads.
+    /// Keeps the room's latest progress for status reads.
     pub async fn put_progress(
         &self,
         event_id: i64,
-        json: &str,
+        progress: &Progress,
         ttl: Duration,
     ) -> anyhow::Result<()> {
         let key = self.redis.keys(event_id).queue_progress();
+        let json = serde_json::to_string(progress)?;
+        self.set("SET queue progress", key, &json, ttl, false)
+            .await
+            .map(drop)
+    }
+
+    /// The room's progress as the last tick left it (`None` before the
+    /// first tick, or an unreadable copy).
+    pub async fn progress(&self, event_id: i64) -> anyhow::Result<Option<Progress>> {
+        let key = self.redis.keys(event_id).queue_progress();
+        let json: Option<String> = self.get("GET queue progress", key).await?;
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+    }
+
+    async fn get<T: redis::FromRedisValue>(
+        &self,
+        what: &'static str,
+        key: String,
+    ) -> anyhow::Result<Option<T>> {
         let mut c = self.redis.conn();
         self.redis
-            .call(
-                "SET queue progress",
-                cmd("SET")
-                    .arg(key)
-                    .arg(json)
-                    .arg("PX")
-                    .arg(ttl.as_millis() as u64)
-                    .query_async::<()>(&mut c),
-            )
+            .call(what, cmd("GET").arg(key).query_async(&mut c))
             .await
     }
 
-    pub async fn progress(&self, event_id: i64) -> anyhow::Result<Option<String>> {
-        let key = self.redis.keys(event_id).queue_progress();
+    /// SET with an expiry; with `only_if_absent`, NX. True when it was set.
+    async fn set(
+        &self,
+        what: &'static str,
+        key: String,
+        value: &str,
+        ttl: Duration,
+        only_if_absent: bool,
+    ) -> anyhow::Result<bool> {
+        let mut set = cmd("SET");
+        set.arg(key).arg(value);
+        if only_if_absent {
+            set.arg("NX");
+        }
+        set.arg("PX").arg(ttl.as_millis() as u64);
         let mut c = self.redis.conn();
-        self.redis
-            .call(
-                "GET queue progress",
-                cmd("GET").arg(key).query_async(&mut c),
-            )
-            .await
+        let answer: Option<String> = self.redis.call(what, set.query_async(&mut c)).await?;
+        Ok(answer.is_some())
     }
 }

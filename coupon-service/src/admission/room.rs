@@ -43,8 +43,6 @@ const DRAW_DELAY: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
 const PROGRESS_TTL: Duration = Duration::from_secs(60);
 /// How long a closed room's last progress is kept.
 const CLOSED_PROGRESS_TTL: Duration = Duration::from_secs(2 * 24 * 3600);
-/// The window the admission rate is measured over.
-pub const RATE_WINDOW_SECS: i64 = 10;
 
 #[derive(Clone)]
 pub struct Room {
@@ -81,6 +79,23 @@ pub struct Progress {
     /// Set by the tick that closed the room (the last progress written).
     #[serde(default)]
     pub closed_reason: Option<String>,
+}
+
+impl Progress {
+    /// The room as its counts and the event's claimed units say.
+    pub fn of(event: &Event, counts: &store::Counts) -> Self {
+        Self {
+            serving: counts.serving,
+            waiting: counts.waiting,
+            remaining: event.remaining_in_db().max(0),
+            admitted_per_second: counts.admitted_per_second(),
+            held: counts.admitted,
+            claimed: counts.claimed,
+            expired: counts.expired,
+            left: counts.left,
+            closed_reason: None,
+        }
+    }
 }
 
 impl Room {
@@ -172,9 +187,8 @@ impl Room {
         // take "closed" from it.
         let mut last = self.progress_of(event).await?;
         last.closed_reason = Some(reason.as_str().to_owned());
-        let json = serde_json::to_string(&last)?;
         self.holds
-            .put_progress(event.id, &json, CLOSED_PROGRESS_TTL)
+            .put_progress(event.id, &last, CLOSED_PROGRESS_TTL)
             .await?;
         Ok(())
     }
@@ -231,17 +245,7 @@ impl Room {
 
     async fn progress_of(&self, event: &Event) -> anyhow::Result<Progress> {
         let counts = store::counts(&self.db, event.id).await?;
-        Ok(Progress {
-            serving: counts.serving,
-            waiting: counts.waiting,
-            remaining: i64::from(event.total_count - event.issued_count).max(0),
-            admitted_per_second: counts.admitted_recently as f64 / RATE_WINDOW_SECS as f64,
-            held: counts.admitted,
-            claimed: counts.claimed,
-            expired: counts.expired,
-            left: counts.left,
-            closed_reason: None,
-        })
+        Ok(Progress::of(event, &counts))
     }
 
     async fn publish_progress(&self, event: &Event) -> anyhow::Result<()> {
@@ -265,9 +269,8 @@ impl Room {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(event.id);
-        let json = serde_json::to_string(&progress)?;
         self.holds
-            .put_progress(event.id, &json, PROGRESS_TTL)
+            .put_progress(event.id, &progress, PROGRESS_TTL)
             .await?;
         let mut messages = NewMessages::default();
         messages.push(

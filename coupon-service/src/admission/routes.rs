@@ -112,25 +112,35 @@ async fn queued_event(state: &AppState, id: i64) -> Result<std::sync::Arc<Event>
     Ok(event)
 }
 
-/// The room's latest progress, as the last tick left it.
+/// The room's latest progress, as the last tick left it (before the first
+/// tick: nothing served yet).
 async fn progress(state: &AppState, event: &Event) -> Progress {
     let stored = holds(state).progress(event.id).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "waiting room progress unavailable");
         None
     });
-    stored
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or(Progress {
-            serving: 0,
-            waiting: 0,
-            remaining: event.remaining_in_db().max(0),
-            admitted_per_second: 0.0,
-            held: 0,
-            claimed: 0,
-            expired: 0,
-            left: 0,
-            closed_reason: None,
-        })
+    stored.unwrap_or_else(|| Progress::of(event, &store::Counts::default()))
+}
+
+/// The event's queue row (seed, draw, closing).
+async fn queue_of(state: &AppState, event_id: i64) -> Result<store::QueueRow, ApiError> {
+    store::queue(&state.db, event_id)
+        .await
+        .map_err(ApiError::store_down(QUEUE_STORE))?
+        .ok_or_else(|| ApiError::unavailable(QUEUE_STORE))
+}
+
+/// The caller's place, or 404 `not_in_queue`.
+async fn place_of(state: &AppState, event_id: i64, user_id: i64) -> Result<PlaceRow, ApiError> {
+    store::place(&state.db, event_id, user_id)
+        .await
+        .map_err(ApiError::store_down(QUEUE_STORE))?
+        .ok_or_else(not_in_queue)
+}
+
+fn redis_unavailable(e: anyhow::Error) -> ApiError {
+    tracing::warn!(error = %e, "Redis unavailable");
+    ApiError::unavailable(QUEUE_STORE)
 }
 
 fn place_view(event: &Event, place: &PlaceRow, room_closed: bool, p: &Progress) -> PlaceView {
@@ -159,13 +169,6 @@ fn place_view(event: &Event, place: &PlaceRow, room_closed: bool, p: &Progress) 
     }
 }
 
-async fn room_closed(state: &AppState, event_id: i64) -> Result<Option<String>, ApiError> {
-    Ok(store::queue(&state.db, event_id)
-        .await
-        .map_err(ApiError::store_down(QUEUE_STORE))?
-        .and_then(|q| q.closed_reason))
-}
-
 /// The waiting room's public state.
 #[utoipa::path(tag = "queue", params(("id" = i64, Path, minimum = 1)), responses(
     (status = 200, body = RoomView), (status = 404, description = "event_not_found"),
@@ -178,10 +181,7 @@ pub async fn room(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let event = queued_event(&state, *id).await?;
-    let queue = store::queue(&state.db, event.id)
-        .await
-        .map_err(ApiError::store_down(QUEUE_STORE))?
-        .ok_or_else(|| ApiError::unavailable(QUEUE_STORE))?;
+    let queue = queue_of(&state, event.id).await?;
     let p = progress(&state, &event).await;
     let drawn = queue.drawn_at.is_some();
     Ok(no_store(HttpResponse::Ok()).json(RoomView {
@@ -223,7 +223,7 @@ pub async fn join(
             format!("the queue opens at {}", opens_at.to_rfc3339()),
         ));
     }
-    let closed = room_closed(&state, event.id).await?;
+    let closed = queue_of(&state, event.id).await?.closed_reason;
     if event.closed_at.is_some()
         || now >= event.end_time
         || matches!(closed.as_deref(), Some("ended" | "closed"))
@@ -305,10 +305,7 @@ pub async fn my_place(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let event = queued_event(&state, *id).await?;
-    let place = store::place(&state.db, event.id, user.id())
-        .await
-        .map_err(ApiError::store_down(QUEUE_STORE))?
-        .ok_or_else(not_in_queue)?;
+    let place = place_of(&state, event.id, user.id()).await?;
     // Whether the room closed: the last tick's word (kept for days once
     // closed), else the cached event's (at most `events.cache_ttl_ms` old);
     // a status read costs one PostgreSQL read.
@@ -330,18 +327,12 @@ pub async fn leave(
 ) -> Result<HttpResponse, ApiError> {
     crate::rate_limit::check(&state.limiters.issue, &user.id())?;
     let event = queued_event(&state, *id).await?;
-    let place = store::place(&state.db, event.id, user.id())
-        .await
-        .map_err(ApiError::store_down(QUEUE_STORE))?
-        .ok_or_else(not_in_queue)?;
+    let place = place_of(&state, event.id, user.id()).await?;
     if place.state(false) == PlaceState::Admitted {
         let dropped = holds(&state)
             .drop_hold(event.id, user.id())
             .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "Redis unavailable");
-                ApiError::unavailable(QUEUE_STORE)
-            })?;
+            .map_err(redis_unavailable)?;
         if dropped == Dropped::Claiming {
             return Err(ApiError::Conflict(
                 ErrorCode::ClaimInProgress,
@@ -368,10 +359,7 @@ pub async fn proof(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let event = queued_event(&state, *id).await?;
-    let queue = store::queue(&state.db, event.id)
-        .await
-        .map_err(ApiError::store_down(QUEUE_STORE))?
-        .ok_or_else(|| ApiError::unavailable(QUEUE_STORE))?;
+    let queue = queue_of(&state, event.id).await?;
     let Some(drawn_at) = queue.drawn_at else {
         return Err(ApiError::Conflict(
             ErrorCode::QueueNotDrawn,
@@ -414,15 +402,12 @@ pub async fn admin_room(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let event = queued_event(&state, *id).await?;
-    let queue = store::queue(&state.db, event.id)
-        .await
-        .map_err(ApiError::store_down(QUEUE_STORE))?
-        .ok_or_else(|| ApiError::unavailable(QUEUE_STORE))?;
+    let queue = queue_of(&state, event.id).await?;
     let counts = store::counts(&state.db, event.id)
         .await
         .map_err(ApiError::store_down(QUEUE_STORE))?;
     Ok(no_store(HttpResponse::Ok()).json(AdminRoomView {
-        admitted_per_second: counts.admitted_recently as f64 / super::room::RATE_WINDOW_SECS as f64,
+        admitted_per_second: counts.admitted_per_second(),
         counts,
         closed_reason: queue.closed_reason,
         drawn: queue.drawn_at.is_some(),
@@ -433,11 +418,7 @@ pub async fn admin_room(
 /// (counted in Redis; read from PostgreSQL when Redis lost the count).
 async fn room_has_space(state: &AppState, event_id: i64) -> Result<(), ApiError> {
     let holds = holds(state);
-    let redis_down = |e: anyhow::Error| {
-        tracing::warn!(error = %e, "Redis unavailable");
-        ApiError::unavailable(QUEUE_STORE)
-    };
-    let places = match holds.places(event_id).await.map_err(redis_down)? {
+    let places = match holds.places(event_id).await.map_err(redis_unavailable)? {
         Some(n) => n,
         None => {
             let n = store::count_places(&state.db, event_id)
@@ -446,7 +427,7 @@ async fn room_has_space(state: &AppState, event_id: i64) -> Result<(), ApiError>
             holds
                 .count_places_from(event_id, n)
                 .await
-                .map_err(redis_down)?;
+                .map_err(redis_unavailable)?;
             n
         }
     };

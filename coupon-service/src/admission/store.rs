@@ -69,9 +69,20 @@ pub struct QueueRow {
     pub closed_reason: Option<String>,
 }
 
-const PLACE: &str = "SELECT p.user_id, p.joined_at, p.position, p.state, p.claim_by, \
-     EXISTS (SELECT 1 FROM user_coupons c WHERE c.event_id = p.event_id AND c.user_id = p.user_id) AS claimed \
-     FROM queue_places p WHERE p.event_id = $1 AND p.user_id = $2";
+/// Whether place `p` got its coupon. A claimed place keeps the state
+/// `admitted`, and every coupon of a queued event is a claimed admission.
+/// A macro so the queries stay literals (`concat!`).
+macro_rules! claimed {
+    () => {
+        "EXISTS (SELECT 1 FROM user_coupons c WHERE c.event_id = p.event_id AND c.user_id = p.user_id)"
+    };
+}
+
+const PLACE: &str = concat!(
+    "SELECT p.user_id, p.joined_at, p.position, p.state, p.claim_by, ",
+    claimed!(),
+    " AS claimed FROM queue_places p WHERE p.event_id = $1 AND p.user_id = $2"
+);
 
 pub async fn place(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<Option<PlaceRow>> {
     sqlx::query_as(PLACE)
@@ -124,20 +135,19 @@ pub async fn join(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<Opti
     .await
 }
 
-/// Leaves the queue (waiting or admitted); the place as it was before.
-pub async fn leave(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<Option<PlaceRow>> {
-    let before = place(db, event_id, user_id).await?;
-    // A claimed place stays as it is: the coupon is the user's.
-    sqlx::query(
+/// Leaves the queue (waiting or admitted); a claimed place stays as it is:
+/// the coupon is the user's.
+pub async fn leave(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query(concat!(
         "UPDATE queue_places p SET state = 'left' WHERE p.event_id = $1 AND p.user_id = $2 \
-         AND p.state IN ('waiting', 'admitted') AND NOT EXISTS (SELECT 1 FROM user_coupons c \
-           WHERE c.event_id = p.event_id AND c.user_id = p.user_id)",
-    )
+         AND p.state IN ('waiting', 'admitted') AND NOT ",
+        claimed!()
+    ))
     .bind(event_id)
     .bind(user_id)
     .execute(db)
     .await?;
-    Ok(before)
+    Ok(())
 }
 
 /// The draw at the start: the places that joined before `start` (and are
@@ -286,12 +296,12 @@ pub async fn record_admitted(
 
 /// Admitted users whose claim window passed and who hold no coupon.
 pub async fn lapsed(db: &PgPool, event_id: i64) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar(concat!(
         "SELECT p.user_id FROM queue_places p WHERE p.event_id = $1 AND p.state = 'admitted' \
-         AND p.claim_by <= now() AND NOT EXISTS (SELECT 1 FROM user_coupons c \
-           WHERE c.event_id = p.event_id AND c.user_id = p.user_id) \
-         ORDER BY p.claim_by LIMIT $2",
-    )
+             AND p.claim_by <= now() AND NOT ",
+        claimed!(),
+        " ORDER BY p.claim_by LIMIT $2"
+    ))
     .bind(event_id)
     .bind(TICK_BATCH)
     .fetch_all(db)
@@ -300,11 +310,11 @@ pub async fn lapsed(db: &PgPool, event_id: i64) -> sqlx::Result<Vec<i64>> {
 
 /// Marks lapsed admissions expired (unless a coupon got in meanwhile).
 pub async fn record_expired(db: &PgPool, event_id: i64, users: &[i64]) -> sqlx::Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE queue_places p SET state = 'expired' WHERE p.event_id = $1 AND p.user_id = ANY($2) \
-         AND p.state = 'admitted' AND NOT EXISTS (SELECT 1 FROM user_coupons c \
-           WHERE c.event_id = p.event_id AND c.user_id = p.user_id)",
-    )
+    Ok(sqlx::query(concat!(
+        "UPDATE queue_places p SET state = 'expired' WHERE p.event_id = $1 \
+             AND p.user_id = ANY($2) AND p.state = 'admitted' AND NOT ",
+        claimed!()
+    ))
     .bind(event_id)
     .bind(users)
     .execute(db)
@@ -323,8 +333,17 @@ pub struct Counts {
     pub left: i64,
     /// The highest position admitted so far.
     pub serving: i64,
-    /// Admitted in the last `room::RATE_WINDOW_SECS` seconds.
+    /// Admitted in the last [`RATE_WINDOW_SECS`] seconds.
     pub admitted_recently: i64,
+}
+
+/// The window the admission rate is measured over (the counts' query).
+pub const RATE_WINDOW_SECS: i64 = 10;
+
+impl Counts {
+    pub fn admitted_per_second(&self) -> f64 {
+        self.admitted_recently as f64 / RATE_WINDOW_SECS as f64
+    }
 }
 
 /// One pass over the event's places. A claimed place keeps the state
@@ -339,11 +358,12 @@ pub async fn counts(db: &PgPool, event_id: i64) -> sqlx::Result<Counts> {
          count(*) FILTER (WHERE p.state = 'expired') AS expired, \
          count(*) FILTER (WHERE p.state = 'left') AS left, \
          COALESCE(max(p.position) FILTER (WHERE p.admitted_at IS NOT NULL), 0)::bigint AS serving, \
-         count(*) FILTER (WHERE p.admitted_at > now() - interval '10 seconds') AS admitted_recently \
+         count(*) FILTER (WHERE p.admitted_at > now() - make_interval(secs => $2)) AS admitted_recently \
          FROM (SELECT issued_count::bigint AS issued FROM coupon_events WHERE id = $1) e \
          LEFT JOIN queue_places p ON p.event_id = $1 GROUP BY e.issued",
     )
     .bind(event_id)
+    .bind(RATE_WINDOW_SECS as f64)
     .fetch_one(db)
     .await
 }
@@ -386,11 +406,11 @@ pub async fn unclaimed_holds(
     db: &mut PgConnection,
     event_id: i64,
 ) -> sqlx::Result<Vec<(i64, i64)>> {
-    let rows: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
+    let rows: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(concat!(
         "SELECT p.user_id, p.claim_by FROM queue_places p WHERE p.event_id = $1 \
-         AND p.state = 'admitted' AND p.claim_by > now() AND NOT EXISTS (SELECT 1 FROM user_coupons c \
-           WHERE c.event_id = p.event_id AND c.user_id = p.user_id)",
-    )
+             AND p.state = 'admitted' AND p.claim_by > now() AND NOT ",
+        claimed!()
+    ))
     .bind(event_id)
     .fetch_all(db)
     .await?;

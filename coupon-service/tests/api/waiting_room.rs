@@ -42,6 +42,17 @@ async fn queued_event(app: &TestApp, total: i32, starts_in: chrono::TimeDelta) -
     .expect("insert queued event")
 }
 
+/// A queued sale of `total` starting in a second, and `n` users who joined
+/// it before the start.
+async fn joined_sale(app: &TestApp, total: i32, n: i64) -> (Event, Vec<i64>) {
+    let event = queued_event(app, total, chrono::TimeDelta::seconds(1)).await;
+    let users = app.create_users(n).await;
+    for u in &users {
+        assert_eq!(join(app, event.id, *u).await.0, 201);
+    }
+    (event, users)
+}
+
 async fn join(app: &TestApp, event: i64, user: i64) -> (u16, Value) {
     app.post_json(
         &format!("/api/coupons/events/{event}/queue"),
@@ -174,11 +185,7 @@ async fn the_pre_queue_is_admitted_in_the_committed_order_and_only_holders_get_c
 #[tokio::test]
 async fn a_hold_not_claimed_in_time_goes_to_the_next_place() {
     let app = spawn_app().await;
-    let event = queued_event(&app, 1, chrono::TimeDelta::seconds(1)).await;
-    let users = app.create_users(2).await;
-    for u in &users {
-        assert_eq!(join(&app, event.id, *u).await.0, 201);
-    }
+    let (event, users) = joined_sale(&app, 1, 2).await;
     let proof = proof(&app, event.id).await;
     let (first, second) = (proof.pre_queue[0], proof.pre_queue[1]);
     assert_eq!(admitted(&app, event.id, &users, 1).await, vec![first]);
@@ -222,11 +229,7 @@ async fn a_hold_not_claimed_in_time_goes_to_the_next_place() {
 #[tokio::test]
 async fn the_sell_out_closes_the_room_and_tells_the_crowd_once() {
     let app = spawn_app().await;
-    let event = queued_event(&app, 2, chrono::TimeDelta::seconds(1)).await;
-    let users = app.create_users(4).await;
-    for u in &users {
-        assert_eq!(join(&app, event.id, *u).await.0, 201);
-    }
+    let (event, users) = joined_sale(&app, 2, 4).await;
     for u in admitted(&app, event.id, &users, 2).await {
         assert_eq!(app.issue(&app.token(u), event.id, None).await.status(), 201);
     }
@@ -266,11 +269,7 @@ async fn the_sell_out_closes_the_room_and_tells_the_crowd_once() {
 #[tokio::test]
 async fn a_redis_flush_mid_queue_loses_no_admitted_place() {
     let app = spawn_app().await;
-    let event = queued_event(&app, 2, chrono::TimeDelta::seconds(1)).await;
-    let users = app.create_users(3).await;
-    for u in &users {
-        assert_eq!(join(&app, event.id, *u).await.0, 201);
-    }
+    let (event, users) = joined_sale(&app, 2, 3).await;
     let holders = admitted(&app, event.id, &users, 2).await;
     app.flush_event_keys(event.id).await;
     for u in &holders {

@@ -33,12 +33,7 @@ pub async fn run(
 ) -> anyhow::Result<ScenarioReport> {
     let people = setup::users(target, connections).await?;
     let before = total_rss_kib(notify_pids)?;
-    let pairs: Vec<(i64, String)> = people
-        .ids
-        .iter()
-        .copied()
-        .zip(people.tokens.iter().cloned())
-        .collect();
+    let pairs = people.pairs();
     let started = std::time::Instant::now();
     let sockets = open_sockets(target, &pairs, &[]).await?;
     let opened = started.elapsed();

@@ -23,12 +23,7 @@ pub async fn run(
     let admin = setup::admin_token(target).await?;
     let people = setup::users(target, users).await?;
     let event = setup::event(target, &admin, i64::try_from(users)?, 1).await?;
-    let pairs: Vec<(i64, String)> = people
-        .ids
-        .iter()
-        .copied()
-        .zip(people.tokens.iter().cloned())
-        .collect();
+    let pairs = people.pairs();
     let sockets = open_sockets(target, &pairs, &[]).await?;
     // A fresh socket holds personal messages back for notify-service's
     // resume window (websocket.resume_window_ms, 1 s by default) so a

@@ -64,12 +64,7 @@ pub async fn run(target: &Arc<Target>, o: &Options) -> anyhow::Result<ScenarioRe
     let admin = setup::admin_token(target).await?;
     let people = setup::users(target, o.users).await?;
     let event = create_event(target, &admin, o.stock).await?;
-    let pairs: Vec<(i64, String)> = people
-        .ids
-        .iter()
-        .copied()
-        .zip(people.tokens.iter().cloned())
-        .collect();
+    let pairs = people.pairs();
     let sockets = open_sockets(target, &pairs[..o.sockets.min(pairs.len())], &[event]).await?;
     let tokens: HashMap<i64, String> = pairs.iter().cloned().collect();
 
@@ -138,11 +133,10 @@ pub async fn run(target: &Arc<Target>, o: &Options) -> anyhow::Result<ScenarioRe
 
 async fn create_event(target: &Target, admin: &str, stock: i64) -> anyhow::Result<i64> {
     let now = Utc::now();
-    let response = target
-        .http()
-        .post(target.api("/api/admin/events"))
-        .bearer_auth(admin)
-        .json(&json!({
+    setup::create_event(
+        target,
+        admin,
+        &json!({
             "title": format!("flashload queue {stock}"),
             "total_count": stock,
             "max_per_user": 1,
@@ -155,18 +149,9 @@ async fn create_event(target: &Target, admin: &str, stock: i64) -> anyhow::Resul
             "admission": "queue",
             "queue_opens_at": (now - chrono::TimeDelta::seconds(1)).to_rfc3339(),
             "claim_window_secs": CLAIM_WINDOW_SECS,
-        }))
-        .send()
-        .await?;
-    let status = response.status();
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
-    anyhow::ensure!(
-        status == 201,
-        "creating the queued event answered {status}: {body}"
-    );
-    body["id"]
-        .as_i64()
-        .ok_or_else(|| anyhow::anyhow!("no event id in {body}"))
+        }),
+    )
+    .await
 }
 
 async fn start_in(target: &Target, admin: &str, event: i64, secs: u64) -> anyhow::Result<()> {

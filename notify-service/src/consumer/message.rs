@@ -9,7 +9,7 @@ use contract::messages::{
     Envelope, EventStock, EventUpdated, MAX_PACKED, QUEUE_ADMITTED, QUEUE_CLOSED, QUEUE_PROGRESS,
     QueueAdmitted, QueueClosed, QueueProgress, SESSION_REVOKED, SessionRevoked,
 };
-use serde::de::DeserializeOwned;
+use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
     fanout::store::{Fanned, FanoutStore},
@@ -179,52 +179,28 @@ impl Notification {
     /// One Lua call: dedupe, history (personal), publish to all instances.
     pub async fn fan_out(&self, store: &FanoutStore, consumed_ms: i64) -> anyhow::Result<Fanned> {
         let kind = self.kind();
+        // Messages published once per change (a sell-out, an admin's
+        // change, a room's closing) are deduplicated by id; snapshots
+        // (stock, a room's progress) are not: a repeat is harmless.
         match self {
-            Self::Issued(m) => {
-                let frame = server::personal_template(m)?;
-                store
-                    .deliver_user(m.data.user_id, &m.id, kind, &frame, consumed_ms)
-                    .await
-            }
+            Self::Issued(m) => personal(store, m.data.user_id, m, kind, consumed_ms).await,
+            Self::QueueAdmitted(m) => personal(store, m.data.user_id, m, kind, consumed_ms).await,
             Self::Soldout(m) => {
-                let frame = server::event_frame(m)?;
-                store
-                    .deliver_event(m.data.event_id, &m.id, kind, &frame, consumed_ms, true)
-                    .await
-            }
-            Self::Stock(m) => {
-                let frame = server::event_frame(m)?;
-                store
-                    .deliver_event(m.data.event_id, &m.id, kind, &frame, consumed_ms, false)
-                    .await
+                event_wide(store, m.data.event_id, m, kind, consumed_ms, true).await
             }
             Self::Updated(m) => {
-                let frame = server::event_frame(m)?;
-                store
-                    .deliver_event(m.data.event_id, &m.id, kind, &frame, consumed_ms, true)
-                    .await
+                event_wide(store, m.data.event_id, m, kind, consumed_ms, true).await
+            }
+            Self::QueueClosed(m) => {
+                event_wide(store, m.data.event_id, m, kind, consumed_ms, true).await
+            }
+            Self::Stock(m) => event_wide(store, m.data.event_id, m, kind, consumed_ms, false).await,
+            Self::QueueProgress(m) => {
+                event_wide(store, m.data.event_id, m, kind, consumed_ms, false).await
             }
             Self::Revoked(m) => {
                 store
                     .deliver_revocation(m.data.user_id, m.data.session_id, &m.id, consumed_ms)
-                    .await
-            }
-            Self::QueueProgress(m) => {
-                let frame = server::event_frame(m)?;
-                store
-                    .deliver_event(m.data.event_id, &m.id, kind, &frame, consumed_ms, false)
-                    .await
-            }
-            Self::QueueClosed(m) => {
-                let frame = server::event_frame(m)?;
-                store
-                    .deliver_event(m.data.event_id, &m.id, kind, &frame, consumed_ms, true)
-                    .await
-            }
-            Self::QueueAdmitted(m) => {
-                let frame = server::personal_template(m)?;
-                store
-                    .deliver_user(m.data.user_id, &m.id, kind, &frame, consumed_ms)
                     .await
             }
             Self::IssuedPack(_) => {
@@ -232,6 +208,36 @@ impl Notification {
             }
         }
     }
+}
+
+/// A personal message: every device of the user, and the user's history
+/// (what `resume` replays).
+async fn personal<T: Serialize>(
+    store: &FanoutStore,
+    user_id: i64,
+    m: &Envelope<T>,
+    kind: &str,
+    consumed_ms: i64,
+) -> anyhow::Result<Fanned> {
+    let frame = server::personal_template(m)?;
+    store
+        .deliver_user(user_id, &m.id, kind, &frame, consumed_ms)
+        .await
+}
+
+/// An event-wide message: every watcher of the event.
+async fn event_wide<T: Serialize>(
+    store: &FanoutStore,
+    event_id: i64,
+    m: &Envelope<T>,
+    kind: &str,
+    consumed_ms: i64,
+    dedupe: bool,
+) -> anyhow::Result<Fanned> {
+    let frame = server::event_frame(m)?;
+    store
+        .deliver_event(event_id, &m.id, kind, &frame, consumed_ms, dedupe)
+        .await
 }
 
 #[cfg(test)]
