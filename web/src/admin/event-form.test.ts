@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AdminEvent } from '../lib/api';
-import { bodyFrom, changedFields, formValues } from './event-form';
+import { bodyFrom, changedFields, fieldApplies, formValues } from './event-form';
 
 // TZ=Asia/Seoul (vite.config.ts): the form shows UTC+9.
 const form = (over: Record<string, string> = {}): Record<string, string> => ({
@@ -19,6 +19,11 @@ const form = (over: Record<string, string> = {}): Record<string, string> => ({
   queue_opens_at: '2026-02-11T09:30',
   claim_window_secs: '120',
   queue_only_existing_accounts: 'true',
+  entry_opens_at: '',
+  entry_closes_at: '2026-02-11T09:50',
+  draw_at: '2026-02-11T10:05:30',
+  draw_beacon_round: ' drand quicknet round 12345678 ',
+  draw_beacon: '',
   ...over,
 });
 
@@ -53,6 +58,72 @@ describe('the event form body', () => {
     expect(body).not.toHaveProperty('queue_opens_at');
     expect(body).not.toHaveProperty('claim_window_secs');
     expect(body.queue_only_existing_accounts).toBe(false);
+  });
+});
+
+describe('the draw settings', () => {
+  it('go only with admission "draw", times in UTC, the shared claim window and account rule with them', () => {
+    const body = bodyFrom(form({ admission: 'draw' }));
+    expect(body).toMatchObject({
+      admission: 'draw',
+      entry_closes_at: '2026-02-11T00:50:00Z',
+      draw_at: '2026-02-11T01:05:30Z',
+      draw_beacon_round: 'drand quicknet round 12345678',
+      claim_window_secs: 120,
+      queue_only_existing_accounts: true,
+    });
+    // Empty: the server's defaults, no beacon value yet; and nothing of the queue's own.
+    expect(body).not.toHaveProperty('entry_opens_at');
+    expect(body).not.toHaveProperty('draw_beacon');
+    expect(body).not.toHaveProperty('queue_opens_at');
+    for (const name of ['entry_closes_at', 'draw_at', 'draw_beacon_round']) {
+      expect(bodyFrom(form({ admission: 'queue' }))).not.toHaveProperty(name);
+      expect(bodyFrom(form())).not.toHaveProperty(name);
+    }
+  });
+
+  it('are shown only for a draw, the claim window and account rule for a queue too', () => {
+    expect(fieldApplies('draw_beacon', 'draw')).toBe(true);
+    expect(fieldApplies('draw_beacon', 'queue')).toBe(false);
+    expect(fieldApplies('claim_window_secs', 'draw')).toBe(true);
+    expect(fieldApplies('claim_window_secs', 'first_come')).toBe(false);
+    expect(fieldApplies('queue_opens_at', 'draw')).toBe(false);
+    expect(fieldApplies('title', 'draw')).toBe(true);
+  });
+
+  const drawEvent = {
+    title: 'Spring',
+    admission: 'draw',
+    queue: null,
+    draw: {
+      entry_opens_at: '2026-02-11T00:00:00Z',
+      entry_closes_at: '2026-02-11T00:50:00Z',
+      draw_at: '2026-02-11T01:05:30Z',
+      claim_window_secs: 60,
+      only_existing_accounts: true,
+      seed_commitment: '00',
+      beacon_round: 'drand quicknet round 12345678',
+      beacon: null,
+      entrants_digest: null,
+      seed: null,
+      closed_reason: null,
+      entries: 0,
+    },
+  } as Partial<AdminEvent>;
+
+  it('are read from the event’s draw, so entering the beacon sends only the beacon', () => {
+    const values = formValues(drawEvent);
+    expect(values).toMatchObject({
+      entry_opens_at: '2026-02-11T09:00',
+      entry_closes_at: '2026-02-11T09:50',
+      draw_at: '2026-02-11T10:05:30',
+      draw_beacon_round: 'drand quicknet round 12345678',
+      draw_beacon: '',
+      claim_window_secs: '60',
+      queue_only_existing_accounts: 'true',
+    });
+    expect(changedFields(bodyFrom(values), bodyFrom(values))).toEqual({});
+    expect(changedFields(bodyFrom(values), bodyFrom({ ...values, draw_beacon: ' 00ff ' }))).toEqual({ draw_beacon: '00ff' });
   });
 });
 

@@ -2,14 +2,32 @@
 // shows, and the values → the body of POST / PATCH (tested in
 // event-form.test.ts). Times are typed in the operator's zone and sent as UTC.
 
-import type { AdminEvent } from '../lib/api';
+import type { AdminEvent, Admission } from '../lib/api';
 import type { FieldSpec } from '../lib/auth-forms';
 import { localInputToUtc, localZoneLabel, utcToLocalInput } from '../lib/time';
 
 const zone = localZoneLabel();
 
-/** Fields that only mean something for a queue event: shown, and sent, only with admission "queue". */
-export const QUEUE_FIELDS = ['queue_opens_at', 'claim_window_secs', 'queue_only_existing_accounts'] as const;
+/** Fields that only mean something for some admissions: shown, and sent, only with those. */
+const ADMISSION_FIELDS: Record<string, readonly Admission[]> = {
+  queue_opens_at: ['queue'],
+  entry_opens_at: ['draw'],
+  entry_closes_at: ['draw'],
+  draw_at: ['draw'],
+  draw_beacon_round: ['draw'],
+  draw_beacon: ['draw'],
+  claim_window_secs: ['queue', 'draw'],
+  queue_only_existing_accounts: ['queue', 'draw'],
+};
+
+/** The fields shown or hidden with the admission. */
+export const ADMISSION_FIELD_NAMES = Object.keys(ADMISSION_FIELDS);
+
+/** Whether a field applies to an event of this admission (those of every admission always do). */
+export function fieldApplies(name: string, admission: string): boolean {
+  const modes = ADMISSION_FIELDS[name];
+  return !modes || (modes as readonly string[]).includes(admission);
+}
 
 export const EVENT_FIELDS: FieldSpec[] = [
   { name: 'title', label: 'Title', required: true, wide: true, attrs: { maxlength: 200 } },
@@ -27,30 +45,50 @@ export const EVENT_FIELDS: FieldSpec[] = [
     name: 'admission',
     label: 'Admission',
     required: true,
-    options: [['first_come', 'First come, first served'], ['queue', 'Waiting room (queue)']],
-    hint: 'A waiting room admits people one by one in a fair, checkable order; each holds a coupon for a while to claim it.',
+    options: [['first_come', 'First come, first served'], ['queue', 'Waiting room (queue)'], ['draw', 'Draw (lottery among entries)']],
+    hint: 'A waiting room admits people one by one in a fair, checkable order; a draw gives the coupons to entries drawn at random when entries close. Either way each holds a coupon for a while to claim it.',
   },
   { name: 'queue_opens_at', label: 'Queue opens', type: 'datetime-local', hint: `Optional; empty leaves it to the server’s default. Your local time, ${zone}.`, attrs: { step: 1 } },
-  { name: 'claim_window_secs', label: 'Time to claim (seconds)', type: 'number', hint: 'How long an admitted person holds a coupon before it goes to the next place. Empty: the server’s default.', attrs: { min: 1, step: 1, inputmode: 'numeric' } },
+  { name: 'entry_opens_at', label: 'Entries open', type: 'datetime-local', hint: `Optional; empty: when the event is created. Your local time, ${zone}.`, attrs: { step: 1 } },
+  { name: 'entry_closes_at', label: 'Entries close', type: 'datetime-local', hint: `Required for a draw; at or before the draw. Your local time, ${zone}.`, attrs: { step: 1 } },
+  { name: 'draw_at', label: 'Draw at', type: 'datetime-local', hint: `Optional; empty: when entries close or the sale starts, whichever is later. Before the end. Your local time, ${zone}.`, attrs: { step: 1 } },
+  {
+    name: 'draw_beacon_round',
+    label: 'Beacon round',
+    hint: 'Optional: names in advance a public random value not known when entries close (e.g. drand quicknet round 12345678); the draw waits until its value is entered.',
+    attrs: { maxlength: 200, spellcheck: 'false' },
+  },
+  { name: 'draw_beacon', label: 'Beacon value (hex)', hint: 'The named round’s value, entered once it is public; can be changed until the draw.', attrs: { maxlength: 256, spellcheck: 'false', autocapitalize: 'none' } },
+  { name: 'claim_window_secs', label: 'Time to claim (seconds)', type: 'number', hint: 'How long an admitted person (or a draw’s winner) holds a coupon before it goes to the next place. Empty: the server’s default.', attrs: { min: 1, step: 1, inputmode: 'numeric' } },
   {
     name: 'queue_only_existing_accounts',
     label: 'Who may join',
-    options: [['false', 'Any account'], ['true', 'Only accounts that existed when the queue opened']],
+    options: [['false', 'Any account'], ['true', 'Only accounts that existed when the queue (or the entries) opened']],
   },
 ];
 
 const NUMBER_FIELDS: readonly string[] = ['total_count', 'max_per_user', 'discount_value', 'min_purchase_amount', 'valid_days', 'claim_window_secs'];
-const TIME_FIELDS: readonly string[] = ['start_time', 'end_time', 'queue_opens_at'];
+const TIME_FIELDS: readonly string[] = ['start_time', 'end_time', 'queue_opens_at', 'entry_opens_at', 'entry_closes_at', 'draw_at'];
+/** Text fields an empty value leaves out (the server's default, or nothing named). */
+const OPTIONAL_TEXT: readonly string[] = ['draw_beacon_round', 'draw_beacon'];
 
-/** An event's value for a form field: the queue settings sit in the event's `queue` object. */
+/** An event's value for a form field: the queue's and the draw's settings sit in the event's `queue` and `draw` objects. */
 function fieldValue(e: Partial<AdminEvent>, name: string): unknown {
   switch (name) {
     case 'queue_opens_at':
       return e.queue?.opens_at;
     case 'claim_window_secs':
-      return e.queue?.claim_window_secs;
+      return e.queue?.claim_window_secs ?? e.draw?.claim_window_secs;
     case 'queue_only_existing_accounts':
-      return e.queue?.only_existing_accounts;
+      return e.queue?.only_existing_accounts ?? e.draw?.only_existing_accounts;
+    case 'entry_opens_at':
+    case 'entry_closes_at':
+    case 'draw_at':
+      return e.draw?.[name];
+    case 'draw_beacon_round':
+      return e.draw?.beacon_round;
+    case 'draw_beacon':
+      return e.draw?.beacon;
     default:
       return (e as Record<string, unknown>)[name];
   }
@@ -69,16 +107,17 @@ export function formValues(e: Partial<AdminEvent>): Record<string, string> {
 
 /**
  * Form values → API body. Empty optional fields are left out; what the
- * browser could not parse goes as typed (the server names it); the queue
- * settings go only with admission "queue".
+ * browser could not parse goes as typed (the server names it); the queue's
+ * and the draw's settings go only with their admission.
  */
 export function bodyFrom(values: Record<string, string>): Record<string, unknown> {
   const body: Record<string, unknown> = {};
-  const queued = values.admission === 'queue';
   for (const [name, raw] of Object.entries(values)) {
     const v = raw.trim();
-    if ((QUEUE_FIELDS as readonly string[]).includes(name) && !queued) continue;
-    if (NUMBER_FIELDS.includes(name)) {
+    if (!fieldApplies(name, values.admission ?? '')) continue;
+    if (OPTIONAL_TEXT.includes(name)) {
+      if (v !== '') body[name] = v;
+    } else if (NUMBER_FIELDS.includes(name)) {
       if (v === '') continue;
       const n = Number(v);
       body[name] = Number.isFinite(n) ? n : v;

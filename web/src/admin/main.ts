@@ -10,7 +10,8 @@ import { $, h, renderConnection, setChildren, setText } from '../lib/dom';
 import { PushClient } from '../lib/push';
 import { Session } from '../lib/session';
 import { formatLocal, localZoneLabel } from '../lib/time';
-import { EVENT_FIELDS, QUEUE_FIELDS, bodyFrom, changedFields, formValues } from './event-form';
+import { adminDrawPanel } from './draw-panel';
+import { ADMISSION_FIELD_NAMES, EVENT_FIELDS, bodyFrom, changedFields, fieldApplies, formValues } from './event-form';
 import { ADMIN_STATUSES, type ListState, MAX_SEARCH, listHash, pageRange, parseListQuery } from './list-query';
 import { adminQueuePanel } from './queue-panel';
 
@@ -336,21 +337,21 @@ function fill(form: FormHandle, values: Record<string, string>): void {
   for (const [name, input] of form.inputs) {
     if (values[name]) input.value = values[name];
   }
-  showQueueFields(form);
+  showAdmissionFields(form);
 }
 
-/** The queue settings are shown only while admission is "queue" (bodyFrom sends them only then). */
-function showQueueFields(form: FormHandle): void {
-  const queued = form.inputs.get('admission')?.value === 'queue';
-  for (const name of QUEUE_FIELDS) {
+/** The queue's and the draw's settings are shown only with their admission (bodyFrom sends them only then). */
+function showAdmissionFields(form: FormHandle): void {
+  const admission = form.inputs.get('admission')?.value ?? '';
+  for (const name of ADMISSION_FIELD_NAMES) {
     const box = form.inputs.get(name)?.closest<HTMLElement>('.field');
-    if (box) box.hidden = !queued;
+    if (box) box.hidden = !fieldApplies(name, admission);
   }
 }
 
 function buildEventForm(opts: Pick<Parameters<typeof buildForm>[0], 'id' | 'submitLabel' | 'onSubmit'>): FormHandle {
   const form = buildForm({ ...opts, fields: EVENT_FIELDS, grid: true });
-  form.inputs.get('admission')?.addEventListener('change', () => showQueueFields(form));
+  form.inputs.get('admission')?.addEventListener('change', () => showAdmissionFields(form));
   return form;
 }
 
@@ -359,6 +360,7 @@ const CONFLICT_FIELD: Record<string, string> = {
   stock_below_issued: 'total_count',
   limit_below_held: 'max_per_user',
   event_started: 'start_time',
+  admission_fixed: 'admission',
 };
 
 function showSaveError(form: FormHandle, e: unknown): void {
@@ -506,6 +508,7 @@ function detailScreen(id: number): Screen {
 
   const coupons = couponBrowser(id);
   const queue = adminQueuePanel(api, id);
+  const draw = adminDrawPanel(api, id);
 
   setChildren(
     view,
@@ -519,6 +522,7 @@ function detailScreen(id: number): Screen {
       facts,
     ),
     queue.section,
+    draw.section,
     h('section', { class: 'card', 'aria-labelledby': 'edit-title' }, h('h2', { id: 'edit-title' }, 'Edit'), h('p', { class: 'muted' }, 'Raise the stock, move the end, change the texts. Only the fields you change are sent.'), editForm.form),
     h('section', { class: 'card', 'aria-labelledby': 'close-title' }, h('h2', { id: 'close-title' }, 'Close the sale'), closeArea, closeMsg),
     coupons.section,
@@ -545,10 +549,17 @@ function detailScreen(id: number): Screen {
         (ev.queue
           ? ` · waiting room from ${formatLocal(ev.queue.opens_at)}, ${ev.queue.claim_window_secs} s to claim` +
             (ev.queue.only_existing_accounts ? ', accounts from before it only' : '')
+          : '') +
+        (ev.draw
+          ? ` · draw: entries ${formatLocal(ev.draw.entry_opens_at)} → ${formatLocal(ev.draw.entry_closes_at)}, drawn at ${formatLocal(ev.draw.draw_at)}, ` +
+            `${ev.draw.claim_window_secs} s to claim` +
+            (ev.draw.only_existing_accounts ? ', accounts from before entries opened only' : '') +
+            (ev.draw.beacon_round ? `, beacon: ${ev.draw.beacon_round}` : '')
           : ''),
     );
     if (refill) fill(editForm, formValues(ev));
     queue.show(ev.admission === 'queue');
+    draw.show(ev.admission === 'draw');
     renderClose(false);
   }
 
@@ -579,6 +590,7 @@ function detailScreen(id: number): Screen {
     destroy() {
       clearInterval(timer);
       queue.destroy();
+      draw.destroy();
       push.unwatch(id);
     },
     liveChanged: poll,

@@ -1,15 +1,13 @@
 // The admin's live view of a queue event's waiting room, read from
 // GET /api/admin/events/{id}/queue every 2 s while the panel is on screen and
-// the tab is visible. The counts come from the server, not from adding up
-// frames: a panel opened mid-sale, or one that missed frames, is still right.
+// the tab is visible (live-panel.ts).
 
 import type { AdminQueueStats, Api } from '../lib/api';
 import { describeError } from '../lib/auth-forms';
 import { h, setText } from '../lib/dom';
+import { CLOSED, pollWhileVisible, stat as statOf } from './live-panel';
 
 const REFRESH_MS = 2_000;
-
-const CLOSED: Record<string, string> = { sold_out: 'Sold out', ended: 'Ended', closed: 'Closed by an admin' };
 
 export interface AdminQueuePanel {
   section: HTMLElement;
@@ -19,14 +17,7 @@ export interface AdminQueuePanel {
 }
 
 export function adminQueuePanel(api: Api, eventId: number): AdminQueuePanel {
-  let shown = false;
-  let timer: ReturnType<typeof setInterval> | undefined;
-  let reading = false;
-
-  const stat = (name: string, label: string): [HTMLElement, HTMLElement] => {
-    const dd = h('dd', { 'data-stat': `queue-${name}` });
-    return [h('div', {}, h('dt', {}, label), dd), dd];
-  };
+  const stat = (name: string, label: string) => statOf(`queue-${name}`, label);
   const parts = {
     waiting: stat('waiting', 'Waiting'),
     admitted: stat('admitted', 'Holding a coupon'),
@@ -60,40 +51,22 @@ export function adminQueuePanel(api: Api, eventId: number): AdminQueuePanel {
   }
 
   async function read(): Promise<void> {
-    if (reading) return;
-    reading = true;
     try {
       render(await api.adminQueue(eventId));
       setText(info, `Updated ${new Date().toLocaleTimeString()}`);
     } catch (e) {
       setText(info, `Could not read the waiting room: ${describeError(e)}`);
-    } finally {
-      reading = false;
     }
   }
 
-  /** Reads while on screen and visible; a tab in the background costs the server nothing. */
-  function schedule(): void {
-    clearInterval(timer);
-    if (!shown || document.visibilityState !== 'visible') return;
-    void read();
-    timer = setInterval(() => void read(), REFRESH_MS);
-  }
-
-  document.addEventListener('visibilitychange', schedule);
+  const poll = pollWhileVisible(read, REFRESH_MS);
 
   return {
     section,
     show(queued) {
-      if (queued === shown) return;
-      shown = queued;
       section.hidden = !queued;
-      schedule();
+      poll.set(queued);
     },
-    destroy() {
-      shown = false;
-      clearInterval(timer);
-      document.removeEventListener('visibilitychange', schedule);
-    },
+    destroy: () => poll.destroy(),
   };
 }

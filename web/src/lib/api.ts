@@ -7,10 +7,14 @@ import { observeServerDate } from './time';
 
 export type EventStatus = 'scheduled' | 'active' | 'sold_out' | 'ended';
 
-/** `first_come`: the first presses win; `queue`: a waiting room admits people in a drawn order. */
-export type Admission = 'first_come' | 'queue';
+/**
+ * `first_come`: the first presses win; `queue`: a waiting room admits people
+ * in a drawn order; `draw`: a lottery among those who entered in a window.
+ */
+export type Admission = 'first_come' | 'queue' | 'draw';
 
-export type QueueClosedReason = 'sold_out' | 'ended' | 'closed';
+/** Why a waiting room or a draw closed; `exhausted` (draws only): its ranked list ran out with coupons left. */
+export type QueueClosedReason = 'sold_out' | 'ended' | 'closed' | 'exhausted';
 
 /** A queue event's waiting room, as the event view shows it to everyone. */
 export interface QueueInfo {
@@ -47,19 +51,122 @@ export interface Place {
   odds: 'good' | 'uncertain' | 'unlikely' | null;
 }
 
-/** What anyone needs to recompute a queue's drawn order. */
+/** One admission round of a draw: the first draw, then each backfill. */
+export interface DrawRound {
+  at: string;
+  count: number;
+}
+
+/**
+ * What anyone needs to recompute a queue's drawn order or a draw's ranking
+ * (one format for both: `QueueProof` in contract/src/admission.rs).
+ */
 export interface QueueProof {
   event_id: number;
   seed_commitment: string;
   seed: string;
+  /** The queue's start; a draw's draw time. */
   start_time: string;
-  /** User ids joined before the start, in drawn order. */
+  drawn_at?: string;
+  /** User ids joined before the start (a draw: every entrant), in drawn order. */
   pre_queue: number[];
-  /** User ids joined after the start, in arrival order. */
+  /** User ids joined after the start, in arrival order (a draw: none). */
   late: number[];
-  /** User ids in admission order. */
+  /** User ids in admission order (a draw: in the order they won, first draw then backfill). */
   admitted: number[];
+  /** User ids that left before their turn: admission passed them over. */
+  skipped?: number[];
   rule: string;
+  /** Absent or `queue` for a waiting room. */
+  mode?: 'queue' | 'draw';
+  /** Draws: the public random value named in advance, and its value (hex) mixed into every rank key. */
+  beacon_round?: string | null;
+  beacon?: string | null;
+  /** Draws: hex SHA-256 of the entrant ids sorted ascending, each in decimal followed by "\n". */
+  entrants_digest?: string | null;
+  rounds?: DrawRound[];
+}
+
+/** A draw event's settings and state, as the event view shows them to everyone. */
+export interface DrawInfo {
+  entry_opens_at: string;
+  entry_closes_at: string;
+  draw_at: string;
+  claim_window_secs: number;
+  only_existing_accounts: boolean;
+  /** Hex SHA-256 of the seed, public from the moment the event is created. */
+  seed_commitment: string;
+  beacon_round: string | null;
+  beacon: string | null;
+  /** Set when entries close. */
+  entrants_digest: string | null;
+  /** Revealed by the draw. */
+  seed: string | null;
+  closed_reason: QueueClosedReason | null;
+  entries: number;
+}
+
+/** `GET …/draw`: a draw's public numbers (never cached). */
+export interface DrawView {
+  event_id: number;
+  entry_opens_at: string;
+  entry_closes_at: string;
+  draw_at: string;
+  seed_commitment: string;
+  beacon_round: string | null;
+  beacon: string | null;
+  entrants_digest: string | null;
+  seed: string | null;
+  drawn: boolean;
+  closed_reason: QueueClosedReason | null;
+  /** Entrants so far; once entries closed, the sealed count. */
+  entries: number;
+  /** Units not claimed. */
+  remaining: number;
+  /** Places that won so far, first draw and backfill. */
+  winners: number;
+  claimed: number;
+  /** Won, not claimed yet. */
+  held: number;
+  waitlisted: number;
+  rounds: number;
+  /** min(1, remaining / entries) before the draw; null after it. */
+  odds: number | null;
+}
+
+export type EntryState = 'entered' | 'won' | 'claimed' | 'waitlisted' | 'expired' | 'withdrawn' | 'closed';
+
+/** One account's entry in a draw. */
+export interface EntryView {
+  event_id: number;
+  state: EntryState;
+  /** Null until the draw. */
+  rank: number | null;
+  /** Set while won: the unit goes to the next rank after this. */
+  claim_by: string | null;
+  entries: number;
+  remaining: number;
+  odds: number | null;
+  entered_at: string;
+}
+
+/** The admin's view of a draw. */
+export interface AdminDrawStats {
+  entries: number;
+  waitlisted: number;
+  held: number;
+  claimed: number;
+  expired: number;
+  withdrawn: number;
+  winners: number;
+  drawn: boolean;
+  drawn_at: string | null;
+  sealed: boolean;
+  closed_reason: QueueClosedReason | null;
+  beacon_round: string | null;
+  beacon: string | null;
+  draw_at: string;
+  rounds: DrawRound[];
 }
 
 /** The admin's view of a waiting room. */
@@ -89,8 +196,10 @@ export interface SaleEvent {
   min_purchase_amount: number;
   valid_days: number;
   admission: Admission;
-  /** Null for `first_come`. */
+  /** Null unless `queue`. */
   queue: QueueInfo | null;
+  /** Null unless `draw` (absent from servers that predate the draw). */
+  draw?: DrawInfo | null;
 }
 
 export interface AdminEvent extends SaleEvent {
@@ -183,6 +292,11 @@ export interface EventFields {
   queue_opens_at?: string;
   claim_window_secs?: number;
   queue_only_existing_accounts?: boolean;
+  entry_opens_at?: string;
+  entry_closes_at?: string;
+  draw_at?: string;
+  draw_beacon_round?: string;
+  draw_beacon?: string;
 }
 
 export class ApiError extends Error {
@@ -355,6 +469,32 @@ export class Api {
     return this.request('GET', `/api/coupons/events/${eventId}/queue/proof`);
   }
 
+  // --- the draw (draw events) ------------------------------------------------
+
+  /** Public, never cached; 409 `not_a_draw` for another admission. */
+  drawView(eventId: number): Promise<DrawView> {
+    return this.request('GET', `/api/coupons/events/${eventId}/draw`);
+  }
+
+  /** Enter, or the entry already made (201 / 200 alike). */
+  enterDraw(eventId: number): Promise<EntryView> {
+    return this.request('POST', `/api/coupons/events/${eventId}/entries`, { auth: true });
+  }
+
+  /** 404 `not_entered` when this account has no entry. */
+  myEntry(eventId: number): Promise<EntryView> {
+    return this.request('GET', `/api/coupons/events/${eventId}/entries/me`, { auth: true });
+  }
+
+  withdrawEntry(eventId: number): Promise<void> {
+    return this.request('DELETE', `/api/coupons/events/${eventId}/entries/me`, { auth: true });
+  }
+
+  /** Public; 409 `not_drawn` before the draw. */
+  drawProof(eventId: number): Promise<QueueProof> {
+    return this.request('GET', `/api/coupons/events/${eventId}/draw/proof`);
+  }
+
   // --- admin -----------------------------------------------------------------
 
   adminEvents(query: AdminListQuery = {}): Promise<Page<AdminEvent>> {
@@ -379,6 +519,15 @@ export class Api {
 
   adminQueue(id: number): Promise<AdminQueueStats> {
     return this.request('GET', `/api/admin/events/${id}/queue`, { auth: true });
+  }
+
+  adminDraw(id: number): Promise<AdminDrawStats> {
+    return this.request('GET', `/api/admin/events/${id}/draw`, { auth: true });
+  }
+
+  /** "Draw now": 202 (made within about a second) or 200 (already drawn), the same body as `adminDraw`. */
+  drawNow(id: number): Promise<AdminDrawStats> {
+    return this.request('POST', `/api/admin/events/${id}/draw`, { auth: true });
   }
 
   eventCoupons(id: number, page: number, size: number, code: string): Promise<Page<IssuedCoupon>> {

@@ -7,6 +7,7 @@
 // session ended elsewhere (logout on another device, close 4003) signs this
 // page out and keeps it watching anonymously.
 
+import type { QueueClosedReason } from './api';
 import type { Session } from './session';
 
 export type ConnectionState = 'signed-out' | 'connecting' | 'live' | 'reconnecting' | 'offline';
@@ -49,10 +50,13 @@ export interface QueueProgressData {
   admittedPerSecond: number;
 }
 
-/** The waiting room closed for good (event channel, once). */
+/**
+ * A queue event's waiting room, or a draw, closed for good (event channel,
+ * once); `exhausted`: a draw whose ranked list ran out with coupons left.
+ */
 export interface QueueClosedData {
   eventId: number;
-  reason: 'sold_out' | 'ended' | 'closed';
+  reason: QueueClosedReason;
 }
 
 /** It is this user's turn: a unit is held until `claimBy` (personal, resumable). */
@@ -62,6 +66,30 @@ export interface QueueAdmittedFrame {
   id: string;
   timestamp: string;
   data: { userId: number; eventId: number; position: number; claimBy: string };
+}
+
+/**
+ * This user won a draw (at the draw, or later by backfill when a winner did
+ * not claim): a unit is held until `claimBy` (personal, resumable).
+ */
+export interface DrawWonFrame {
+  type: 'draw.won';
+  seq: string;
+  id: string;
+  timestamp: string;
+  data: { userId: number; eventId: number; rank: number; claimBy: string };
+}
+
+/**
+ * This user's entry was not drawn once the draw gave out every unit; a later
+ * backfill may still send `draw.won` (personal, resumable).
+ */
+export interface DrawLostFrame {
+  type: 'draw.lost';
+  seq: string;
+  id: string;
+  timestamp: string;
+  data: { userId: number; eventId: number; rank: number };
 }
 
 export interface SubscribedFrame {
@@ -82,6 +110,8 @@ export interface PushHandlers {
   queueProgress?(data: QueueProgressData): void;
   queueClosed?(data: QueueClosedData): void;
   queueAdmitted?(frame: QueueAdmittedFrame): void;
+  drawWon?(frame: DrawWonFrame): void;
+  drawLost?(frame: DrawLostFrame): void;
   /**
    * Personal messages may have been missed (a reconnect with nothing to
    * resume from, or history no longer covering it): refetch "my coupons".
@@ -294,6 +324,16 @@ export class PushClient {
       case 'queue.admitted': {
         const f = frame as unknown as QueueAdmittedFrame;
         if (this.firstTime(f)) this.handlers.queueAdmitted?.(f);
+        break;
+      }
+      case 'draw.won': {
+        const f = frame as unknown as DrawWonFrame;
+        if (this.firstTime(f)) this.handlers.drawWon?.(f);
+        break;
+      }
+      case 'draw.lost': {
+        const f = frame as unknown as DrawLostFrame;
+        if (this.firstTime(f)) this.handlers.drawLost?.(f);
         break;
       }
       case 'queue.progress':

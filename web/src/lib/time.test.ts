@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { describeCountdown, formatCountdown, localInputToUtc, observeServerDate, serverNow, utcToLocalInput } from './time';
+import { describeCountdown, formatClock, formatCountdown, localInputToUtc, observeServerDate, serverNow, utcToLocalInput } from './time';
 
 // Run these in a zone with an offset (see vitest env below) so local ≠ UTC.
 describe('datetime-local ↔ UTC', () => {
@@ -36,6 +36,11 @@ describe('countdown', () => {
     expect(formatCountdown(3_600_000)).toBe('01:00:00');
     expect(formatCountdown(90_061_000)).toBe('1d 01:01:01');
     expect(formatCountdown(-5)).toBe('00:00');
+  });
+  it('gives a time of day as HH:MM:SS in the local zone, 24-hour', () => {
+    expect(formatClock('2026-02-11T05:03:22Z')).toBe('14:03:22');
+    expect(formatClock('2026-02-11T15:00:09Z')).toBe('00:00:09');
+    expect(formatClock('nope')).toBe('nope');
   });
   it('describes for screen readers', () => {
     expect(describeCountdown(125_000)).toBe('2 minutes 5 seconds');

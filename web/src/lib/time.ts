@@ -51,6 +51,14 @@ export function formatLocal(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : dateTimeFormat.format(d);
 }
 
+const clockFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+
+/** The time of day of an RFC 3339 instant in the browser's zone, "HH:MM:SS" (24-hour). */
+export function formatClock(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : clockFormat.format(d);
+}
+
 /** A countdown: "2d 03:04:05", "03:04:05" or "04:05". */
 export function formatCountdown(ms: number): string {
   const total = Math.max(0, Math.ceil(ms / 1000));

@@ -19,6 +19,8 @@ import { type AuthPanel, describeError, renderAccount, renderAuthPanel } from '.
 import { $, h, renderConnection, setChildren, setText } from '../lib/dom';
 import {
   type ConnectionState,
+  type DrawLostFrame,
+  type DrawWonFrame,
   type EventUpdatedData,
   PushClient,
   type QueueAdmittedFrame,
@@ -27,7 +29,9 @@ import {
 } from '../lib/push';
 import { Session } from '../lib/session';
 import { describeCountdown, formatCountdown, formatLocal, localZoneLabel, serverNow } from '../lib/time';
-import { type QueuePanel, createQueuePanel } from './queue-panel';
+import { createDrawPanel } from './draw-panel';
+import { createQueuePanel } from './queue-panel';
+import type { RoomPanel } from './room-ui';
 import { callToAction, finishedBanner, isFinished, liveStatus, signInPrompt, statusLabel, stockView } from './sale-state';
 
 const api = new Api(new Session('coupon.sale.session'));
@@ -105,6 +109,8 @@ const push = new PushClient(session, {
   queueProgress: (data) => page?.queueProgress?.(data),
   queueClosed: (data) => page?.queueClosed?.(data),
   queueAdmitted: (frame) => page?.queueAdmitted?.(frame),
+  drawWon: (frame) => page?.drawWon?.(frame),
+  drawLost: (frame) => page?.drawLost?.(frame),
 });
 
 // --- pages -------------------------------------------------------------------
@@ -119,10 +125,12 @@ interface PageView {
   snapshot(eventId: number, remaining: number, status: EventStatus): void;
   refresh(): void;
   couponsChanged(): void;
-  /** Waiting-room frames: only a queue event's own page acts on them. */
+  /** Waiting-room and draw frames: only the event's own page acts on them. */
   queueProgress?(data: QueueProgressData): void;
   queueClosed?(data: QueueClosedData): void;
   queueAdmitted?(frame: QueueAdmittedFrame): void;
+  drawWon?(frame: DrawWonFrame): void;
+  drawLost?(frame: DrawLostFrame): void;
 }
 
 let page: PageView | null = null;
@@ -312,11 +320,12 @@ function eventPage(id: number): PageView {
   let lastPhase: EventStatus | null = null;
   let lastAnnounced = 0;
   let pollTimer: ReturnType<typeof setInterval> | undefined;
-  /** A queue event's waiting room; null for a first-come sale. */
-  let queuePanel: QueuePanel | null = null;
-  /** The room closed as a frame or a join said: kept over later reads, which may come from before it (the gateway caches them). */
+  /** A queue event's waiting room or a draw event's draw; null for a first-come sale. */
+  let room: RoomPanel | null = null;
+  let roomKind: 'queue' | 'draw' | null = null;
+  /** The room (or draw) closed as a frame or an answer said: kept over later reads, which may come from before it (the gateway caches them). */
   let closedReason: QueueClosedReason | null = null;
-  const queueSlot = h('div');
+  const roomSlot = h('div');
 
   const title = h('h1', { id: 'event-title' }, 'Loading…');
   const statusBadge = h('span');
@@ -352,7 +361,7 @@ function eventPage(id: number): PageView {
     h('div', {}, countdown, countdownSr),
     soldOutBanner,
     h('div', { class: 'stock' }, h('p', { id: 'stock-label', class: 'visually-hidden' }, 'Coupons left'), stockBar, stockText, stockAnnounce),
-    queueSlot,
+    roomSlot,
     button,
     hint,
     outcome,
@@ -380,7 +389,8 @@ function eventPage(id: number): PageView {
       remaining = remainingOf(e);
       eventTitles.set(e.id, e.title);
       if (closedReason && e.queue) e.queue.closed_reason ??= closedReason;
-      syncQueuePanel(e);
+      if (closedReason && e.draw) e.draw.closed_reason ??= closedReason;
+      syncRoom(e);
       // A snapshot that arrived before the event did was dropped: ask for a
       // fresh one (the socket's numbers are the authoritative live ones).
       if (first) push.watch(id);
@@ -399,24 +409,23 @@ function eventPage(id: number): PageView {
     }
   }
 
-  /** A queue event gets its waiting room; an event an admin switched to first-come loses it. */
-  function syncQueuePanel(e: SaleEvent): void {
-    if (e.admission === 'queue' && e.queue) {
-      if (!queuePanel) {
-        queuePanel = createQueuePanel({ api, closed: roomClosed, reload: () => void load(), signIn: focusSignIn, changed: tick }, id, pushState === 'live');
-        setChildren(queueSlot, queuePanel.element);
-      }
-      queuePanel.setEvent(e);
-    } else if (queuePanel) {
-      queuePanel.destroy();
-      queuePanel = null;
-      setChildren(queueSlot);
+  /** A queue event gets its waiting room, a draw event its draw; an event an admin switched to another admission changes or loses it. */
+  function syncRoom(e: SaleEvent): void {
+    const kind = e.admission === 'queue' && e.queue ? 'queue' : e.admission === 'draw' && e.draw ? 'draw' : null;
+    if (kind !== roomKind) {
+      room?.destroy();
+      const host = { api, closed: roomClosed, reload: () => void load(), signIn: focusSignIn, changed: tick };
+      room = kind === 'queue' ? createQueuePanel(host, id, pushState === 'live') : kind === 'draw' ? createDrawPanel(host, id, pushState === 'live') : null;
+      roomKind = kind;
+      setChildren(roomSlot, room?.element);
     }
+    room?.setEvent(e);
   }
 
   function roomClosed(reason: QueueClosedReason): void {
     closedReason = reason;
     if (ev?.queue) ev.queue.closed_reason = reason;
+    if (ev?.draw) ev.draw.closed_reason = reason;
     tick();
   }
 
@@ -456,7 +465,7 @@ function eventPage(id: number): PageView {
       const previous = lastPhase;
       lastPhase = phase;
       // A finished sale says so once, in its banner; the badge is part of it.
-      const banner = finishedBanner(phase, ev.admission === 'queue');
+      const banner = finishedBanner(phase, roomKind);
       setChildren(statusBadge, banner ? null : badge(phase));
       setChildren(soldOutBanner, banner ? h('p', { class: 'soldout-banner', 'data-status': phase, 'data-testid': banner.testid }, badge(phase), banner.rest) : null);
       setSignInPrompt(isFinished(phase));
@@ -495,8 +504,8 @@ function eventPage(id: number): PageView {
       lastAnnounced = now;
       setText(stockAnnounce, stock.words);
     }
-    // The waiting room, then the button: a queue event's button is the claim of a held coupon.
-    const stage = queuePanel ? queuePanel.tick(now) : null;
+    // The waiting room or the draw, then the button: there it is the claim of a held coupon.
+    const turn = room ? room.tick(now) : null;
     const cta = callToAction({
       phase,
       signedIn: session.signedIn,
@@ -507,7 +516,7 @@ function eventPage(id: number): PageView {
       opensIn: formatCountdown(Date.parse(ev.start_time) - now),
       retryInSecs: Math.max(0, Math.ceil((rateLimitedUntil - Date.now()) / 1000)),
       pendingKey: pendingKey !== null,
-      queueTurn: stage === null ? null : stage === 'admitted',
+      queueTurn: turn,
     });
     button.hidden = cta.hidden;
     button.disabled = !cta.enabled;
@@ -532,7 +541,7 @@ function eventPage(id: number): PageView {
           remaining = res.remaining;
           freshCoupons.add(res.coupon.id);
           addCoupon(res.coupon);
-          queuePanel?.claimed();
+          room?.claimed();
           pageApi.won({ id: res.coupon.id, code: res.coupon.code, eventId: res.coupon.event_id }, 'click');
           break;
         } catch (e) {
@@ -579,8 +588,8 @@ function eventPage(id: number): PageView {
         break;
       }
       case 'not_admitted':
-        showOutcome('info', 'No coupon is held for you right now: wait for your turn in the queue.');
-        queuePanel?.recheck();
+        showOutcome('info', roomKind === 'draw' ? 'No coupon is held for you right now: only a win in the draw holds one.' : 'No coupon is held for you right now: wait for your turn in the queue.');
+        room?.recheck();
         break;
       case 'event_not_started':
         showOutcome('info', `Not open yet — the sale opens at ${ev ? formatLocal(ev.start_time) : 'its start time'}.`);
@@ -616,18 +625,18 @@ function eventPage(id: number): PageView {
     destroy() {
       clearInterval(clock);
       clearInterval(pollTimer);
-      queuePanel?.destroy();
+      room?.destroy();
       push.unwatch(id);
     },
     connectionChanged(live) {
       startPolling(live);
-      queuePanel?.connectionChanged(live);
+      room?.connectionChanged(live);
     },
     won(c, source) {
       if (c.eventId !== id) return;
       freshCoupons.add(c.id);
       showWon(c.code);
-      queuePanel?.claimed();
+      room?.claimed();
       if (source === 'push') {
         const known = myCoupons.some((x) => x.id === c.id);
         if (!known && ev) {
@@ -681,13 +690,19 @@ function eventPage(id: number): PageView {
     },
     queueProgress(data) {
       if (data.eventId !== id) return;
-      queuePanel?.progress(data);
+      room?.progress(data);
     },
     queueClosed(data) {
       if (data.eventId === id) roomClosed(data.reason);
     },
     queueAdmitted(frame) {
-      if (frame.data.eventId === id) queuePanel?.admitted(frame);
+      if (frame.data.eventId === id) room?.queueAdmitted?.(frame);
+    },
+    drawWon(frame) {
+      if (frame.data.eventId === id) room?.drawWon?.(frame);
+    },
+    drawLost(frame) {
+      if (frame.data.eventId === id) room?.drawLost?.(frame);
     },
     couponsChanged() {
       const mine = held();
@@ -704,7 +719,7 @@ function eventPage(id: number): PageView {
   return pageApi;
 }
 
-/** The waiting room's "sign in to join": to the form's first field. */
+/** The waiting room's "sign in to join" and the draw's "sign in to enter": to the form's first field. */
 function focusSignIn(): void {
   const first = authSection.querySelector<HTMLInputElement>('input');
   first?.scrollIntoView({ block: 'center' });

@@ -12,45 +12,17 @@
 // the numbers and nothing else is read. Only while the socket is down, and
 // only for a place that still waits or holds, `queue/me` is read every 5 s.
 
-import { type Api, ApiError, type Place, type QueueClosedReason, type SaleEvent } from '../lib/api';
+import { ApiError, type Place, type SaleEvent } from '../lib/api';
 import { describeError } from '../lib/auth-forms';
 import { h, setChildren, setText } from '../lib/dom';
-import type { QueueAdmittedFrame, QueueProgressData } from '../lib/push';
-import { checkQueueProof, describeProofCheck, proofHolds } from '../lib/queue-proof';
+import type { QueueAdmittedFrame } from '../lib/push';
 import { serverNow } from '../lib/time';
-import { type QueueStage, type Room, joinRefusal, positionReadDelay, queueView, roomOf } from './queue-view';
+import { type RoomPanel, type RoomPanelHost, fact as factOf, setFacts, show, verifyBox } from './room-ui';
+import { type Room, joinRefusal, positionReadDelay, queueView, roomOf } from './queue-view';
 
 const POLL_WHILE_DOWN_MS = 5_000;
 
-export interface QueuePanelHost {
-  api: Api;
-  /** The join answered that the room closed: the page shows it at once. */
-  closed(reason: QueueClosedReason): void;
-  /** Read the event again: a join said the sale has no queue, or the place says the room closed for a reason not heard yet. */
-  reload(): void;
-  /** Take the visitor to the sign-in form. */
-  signIn(): void;
-  /** The place changed: the page redraws now (its button follows the stage). */
-  changed(): void;
-}
-
-export interface QueuePanel {
-  element: HTMLElement;
-  /** The event as last read (its `queue` part is what the room shows). */
-  setEvent(ev: SaleEvent): void;
-  progress(d: QueueProgressData): void;
-  admitted(f: QueueAdmittedFrame): void;
-  /** The held coupon was claimed (the press answered 201, or another device's press was pushed). */
-  claimed(): void;
-  /** The claim press said no coupon is held: read the place again. */
-  recheck(): void;
-  connectionChanged(live: boolean): void;
-  /** Draws the room as of `now`; the page's button follows the stage it returns. */
-  tick(now: number): QueueStage;
-  destroy(): void;
-}
-
-export function createQueuePanel(host: QueuePanelHost, eventId: number, live: boolean): QueuePanel {
+export function createQueuePanel(host: RoomPanelHost, eventId: number, live: boolean): RoomPanel {
   const { api } = host;
   let ev: SaleEvent | null = null;
   let place: Place | null | undefined;
@@ -73,10 +45,7 @@ export function createQueuePanel(host: QueuePanelHost, eventId: number, live: bo
   const status = h('p', { id: 'queue-status', class: 'queue-status', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true', tabindex: -1, 'data-testid': 'queue-status' });
   const rule = h('p', { id: 'queue-rule', class: 'muted', 'data-testid': 'queue-rule' });
   const roomLine = h('p', { id: 'queue-room', class: 'muted', 'data-testid': 'queue-room' });
-  const fact = (name: string, label: string): [HTMLElement, HTMLElement] => {
-    const dd = h('dd', { id: `queue-${name}`, 'data-testid': `queue-${name}` });
-    return [h('div', {}, h('dt', {}, label), dd), dd];
-  };
+  const fact = (name: string, label: string) => factOf('queue', name, label);
   const [positionBox, position] = fact('position', 'Your place');
   const [aheadBox, ahead] = fact('ahead', 'People ahead');
   const [remainingBox, remaining] = fact('remaining', 'Coupons left');
@@ -89,8 +58,15 @@ export function createQueuePanel(host: QueuePanelHost, eventId: number, live: bo
   const leaveArea = h('div', { class: 'row' });
   const message = h('p', { id: 'queue-message', role: 'status', class: 'muted', 'data-testid': 'queue-message' });
   const commitment = h('code', { id: 'queue-commitment', class: 'code', 'data-testid': 'queue-commitment' });
-  const verify = h('button', { type: 'button', id: 'queue-verify', class: 'secondary', 'data-testid': 'queue-verify' }, 'Verify the order');
-  const verifyResult = h('div', { id: 'queue-verify-result', role: 'status', 'data-testid': 'queue-verify-result' });
+  const { button: verify, result: verifyResult } = verifyBox({
+    api,
+    prefix: 'queue',
+    label: 'Verify the order',
+    verdicts: ['The order checks out.', 'The order does not check out.'],
+    fetch: () => api.queueProof(eventId),
+    published: () => ({ commitment: published }),
+    notYet: { code: 'queue_not_drawn', text: 'The order has not been drawn yet: it is drawn at the start.' },
+  });
 
   const element = h(
     'section',
@@ -122,12 +98,6 @@ export function createQueuePanel(host: QueuePanelHost, eventId: number, live: bo
 
   join.addEventListener('click', () => void joinQueue());
   signIn.addEventListener('click', () => host.signIn());
-  verify.addEventListener('click', () => void verifyOrder());
-
-  function show(el: HTMLElement, text: string | null): void {
-    setText(el, text ?? '');
-    el.hidden = text === null;
-  }
 
   function setPlace(p: Place | null): void {
     place = p;
@@ -236,44 +206,19 @@ export function createQueuePanel(host: QueuePanelHost, eventId: number, live: bo
     }
   }
 
-  async function verifyOrder(): Promise<void> {
-    verify.disabled = true;
-    setChildren(verifyResult, h('p', {}, 'Checking…'));
-    try {
-      const proof = await api.queueProof(eventId);
-      const check = await checkQueueProof(proof, published, api.session.userId);
-      const held = proofHolds(check);
-      setChildren(
-        verifyResult,
-        h('p', { class: 'queue-verdict', 'data-ok': String(held), 'data-testid': 'queue-verdict' }, held ? 'The order checks out.' : 'The order does not check out.'),
-        h('ul', {}, describeProofCheck(check, api.session.signedIn).map((line) => h('li', {}, line))),
-      );
-    } catch (e) {
-      setChildren(
-        verifyResult,
-        h('p', {}, e instanceof ApiError && e.code === 'queue_not_drawn' ? 'The order has not been drawn yet: it is drawn at the start.' : `Could not check: ${describeError(e)}`),
-      );
-    } finally {
-      verify.disabled = false;
-    }
-  }
-
-  function tick(now: number): QueueStage {
-    if (!ev?.queue) return 'checking';
+  function tick(now: number): boolean {
+    if (!ev?.queue) return false;
     const v = queueView({ now, startTime: Date.parse(ev.start_time), queue: ev.queue, signedIn: api.session.signedIn, place, room });
     element.dataset.stage = v.stage;
     show(status, v.status);
     show(rule, v.rule);
     show(roomLine, v.room);
-    for (const [box, dd, text] of [
+    setFacts([
       [positionBox, position, v.position],
       [aheadBox, ahead, v.ahead],
       [remainingBox, remaining, v.remaining],
       [waitBox, wait, v.wait],
-    ] as const) {
-      setText(dd, text ?? '');
-      box.hidden = text === null;
-    }
+    ]);
     show(odds, v.odds);
     odds.dataset.odds = place?.odds ?? '';
     setText(claimIn, v.claimIn ?? '');
@@ -287,7 +232,7 @@ export function createQueuePanel(host: QueuePanelHost, eventId: number, live: bo
     }
     setText(commitment, ev.queue.seed_commitment);
     verify.hidden = ev.queue.seed === null && now < Date.parse(ev.start_time);
-    return v.stage;
+    return v.stage === 'admitted';
   }
 
   return {
@@ -308,7 +253,7 @@ export function createQueuePanel(host: QueuePanelHost, eventId: number, live: bo
       room = { serving: d.serving, waiting: d.waiting, remaining: d.remaining, admittedPerSecond: d.admittedPerSecond };
       host.changed();
     },
-    admitted(f) {
+    queueAdmitted(f: QueueAdmittedFrame) {
       const base: Place = place ?? {
         event_id: eventId,
         state: 'waiting',

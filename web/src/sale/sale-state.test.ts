@@ -38,15 +38,22 @@ describe('the status', () => {
   });
 
   it('is said once, in a banner, only when the sale is over', () => {
-    expect(finishedBanner('sold_out', false)?.testid).toBe('soldout-banner');
-    expect(finishedBanner('ended', false)?.testid).toBe('ended-banner');
-    expect(finishedBanner('active', false)).toBeNull();
-    expect(finishedBanner('scheduled', true)).toBeNull();
+    expect(finishedBanner('sold_out', null)?.testid).toBe('soldout-banner');
+    expect(finishedBanner('ended', null)?.testid).toBe('ended-banner');
+    expect(finishedBanner('active', null)).toBeNull();
+    expect(finishedBanner('scheduled', 'queue')).toBeNull();
   });
 
   it("says a queue event's room is closed", () => {
-    expect(finishedBanner('sold_out', true)).toEqual({ testid: 'soldout-banner', rest: ' — the queue is closed.' });
-    expect(finishedBanner('ended', true)?.rest).toBe(' — the queue is closed.');
+    expect(finishedBanner('sold_out', 'queue')).toEqual({ testid: 'soldout-banner', rest: ' — the queue is closed.' });
+    expect(finishedBanner('ended', 'queue')?.rest).toBe(' — the queue is closed.');
+  });
+
+  it("says a draw is closed, and a draw whose ranked list ran out is over", () => {
+    expect(finishedBanner('sold_out', 'draw')).toEqual({ testid: 'soldout-banner', rest: ' — the draw is closed.' });
+    expect(liveStatus({ ...sale, draw: { closed_reason: 'exhausted' } }, 2, during)).toBe('ended');
+    expect(liveStatus({ ...sale, draw: { closed_reason: 'sold_out' } }, 2, during)).toBe('sold_out');
+    expect(liveStatus({ ...sale, queue: null, draw: { closed_reason: null } }, 2, during)).toBe('active');
   });
 });
 

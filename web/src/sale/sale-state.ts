@@ -2,22 +2,26 @@
 // page knows, so the rules are tested without a browser: the status, the
 // stock bar, the one "get coupon" call to action and the sign-in prompt.
 
-import type { EventStatus, QueueInfo, SaleEvent } from '../lib/api';
+import type { DrawInfo, EventStatus, QueueInfo, SaleEvent } from '../lib/api';
 
 export function statusLabel(s: EventStatus): string {
   return { scheduled: 'Coming up', active: 'On sale', sold_out: 'Sold out', ended: 'Ended' }[s];
 }
 
-type StatusInput = Pick<SaleEvent, 'status' | 'start_time' | 'end_time'> & { queue?: Pick<QueueInfo, 'closed_reason'> | null };
+type StatusInput = Pick<SaleEvent, 'status' | 'start_time' | 'end_time'> & {
+  queue?: Pick<QueueInfo, 'closed_reason'> | null;
+  draw?: Pick<DrawInfo, 'closed_reason'> | null;
+};
 
 /**
  * The status by the server's rules (contract §2.3), from what we know now.
- * A queue event's room closing (`queue.closed`) ends or sells out the sale at
- * once, before any other frame says so.
+ * A queue event's room or a draw closing (`queue.closed`) ends or sells out
+ * the sale at once, before any other frame says so; a draw whose ranked list
+ * ran out (`exhausted`) has nothing more to give anyone: it is over.
  */
 export function liveStatus(ev: StatusInput, remaining: number, now: number): EventStatus {
-  const closed = ev.queue?.closed_reason ?? null;
-  if (ev.status === 'ended' || closed === 'ended' || closed === 'closed' || now >= Date.parse(ev.end_time)) return 'ended';
+  const closed = ev.queue?.closed_reason ?? ev.draw?.closed_reason ?? null;
+  if (ev.status === 'ended' || closed === 'ended' || closed === 'closed' || closed === 'exhausted' || now >= Date.parse(ev.end_time)) return 'ended';
   if (now < Date.parse(ev.start_time)) return 'scheduled';
   return remaining <= 0 || closed === 'sold_out' ? 'sold_out' : 'active';
 }
@@ -50,10 +54,12 @@ export function stockView(remaining: number, total: number): StockView {
 /**
  * The one sentence a finished sale shows (the page's status badge is part of
  * it, not repeated next to the title); null while the sale is not over.
+ * `room`: the sale's waiting room or draw, null for a first-come sale.
  */
-export function finishedBanner(phase: EventStatus, queued: boolean): { testid: string; rest: string } | null {
-  if (phase === 'sold_out') return { testid: 'soldout-banner', rest: queued ? ' — the queue is closed.' : ' — every coupon has been taken.' };
-  if (phase === 'ended') return { testid: 'ended-banner', rest: queued ? ' — the queue is closed.' : ' — this sale is over.' };
+export function finishedBanner(phase: EventStatus, room: 'queue' | 'draw' | null): { testid: string; rest: string } | null {
+  const closed = room === 'queue' ? ' — the queue is closed.' : room === 'draw' ? ' — the draw is closed.' : null;
+  if (phase === 'sold_out') return { testid: 'soldout-banner', rest: closed ?? ' — every coupon has been taken.' };
+  if (phase === 'ended') return { testid: 'ended-banner', rest: closed ?? ' — this sale is over.' };
   return null;
 }
 
@@ -72,7 +78,7 @@ export interface CtaInput {
   retryInSecs: number;
   /** The last press got no answer; its key is kept for the next one. */
   pendingKey: boolean;
-  /** Queue events only: whether a coupon is held for this user now. Null for first-come sales. */
+  /** Queue and draw events: whether a coupon is held for this user now (admitted, or won). Null for first-come sales. */
   queueTurn: boolean | null;
 }
 
@@ -91,7 +97,7 @@ export function callToAction(i: CtaInput): Cta {
   // A coupon held for this user is theirs to claim whatever a stock count says meanwhile; an ended sale is over.
   const holding = i.queueTurn === true && i.phase === 'sold_out';
   if (isFinished(i.phase) && !i.inFlight && !holding) return none;
-  // A queue event's call to action is the waiting room's until the user's turn.
+  // A queue or draw event's call to action is its panel's until the user's turn (or win).
   if (i.queueTurn === false && !i.inFlight) return none;
   if (!i.signedIn) {
     return cta(i.phase === 'scheduled' ? `Opens in ${i.opensIn}` : 'Sign in to get a coupon', false, 'Sign in or create an account below to take part.');
