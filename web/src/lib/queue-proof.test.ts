@@ -40,6 +40,8 @@ describe('the queue proof', () => {
       firstOutOfOrder: null,
       admissionsInOrder: true,
       firstBadAdmission: null,
+      roundsAddUp: null,
+      lateInDraw: false,
       yours: { drawn: true, place: 6, admitted: false },
       drawnCount: 12,
       admittedCount: 2,
@@ -173,6 +175,8 @@ describe('the draw proof', () => {
       firstOutOfOrder: null,
       admissionsInOrder: true,
       firstBadAdmission: null,
+      roundsAddUp: true,
+      lateInDraw: false,
       yours: { drawn: true, place: 3, admitted: true },
       drawnCount: 12,
       admittedCount: 3,
@@ -188,7 +192,11 @@ describe('the draw proof', () => {
     expect((await checkProof(drawProof({ beacon: null, beacon_round: null }), { commitment: COMMITMENT }, null)).orderMatches).toBe(false);
     expect((await checkProof(drawProof({ beacon: 'deadbeee' }), drawPublished, null)).orderMatches).toBe(false);
     // A draw that named no beacon ranks by the seed alone.
-    const plain = await checkProof(drawProof({ pre_queue: DRAWN, admitted: [2, 7], beacon: null, beacon_round: null }), { commitment: COMMITMENT, beaconRound: null }, null);
+    const plain = await checkProof(
+      drawProof({ pre_queue: DRAWN, admitted: [2, 7], rounds: [{ at: '2026-02-11T01:00:01Z', count: 2 }], beacon: null, beacon_round: null }),
+      { commitment: COMMITMENT, beaconRound: null },
+      null,
+    );
     expect(plain).toMatchObject({ orderMatches: true, beaconPresent: null, beacon: null, beaconRoundAsPublished: true });
     expect(proofHolds(plain)).toBe(true);
   });
@@ -222,6 +230,15 @@ describe('the draw proof', () => {
     expect(await entrantsDigest([])).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
   });
 
+  it('fails rounds that do not add up to the wins, and late joiners in a draw', async () => {
+    const rounds = await checkProof(drawProof({ rounds: [{ at: '2026-02-11T01:00:01Z', count: 2 }] }), drawPublished, null);
+    expect(rounds.roundsAddUp).toBe(false);
+    expect(proofHolds(rounds)).toBe(false);
+    const late = await checkProof(drawProof({ late: [77] }), drawPublished, null);
+    expect(late).toMatchObject({ lateInDraw: true, digestMatches: true });
+    expect(proofHolds(late)).toBe(false);
+  });
+
   it('fails a win that skipped a rank', async () => {
     const c = await checkProof(drawProof({ admitted: [6, 3, 9] }), drawPublished, null);
     expect(c).toMatchObject({ admissionsInOrder: false, firstBadAdmission: 3 });
@@ -237,6 +254,7 @@ describe('the draw proof', () => {
       'The beacon mixed into the ranking (drand quicknet round 12345678): deadbeef — you can check it at its source.',
       'Passed: the 12 entrants are ranked in the order the seed and the beacon give.',
       'Passed: the 3 wins went down the ranking in order (first draw, then backfill).',
+      'Passed: the rounds add up to the 3 wins.',
       'Your rank in the draw: #12 of 12 — not among the winners.',
     ]);
     const lines = describeProofCheck(await checkProof(drawProof({ beacon: null, pre_queue: [3, 6], admitted: [] }), drawPublished, 5000), true);

@@ -8,7 +8,8 @@
 //   id — the beacon's bytes are empty for a queue and for a draw that named
 //   none;
 // - every admission (a draw: every win, first draw then backfill) went to the
-//   next place in that order, passing over only those who left;
+//   next place in that order, passing over only those who left, and the
+//   rounds they came in add up to them;
 // - a draw's entrants (ids sorted ascending, each in decimal followed by
 //   "\n") must hash to the entrants digest sealed when entries closed.
 
@@ -48,6 +49,10 @@ export interface ProofCheck {
   admissionsInOrder: boolean;
   /** The first admission (1-based) that did not; null when none. */
   firstBadAdmission: number | null;
+  /** The rounds' counts add up to the admissions; null when the proof lists no rounds. */
+  roundsAddUp: boolean | null;
+  /** A draw that lists late joiners (a draw has none: every entrant is ranked). */
+  lateInDraw: boolean;
   /** This user's place: among those drawn (1-based in `pre_queue`) or after them, by arrival; whether admitted (a draw: won). */
   yours: { drawn: boolean; place: number; admitted: boolean } | null;
   drawnCount: number;
@@ -60,6 +65,8 @@ export function proofHolds(c: ProofCheck): boolean {
     c.seedMatchesCommitment &&
     c.orderMatches &&
     c.admissionsInOrder &&
+    c.roundsAddUp !== false &&
+    !c.lateInDraw &&
     c.commitmentAsPublished !== false &&
     c.digestMatches !== false &&
     c.digestAsPublished !== false &&
@@ -152,8 +159,8 @@ export async function checkProof(proof: QueueProof, published: Published, userId
     prefix.set(beacon, seed.length);
     broken = await firstBreak(prefix, proof.pre_queue);
   }
-  const entrants = [...proof.pre_queue, ...proof.late];
-  const digest = draw ? await entrantsDigest(entrants) : null;
+  const digest = draw ? await entrantsDigest(proof.pre_queue) : null;
+  const rounds = proof.rounds ?? [];
   const badAdmission = firstAdmissionOutOfOrder(proof);
   let yours: ProofCheck['yours'] = null;
   if (userId !== null) {
@@ -177,6 +184,8 @@ export async function checkProof(proof: QueueProof, published: Published, userId
     firstOutOfOrder: broken,
     admissionsInOrder: badAdmission === null,
     firstBadAdmission: badAdmission,
+    roundsAddUp: rounds.length === 0 ? null : rounds.reduce((sum, r) => sum + r.count, 0) === proof.admitted.length,
+    lateInDraw: draw && proof.late.length > 0,
     yours,
     drawnCount: proof.pre_queue.length,
     admittedCount: proof.admitted.length,
@@ -215,9 +224,14 @@ export function describeProofCheck(c: ProofCheck, signedIn: boolean): string[] {
   } else {
     lines.push(draw ? `Failed: the ranking breaks at rank ${n(c.firstOutOfOrder)}.` : `Failed: the drawn order breaks at place ${n(c.firstOutOfOrder)}.`);
   }
+  if (c.lateInDraw) lines.push('Failed: the proof lists late joiners, which a draw has none of.');
   if (c.admittedCount === 0) lines.push(draw ? 'No wins yet.' : 'No admissions yet.');
   else if (draw) lines.push(ok(c.admissionsInOrder, `the ${n(c.admittedCount)} wins went down the ranking in order (first draw, then backfill).`, `win ${n(c.firstBadAdmission ?? 0)} did not go to the next rank.`));
   else lines.push(ok(c.admissionsInOrder, `the ${n(c.admittedCount)} admissions went down the order, each to the next place still in line.`, `admission ${n(c.firstBadAdmission ?? 0)} did not go to the next place in line.`));
+  if (c.roundsAddUp !== null) {
+    const what = draw ? 'wins' : 'admissions';
+    lines.push(ok(c.roundsAddUp, `the rounds add up to the ${n(c.admittedCount)} ${what}.`, `the rounds do not add up to the ${n(c.admittedCount)} ${what}.`));
+  }
   if (draw) {
     if (c.yours) lines.push(`Your rank in the draw: #${n(c.yours.place)} of ${n(c.drawnCount)} — ${c.yours.admitted ? 'among the winners' : 'not among the winners'}.`);
     else if (signedIn) lines.push('You are not among this draw’s entrants.');

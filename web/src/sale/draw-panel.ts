@@ -8,8 +8,8 @@
 // Network: `entries/me` is read when the panel opens (and for another
 // account), after a reconnect, and when the claim press finds no win; the
 // result comes in the user's own `draw.won` / `draw.lost` frame.
-// `GET …/draw` is read when the panel opens, once 1–5 s after entries close
-// (the sealed count and digest), once 0.5–3 s after the page learns the draw
+// `GET …/draw` is read when the panel opens, once 3–7 s after entries close
+// (the sealed count and digest; twice more at most while it is not sealed), once 0.5–3 s after the page learns the draw
 // was made (its frame, or a `queue.progress` whose `waiting` became the
 // waitlist) for the seed and the winners, a few times at most 2–20 s after
 // the draw time while nothing said it was made (see resultReadDelay), and
@@ -28,6 +28,8 @@ import { type DrawRoom, drawView, entryRefusal, isDrawn, progressShowsDraw, resu
 import { type RoomPanel, type RoomPanelHost, fact, setFacts, show, verifyBox } from './room-ui';
 
 const POLL_WHILE_DOWN_MS = 5_000;
+/** Reads for the sealed digest after the close, at most. */
+const CLOSE_READS = 3;
 /** setTimeout's longest delay is ~24.8 days; a timer due later is armed again when it fires. */
 const LONGEST_TIMER_MS = 86_400_000;
 
@@ -50,9 +52,14 @@ export function createDrawPanel(host: RoomPanelHost, eventId: number, live: bool
   let pollTimer: ReturnType<typeof setInterval> | undefined;
   /** The one pending read of the draw's view (after the close, after news of the draw, after the draw time). */
   let viewTimer: ReturnType<typeof setTimeout> | undefined;
-  let closeTimer: ReturnType<typeof setTimeout> | undefined;
-  let resultTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Every timer `at` armed (cleared on destroy). */
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  /** A read for the sealed digest is due. */
+  let closeArmed = false;
+  /** A read for the result is due. */
+  let resultArmed = false;
   let resultReads = 0;
+  let closeReads = 0;
 
   const status = h('p', { id: 'draw-status', class: 'draw-status', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true', tabindex: -1, 'data-testid': 'draw-status' });
   const rule = h('p', { id: 'draw-rule', class: 'muted', 'data-testid': 'draw-rule' });
@@ -132,9 +139,16 @@ export function createDrawPanel(host: RoomPanelHost, eventId: number, live: bool
   const closesAt = (): number => (ev?.draw ? Date.parse(ev.draw.entry_closes_at) : Infinity);
 
   /** Runs `fn` at `due` (server ms), arming again when the longest timer ends first. */
-  function at(due: number, fn: () => void): ReturnType<typeof setTimeout> {
-    const wait = due - serverNow();
-    return setTimeout(() => (serverNow() + 50 < due ? at(due, fn) : fn()), Math.max(0, Math.min(wait, LONGEST_TIMER_MS)));
+  function at(due: number, fn: () => void): void {
+    const t = setTimeout(
+      () => {
+        timers.delete(t);
+        if (serverNow() + 50 < due) at(due, fn);
+        else fn();
+      },
+      Math.max(0, Math.min(due - serverNow(), LONGEST_TIMER_MS)),
+    );
+    timers.add(t);
   }
 
   function setEntry(e: EntryView | null): void {
@@ -169,7 +183,10 @@ export function createDrawPanel(host: RoomPanelHost, eventId: number, live: bool
     readingView = true;
     try {
       const v = await api.drawView(eventId);
-      room = roomOfView(v);
+      // A read that left before the draw and came back after the page's frame: its numbers are from before.
+      const stale = !v.drawn && drawnNow();
+      room = stale ? { ...roomOfView(v), drawn: true, winners: null } : roomOfView(v);
+      if (stale) readViewSoon(1_000, 3_000);
       published.entrantsDigest ||= v.entrants_digest;
       if (ev?.draw) {
         ev.draw.seed ??= v.seed;
@@ -201,22 +218,33 @@ export function createDrawPanel(host: RoomPanelHost, eventId: number, live: bool
     );
   }
 
-  /** Once entries close, the sealed count and the entrants digest: read once, spread over a few seconds. */
+  /**
+   * Once entries close, the sealed count and the entrants digest: read 3–7 s
+   * after the close, spread (the server seals a second or two after it), and
+   * again 2–4 s later, twice at most, while the digest is not there yet.
+   */
   function scheduleCloseRead(): void {
-    if (closeTimer !== undefined || !ev?.draw || serverNow() >= closesAt()) return;
-    closeTimer = at(closesAt() + 1_000 + Math.random() * 4_000, () => {
-      if (!drawnNow()) void readView();
-    });
+    if (closeArmed || !ev?.draw || serverNow() >= closesAt()) return;
+    closeArmed = true;
+    at(closesAt() + 3_000 + Math.random() * 4_000, () => void closeRead());
+  }
+
+  async function closeRead(): Promise<void> {
+    if (drawnNow()) return;
+    closeReads += 1;
+    await readView();
+    if (!published.entrantsDigest && !drawnNow() && closeReads < CLOSE_READS) at(serverNow() + 2_000 + Math.random() * 2_000, () => void closeRead());
   }
 
   /** After the draw time, while nothing said the draw was made: a few reads, spread (see resultReadDelay). */
   function scheduleResultRead(): void {
-    if (resultTimer !== undefined || !ev?.draw || drawnNow() || ev.draw.closed_reason) return;
+    if (resultArmed || !ev?.draw || drawnNow() || ev.draw.closed_reason) return;
     const drawAt = Date.parse(ev.draw.draw_at);
     const due = resultReadDelay(drawAt, serverNow(), resultReads, Math.random());
     if (due === null) return;
-    resultTimer = at(serverNow() + due, () => {
-      resultTimer = undefined;
+    resultArmed = true;
+    at(serverNow() + due, () => {
+      resultArmed = false;
       if (drawnNow()) return;
       resultReads += 1;
       void readView();
@@ -393,8 +421,8 @@ export function createDrawPanel(host: RoomPanelHost, eventId: number, live: bool
     destroy() {
       clearInterval(pollTimer);
       clearTimeout(viewTimer);
-      clearTimeout(closeTimer);
-      clearTimeout(resultTimer);
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
     },
   };
 }

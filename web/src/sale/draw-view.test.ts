@@ -132,6 +132,8 @@ describe('the draw stage', () => {
     const unknown = drawView(input({ draw: drawn, now: AFTER, entry: lost, room: { entries: 40, remaining: 10, winners: null, drawn: true } }));
     expect(unknown).toMatchObject({ waitlist: null, result: null });
     expect(unknown.status).toMatch(/^Not drawn this time — you are on the waitlist\./);
+    // Winners counted before the draw say nothing about the ranks that won.
+    expect(drawView(input({ draw: drawn, now: AFTER, entry: lost, room: { entries: 40, remaining: 10, winners: 0, drawn: false } })).waitlist).toBeNull();
   });
 
   it('a later win for a waitlisted entry switches to the win', () => {

@@ -196,10 +196,16 @@ function clockOf(i: DrawViewInput, drawn: boolean): string | null {
   return 'The draw is being made…';
 }
 
-function resultOf(room: DrawRoom | null, drawn: boolean): string | null {
-  if (!drawn || !room || room.winners === null) return null;
-  const waiting = Math.max(0, room.entries - room.winners);
-  return `${plural(room.winners, 'entry', 'entries')} of ${n(room.entries)} won so far; ${n(waiting)} on the waitlist.`;
+/** Winners as the room says once drawn; null before (its count is from before the draw) or when not known. */
+function winnersOf(room: DrawRoom | null): number | null {
+  return room?.drawn ? room.winners : null;
+}
+
+function resultOf(room: DrawRoom | null): string | null {
+  const winners = winnersOf(room);
+  if (!room || winners === null) return null;
+  const waiting = Math.max(0, room.entries - winners);
+  return `${plural(winners, 'entry', 'entries')} of ${n(room.entries)} won so far; ${n(waiting)} on the waitlist.`;
 }
 
 export function drawView(i: DrawViewInput): DrawPanelView {
@@ -207,7 +213,7 @@ export function drawView(i: DrawViewInput): DrawPanelView {
   const drawn = isDrawn(i);
   const over = stage === 'closed' || stage === 'claimed';
   const rank = i.entry?.rank ?? null;
-  const place = stage === 'waitlisted' ? waitlistPlace(rank, i.room?.winners ?? null) : null;
+  const place = stage === 'waitlisted' ? waitlistPlace(rank, winnersOf(i.room)) : null;
   const claimBy = stage === 'won' && i.entry?.claim_by ? Date.parse(i.entry.claim_by) : null;
   const windowOpen = i.now >= Date.parse(i.draw.entry_opens_at) && i.now < Date.parse(i.draw.entry_closes_at);
   const entries = i.room?.entries ?? i.draw.entries;
@@ -223,7 +229,7 @@ export function drawView(i: DrawViewInput): DrawPanelView {
     entries: over && drawn ? null : n(entries),
     remaining: over || !i.room ? null : n(i.room.remaining),
     odds: drawn || over || !i.room ? null : oddsSentence(i.room.remaining, i.room.entries),
-    result: resultOf(i.room, drawn),
+    result: resultOf(i.room),
     rank: rank !== null && drawn ? `#${n(rank)}` : null,
     waitlist: place === null ? null : `#${n(place)}`,
     claimIn: claimBy === null ? null : formatCountdown(claimBy - i.now),
