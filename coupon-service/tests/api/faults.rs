@@ -336,6 +336,43 @@ async fn while_redis_is_known_unreachable_buyers_get_503_in_milliseconds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buyers_already_waiting_when_redis_is_found_unreachable_get_503_then() {
+    let (app, event_id, users) = selling_through_a_redis_proxy(1000, 3).await;
+    let proxy = app.redis_proxy.as_ref().unwrap();
+
+    // Redis hangs: the first buyer waits out the deadline. Meanwhile it
+    // becomes unreachable (refused), and a second buyer arrives before the
+    // first one's timeout makes the probe find that out.
+    proxy.stall();
+    let first = timed_issues(&app, &users[1..2], event_id);
+    let second = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        proxy.cut();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        timed_issues(&app, &users[2..3], event_id).await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(first[0].0, (503, "unavailable".into()));
+    let (answer, took) = &second[0];
+    assert_eq!(*answer, (503, "unavailable".into()));
+    // Found out ~500 ms into the second buyer's wait, not at its deadline.
+    assert!(
+        *took < Duration::from_millis(800),
+        "503 after {took:?}: waited out the deadline after Redis was known unreachable"
+    );
+
+    proxy.restore();
+    eventually(Duration::from_secs(10), "issuing again", || async {
+        app.issue(&app.token(users[1]), event_id, None)
+            .await
+            .status()
+            .as_u16()
+            == 201
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_redis_keeps_the_deadline_rather_than_failing_at_once() {
     let (app, event_id, users) = selling_through_a_redis_proxy(300, 10).await;
     let proxy = app.redis_proxy.as_ref().unwrap();

@@ -100,6 +100,9 @@ pub enum CallError {
     KnownDown,
     #[error("Redis did not answer in time")]
     TimedOut,
+    /// The call was waiting when Redis was found unreachable.
+    #[error("Redis became unreachable while the call waited")]
+    WentDown,
     #[error(transparent)]
     Redis(#[from] RedisError),
 }
@@ -110,7 +113,7 @@ impl CallError {
     pub fn outcome_unknown(&self) -> bool {
         match self {
             Self::KnownDown => false,
-            Self::TimedOut => true,
+            Self::TimedOut | Self::WentDown => true,
             Self::Redis(e) => is_connection_error(e),
         }
     }
@@ -195,9 +198,10 @@ impl RedisConnections {
     }
 
     /// Awaits one Redis call under the deadline given at creation. While
-    /// Redis is known to be unreachable it fails at once, without calling;
-    /// a call that fails on the connection or times out makes a probe find
-    /// out whether Redis is unreachable (see `reachability`).
+    /// Redis is known to be unreachable it fails at once, without calling,
+    /// and a call waiting when that becomes known fails then; a call that
+    /// fails on the connection or times out makes a probe find out whether
+    /// Redis is unreachable (see `reachability`).
     pub async fn call<T>(
         &self,
         call: impl Future<Output = RedisResult<T>>,
@@ -205,7 +209,12 @@ impl RedisConnections {
         if self.reachability.is_known_down() {
             return Err(CallError::KnownDown);
         }
-        let error = match tokio::time::timeout(self.timeout, call).await {
+        let answer = tokio::select! {
+            biased;
+            answer = tokio::time::timeout(self.timeout, call) => answer,
+            () = self.reachability.known_down() => return Err(CallError::WentDown),
+        };
+        let error = match answer {
             Ok(Ok(value)) => return Ok(value),
             // Redis answered with an error: it is reachable.
             Ok(Err(e)) if !is_connection_error(&e) => return Err(e.into()),

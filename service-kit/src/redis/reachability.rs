@@ -11,6 +11,11 @@
 //! - no answer within the deadline: Redis (or the path to it) hangs. That
 //!   is not "known unreachable": callers keep their deadline, since a slow
 //!   Redis may still answer.
+//!
+//! Calls already waiting when the probe finds Redis unreachable give up at
+//! that moment too ([`Reachability::known_down`]): otherwise the callers
+//! that arrived between the first failure and the probe's verdict would
+//! each still wait out their whole deadline.
 
 use std::{
     sync::{
@@ -21,6 +26,7 @@ use std::{
 };
 
 use redis::{AsyncConnectionConfig, Client, RedisError};
+use tokio::sync::Notify;
 
 /// How often a probe retries while Redis is unreachable: how soon after its
 /// return calls go through again.
@@ -33,6 +39,8 @@ pub(super) struct Reachability {
     clients: Vec<Client>,
     timeout: Duration,
     down: AtomicBool,
+    /// Wakes the calls in flight when `down` becomes true.
+    went_down: Notify,
     probing: AtomicBool,
 }
 
@@ -48,12 +56,26 @@ impl Reachability {
             clients,
             timeout,
             down: AtomicBool::new(false),
+            went_down: Notify::new(),
             probing: AtomicBool::new(false),
         }
     }
 
     pub(super) fn is_known_down(&self) -> bool {
         self.down.load(Ordering::Acquire)
+    }
+
+    /// Resolves once Redis is known to be unreachable (at once if it is).
+    pub(super) async fn known_down(&self) {
+        loop {
+            // Created before the check: a `notify_waiters` between the two
+            // still wakes it.
+            let notified = self.went_down.notified();
+            if self.is_known_down() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Starts a probe unless one is running. Must be called inside a Tokio
@@ -74,6 +96,7 @@ impl Reachability {
             match self.probe().await {
                 Probe::Unreachable(error) => {
                     if !self.down.swap(true, Ordering::AcqRel) {
+                        self.went_down.notify_waiters();
                         tracing::warn!(%error, "Redis unreachable: answering 503 at once until it is back");
                     }
                     tokio::time::sleep(PROBE_INTERVAL).await;
