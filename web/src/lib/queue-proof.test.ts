@@ -262,5 +262,9 @@ describe('the draw proof', () => {
     expect(lines).toContain('Failed: the entrants’ ids do not hash to the entrants digest.');
     expect(lines).toContain('No wins yet.');
     expect(lines.at(-1)).toBe('You are not among this draw’s entrants.');
+    // One of each agrees with its word.
+    const one = describeProofCheck(await checkProof(drawProof({ admitted: [6], rounds: [{ at: '2026-02-11T01:00:01Z', count: 1 }] }), drawPublished, null), false);
+    expect(one).toContain('Passed: the 1 win went down the ranking in order (first draw, then backfill).');
+    expect(one).toContain('Passed: the rounds add up to the 1 win.');
   });
 });

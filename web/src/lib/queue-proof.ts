@@ -193,6 +193,8 @@ export async function checkProof(proof: QueueProof, published: Published, userId
 }
 
 const n = (x: number): string => x.toLocaleString();
+/** "1 win" / "2 wins": the count with the word that agrees with it. */
+const count = (x: number, one: string, many: string): string => `${n(x)} ${x === 1 ? one : many}`;
 
 function ok(passed: boolean, yes: string, no: string): string {
   return passed ? `Passed: ${yes}` : `Failed: ${no}`;
@@ -208,7 +210,8 @@ export function describeProofCheck(c: ProofCheck, signedIn: boolean): string[] {
     lines.push(ok(c.commitmentAsPublished, 'the commitment is the one this page showed before.', 'the proof’s commitment is not the one this page showed before.'));
   }
   if (c.digestMatches !== null) {
-    lines.push(ok(c.digestMatches, `the ${n(c.drawnCount)} entrants’ ids hash (SHA-256) to the entrants digest.`, 'the entrants’ ids do not hash to the entrants digest.'));
+    const ids = c.drawnCount === 1 ? 'entrant’s id hashes' : 'entrants’ ids hash';
+    lines.push(ok(c.digestMatches, `the ${n(c.drawnCount)} ${ids} (SHA-256) to the entrants digest.`, 'the entrants’ ids do not hash to the entrants digest.'));
   }
   if (c.digestAsPublished !== null) {
     lines.push(ok(c.digestAsPublished, 'the entrants digest is the one this page showed when entries closed.', 'the entrants digest is not the one this page showed when entries closed.'));
@@ -218,7 +221,11 @@ export function describeProofCheck(c: ProofCheck, signedIn: boolean): string[] {
   else if (c.beacon) lines.push(`The beacon mixed into the ranking${c.beacon.round ? ` (${c.beacon.round})` : ''}: ${c.beacon.value} — you can check it at its source.`);
   const by = c.beacon ? 'the seed and the beacon give' : 'the seed gives';
   if (c.orderMatches) {
-    lines.push(draw ? `Passed: the ${n(c.drawnCount)} entrants are ranked in the order ${by}.` : `Passed: the ${n(c.drawnCount)} places drawn before the start are in the order the seed gives.`);
+    lines.push(
+      draw
+        ? `Passed: the ${count(c.drawnCount, 'entrant is', 'entrants are')} ranked in the order ${by}.`
+        : `Passed: the ${count(c.drawnCount, 'place drawn before the start is', 'places drawn before the start are')} in the order the seed gives.`,
+    );
   } else if (c.firstOutOfOrder === null) {
     lines.push(`Failed: the ${draw ? 'ranking' : 'order'} cannot be checked — the seed${draw ? ' or the beacon' : ''} is not hex.`);
   } else {
@@ -226,11 +233,11 @@ export function describeProofCheck(c: ProofCheck, signedIn: boolean): string[] {
   }
   if (c.lateInDraw) lines.push('Failed: the proof lists late joiners, which a draw has none of.');
   if (c.admittedCount === 0) lines.push(draw ? 'No wins yet.' : 'No admissions yet.');
-  else if (draw) lines.push(ok(c.admissionsInOrder, `the ${n(c.admittedCount)} wins went down the ranking in order (first draw, then backfill).`, `win ${n(c.firstBadAdmission ?? 0)} did not go to the next rank.`));
-  else lines.push(ok(c.admissionsInOrder, `the ${n(c.admittedCount)} admissions went down the order, each to the next place still in line.`, `admission ${n(c.firstBadAdmission ?? 0)} did not go to the next place in line.`));
+  else if (draw) lines.push(ok(c.admissionsInOrder, `the ${count(c.admittedCount, 'win', 'wins')} went down the ranking in order (first draw, then backfill).`, `win ${n(c.firstBadAdmission ?? 0)} did not go to the next rank.`));
+  else lines.push(ok(c.admissionsInOrder, `the ${count(c.admittedCount, 'admission', 'admissions')} went down the order, each to the next place still in line.`, `admission ${n(c.firstBadAdmission ?? 0)} did not go to the next place in line.`));
   if (c.roundsAddUp !== null) {
-    const what = draw ? 'wins' : 'admissions';
-    lines.push(ok(c.roundsAddUp, `the rounds add up to the ${n(c.admittedCount)} ${what}.`, `the rounds do not add up to the ${n(c.admittedCount)} ${what}.`));
+    const what = draw ? count(c.admittedCount, 'win', 'wins') : count(c.admittedCount, 'admission', 'admissions');
+    lines.push(ok(c.roundsAddUp, `the rounds add up to the ${what}.`, `the rounds do not add up to the ${what}.`));
   }
   if (draw) {
     if (c.yours) lines.push(`Your rank in the draw: #${n(c.yours.place)} of ${n(c.drawnCount)} — ${c.yours.admitted ? 'among the winners' : 'not among the winners'}.`);

@@ -115,21 +115,21 @@ export function createDrawPanel(host: RoomPanelHost, eventId: number, live: bool
     claimLine,
     h('div', { class: 'row' }, enter, withdraw, signIn),
     message,
+  );
+  const proof = h(
+    'section',
+    { class: 'draw-fairness', 'aria-labelledby': 'draw-fairness-title' },
+    h('h3', { id: 'draw-fairness-title' }, 'Fair draw'),
     h(
-      'div',
-      { class: 'draw-fairness' },
-      h('h3', {}, 'Fair draw'),
-      h(
-        'p',
-        { class: 'muted' },
-        'The coupons go to the entries ranked first by SHA-256 of a secret seed, then your account id. The seed is revealed by the draw; its SHA-256, published before entries opened: ',
-        commitment,
-      ),
-      beaconLine,
-      digestLine,
-      verify,
-      verifyResult,
+      'p',
+      { class: 'muted' },
+      'The coupons go to the entries ranked first by SHA-256 of a secret seed, then your account id. The seed is revealed by the draw; its SHA-256, published before entries opened: ',
+      commitment,
     ),
+    beaconLine,
+    digestLine,
+    verify,
+    verifyResult,
   );
 
   enter.addEventListener('click', () => void enterDraw());
@@ -356,6 +356,7 @@ export function createDrawPanel(host: RoomPanelHost, eventId: number, live: bool
 
   return {
     element,
+    proof,
     setEvent(next) {
       ev = next;
       const draw = next.draw;

@@ -326,6 +326,7 @@ function eventPage(id: number): PageView {
   /** The room (or draw) closed as a frame or an answer said: kept over later reads, which may come from before it (the gateway caches them). */
   let closedReason: QueueClosedReason | null = null;
   const roomSlot = h('div');
+  const proofSlot = h('div');
 
   const title = h('h1', { id: 'event-title' }, 'Loading…');
   const statusBadge = h('span');
@@ -365,6 +366,7 @@ function eventPage(id: number): PageView {
     button,
     hint,
     outcome,
+    proofSlot,
   );
   setChildren(view, article);
   button.addEventListener('click', () => void getCoupon());
@@ -418,6 +420,7 @@ function eventPage(id: number): PageView {
       room = kind === 'queue' ? createQueuePanel(host, id, pushState === 'live') : kind === 'draw' ? createDrawPanel(host, id, pushState === 'live') : null;
       roomKind = kind;
       setChildren(roomSlot, room?.element);
+      setChildren(proofSlot, room?.proof);
     }
     room?.setEvent(e);
   }

@@ -81,19 +81,19 @@ export function createQueuePanel(host: RoomPanelHost, eventId: number, live: boo
     h('div', { class: 'row' }, join, signIn),
     leaveArea,
     message,
+  );
+  const proof = h(
+    'section',
+    { class: 'queue-fairness', 'aria-labelledby': 'queue-fairness-title' },
+    h('h3', { id: 'queue-fairness-title' }, 'Fair order'),
     h(
-      'div',
-      { class: 'queue-fairness' },
-      h('h3', {}, 'Fair order'),
-      h(
-        'p',
-        { class: 'muted' },
-        'Everyone who joins before the start is placed in an order drawn from a secret seed. Its SHA-256, published when the queue opened: ',
-        commitment,
-      ),
-      verify,
-      verifyResult,
+      'p',
+      { class: 'muted' },
+      'Everyone who joins before the start is placed in an order drawn from a secret seed. Its SHA-256, published when the queue opened: ',
+      commitment,
     ),
+    verify,
+    verifyResult,
   );
 
   join.addEventListener('click', () => void joinQueue());
@@ -237,6 +237,7 @@ export function createQueuePanel(host: RoomPanelHost, eventId: number, live: boo
 
   return {
     element,
+    proof,
     setEvent(next) {
       ev = next;
       published ??= next.queue?.seed_commitment ?? null;

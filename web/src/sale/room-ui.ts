@@ -24,6 +24,8 @@ export interface RoomPanelHost {
 /** A queue event's waiting room or a draw, as the sale page drives it. */
 export interface RoomPanel {
   element: HTMLElement;
+  /** How the order is made and its check: the page puts it after the claim button, which belongs near the panel's countdown. */
+  proof: HTMLElement;
   /** The event as last read. */
   setEvent(ev: SaleEvent): void;
   progress(d: QueueProgressData): void;
