@@ -362,8 +362,8 @@ export function createDrawPanel(host: RoomPanelHost, eventId: number, live: bool
       const draw = next.draw;
       if (draw) {
         published.commitment ??= draw.seed_commitment;
-        // Final once entries opened: the round the proof must name.
-        if (!('beaconRound' in published)) published.beaconRound = draw.beacon_round;
+        // Final once entries opened (not before): the round the proof must name.
+        if (!('beaconRound' in published) && serverNow() >= Date.parse(draw.entry_opens_at)) published.beaconRound = draw.beacon_round;
         published.entrantsDigest ||= draw.entrants_digest;
       }
       if (!viewRead) {
