@@ -4,13 +4,21 @@
 //! `coupon-service verify-queue` command checks it; flashload checks every
 //! run's; the web page recomputes the same ranking in the browser.
 //!
-//! The ranking: a place's rank key is SHA-256(seed ‖ the user id in ASCII
-//! decimal), and places are ordered by that key, smallest first (a tie,
-//! which SHA-256 makes practically impossible, goes to the smaller user
-//! id). The seed is 32 random bytes whose SHA-256 (the commitment) is
+//! The ranking: a place's rank key is SHA-256(seed ‖ beacon ‖ the user id
+//! in ASCII decimal), and places are ordered by that key, smallest first (a
+//! tie, which SHA-256 makes practically impossible, goes to the smaller
+//! user id). The seed is 32 random bytes whose SHA-256 (the commitment) is
 //! public before anyone joins and which is revealed at the draw, so the
 //! operator cannot choose it after seeing who joined, and everyone can
-//! check the order.
+//! check the order. The beacon is empty for a waiting room; a draw may name
+//! in advance a public random value nobody knows when its entries close
+//! (a future drand round, say), so not even the operator, who knows the
+//! seed, can pick entrants that will win.
+//!
+//! One proof format for both ([`QueueProof`]): the ranked places, the
+//! admissions in order (a draw's winners, then its backfill), the rounds
+//! they came in, and for a draw the beacon and the digest of the entrant
+//! list published when the entries closed ([`entrants_digest`]).
 
 use std::collections::HashSet;
 
@@ -23,18 +31,38 @@ pub fn commitment(seed: &[u8]) -> String {
     hex(&Sha256::digest(seed))
 }
 
-/// A user's rank key under a seed.
-pub fn rank_key(seed: &[u8], user_id: i64) -> [u8; 32] {
+/// A user's rank key under a seed and a beacon (empty: none).
+pub fn rank_key(seed: &[u8], beacon: &[u8], user_id: i64) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(seed);
+    h.update(beacon);
     h.update(user_id.to_string().as_bytes());
     h.finalize().into()
 }
 
-/// The users in ranked order.
-pub fn ranked(seed: &[u8], mut users: Vec<i64>) -> Vec<i64> {
-    users.sort_by_cached_key(|&u| (rank_key(seed, u), u));
+/// The users in ranked order (no beacon: the waiting room's).
+pub fn ranked(seed: &[u8], users: Vec<i64>) -> Vec<i64> {
+    ranked_with(seed, &[], users)
+}
+
+/// The users in ranked order under a seed and a beacon.
+pub fn ranked_with(seed: &[u8], beacon: &[u8], mut users: Vec<i64>) -> Vec<i64> {
+    users.sort_by_cached_key(|&u| (rank_key(seed, beacon, u), u));
     users
+}
+
+/// The digest of an entrant list, published when a draw's entries close:
+/// hex SHA-256 of the ids sorted ascending, each in ASCII decimal followed
+/// by a newline. Anyone can recompute it from the proof's list.
+pub fn entrants_digest(users: &[i64]) -> String {
+    let mut sorted = users.to_vec();
+    sorted.sort_unstable();
+    let mut h = Sha256::new();
+    for u in sorted {
+        h.update(u.to_string().as_bytes());
+        h.update(b"\n");
+    }
+    hex(&h.finalize())
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -52,16 +80,43 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// How the order is made, in words, as the proof states it.
+/// How the waiting room's order is made, in words, as its proof states it.
 pub const RULE: &str = "pre_queue (joined before start_time) ordered by SHA-256(seed bytes || \
      ASCII decimal user id), smallest first, a tie to the smaller id; then late joiners in arrival \
      order; admission follows that order, skipping places that left";
 
-/// The proof a waiting room publishes once its order is drawn.
+/// How a draw's order is made, in words, as its proof states it.
+pub const DRAW_RULE: &str = "pre_queue (every entrant, whose list's digest was published when the \
+     entries closed) ordered by SHA-256(seed bytes || beacon bytes || ASCII decimal user id), \
+     smallest first, a tie to the smaller id; the first ranks win one unit each, and units not \
+     claimed in time pass to the next ranks (admitted, in order, round by round)";
+
+/// The proof's `mode` of a waiting room.
+pub const QUEUE_MODE: &str = "queue";
+/// The proof's `mode` of a draw.
+pub const DRAW_MODE: &str = "draw";
+
+fn queue_mode() -> String {
+    QUEUE_MODE.to_owned()
+}
+
+/// Admissions granted together (one tick of the room): a draw's first
+/// round holds its winners, the later ones its backfill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdmissionRound {
+    pub at: DateTime<Utc>,
+    pub count: usize,
+}
+
+/// The proof a waiting room or a draw publishes once its order is drawn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueProof {
     pub event_id: i64,
+    /// `queue` or `draw`.
+    #[serde(default = "queue_mode")]
+    pub mode: String,
     pub rule: String,
     /// hex SHA-256 of the seed, public since the event was queued.
     pub seed_commitment: String,
@@ -77,6 +132,18 @@ pub struct QueueProof {
     pub admitted: Vec<i64>,
     /// Account ids that left before their turn (admission skipped them).
     pub skipped: Vec<i64>,
+    /// A draw's named public random value, and that value (hex).
+    #[serde(default)]
+    pub beacon_round: Option<String>,
+    #[serde(default)]
+    pub beacon: Option<String>,
+    /// A draw's entrant digest ([`entrants_digest`]), public since its
+    /// entries closed.
+    #[serde(default)]
+    pub entrants_digest: Option<String>,
+    /// The admissions' rounds, in order; their counts add up to `admitted`.
+    #[serde(default)]
+    pub rounds: Vec<AdmissionRound>,
 }
 
 impl QueueProof {
@@ -87,13 +154,33 @@ impl QueueProof {
         if commitment(&seed) != self.seed_commitment.to_lowercase() {
             return Err("SHA-256(seed) is not the published commitment".into());
         }
-        if ranked(&seed, self.pre_queue.clone()) != self.pre_queue {
+        let draw = self.mode == DRAW_MODE;
+        let beacon = match &self.beacon {
+            Some(b) => unhex(b).ok_or("the beacon is not hex")?,
+            None if draw && self.beacon_round.is_some() => {
+                return Err("the draw named a beacon but used none".into());
+            }
+            None => Vec::new(),
+        };
+        if ranked_with(&seed, &beacon, self.pre_queue.clone()) != self.pre_queue {
             return Err("the pre-queue is not in the seeded ranking".into());
         }
         let order: Vec<i64> = self.pre_queue.iter().chain(&self.late).copied().collect();
         let mut seen = HashSet::new();
         if let Some(twice) = order.iter().find(|u| !seen.insert(**u)) {
             return Err(format!("account {twice} holds two places"));
+        }
+        if draw {
+            if !self.late.is_empty() {
+                return Err("a draw has no late entrants".into());
+            }
+            match &self.entrants_digest {
+                Some(d) if *d == entrants_digest(&self.pre_queue) => {}
+                Some(_) => {
+                    return Err("the entrant list does not match its published digest".into());
+                }
+                None => return Err("the draw's entrant digest is missing".into()),
+            }
         }
         // Admission walks the order: each admitted place is the next one
         // not skipped, never one further on.
@@ -111,15 +198,44 @@ impl QueueProof {
                 None => return Err(format!("account {admitted} was admitted without a place")),
             }
         }
-        let mut summary = format!(
-            "ok: the seed matches its commitment; {} pre-queue places in the seeded ranking, {} late; \
-             {} admissions in order",
-            self.pre_queue.len(),
-            self.late.len(),
-            self.admitted.len()
-        );
+        if !self.rounds.is_empty()
+            && self.rounds.iter().map(|r| r.count).sum::<usize>() != self.admitted.len()
+        {
+            return Err("the rounds do not add up to the admissions".into());
+        }
+        let mut summary = if draw {
+            format!(
+                "ok: the seed matches its commitment, the entrant list its digest; {} entrants in \
+                 the ranking{}; {} wins in order over {} round(s)",
+                self.pre_queue.len(),
+                if beacon.is_empty() {
+                    String::new()
+                } else {
+                    " with the beacon".to_owned()
+                },
+                self.admitted.len(),
+                self.rounds.len()
+            )
+        } else {
+            format!(
+                "ok: the seed matches its commitment; {} pre-queue places in the seeded ranking, {} \
+                 late; {} admissions in order",
+                self.pre_queue.len(),
+                self.late.len(),
+                self.admitted.len()
+            )
+        };
         if let Some(user) = user {
             match order.iter().position(|u| *u == user) {
+                Some(at) if draw => summary.push_str(&format!(
+                    "; account {user} holds rank {}{}",
+                    at + 1,
+                    if self.admitted.contains(&user) {
+                        " (won)"
+                    } else {
+                        ""
+                    }
+                )),
                 Some(at) => {
                     summary.push_str(&format!("; account {user} holds position {}", at + 1))
                 }
@@ -147,6 +263,7 @@ mod tests {
         let now = Utc::now();
         QueueProof {
             event_id: 7,
+            mode: QUEUE_MODE.to_owned(),
             rule: RULE.to_owned(),
             seed_commitment: commitment(seed),
             seed: hex(seed),
@@ -156,7 +273,79 @@ mod tests {
             late: vec![40, 30],
             admitted,
             skipped: vec![skipped],
+            beacon_round: None,
+            beacon: None,
+            entrants_digest: None,
+            rounds: vec![AdmissionRound { at: now, count: 12 }],
         }
+    }
+
+    fn draw_proof(seed: &[u8; 32], beacon: &[u8]) -> QueueProof {
+        let entrants: Vec<i64> = (1..=30).collect();
+        let ranked = ranked_with(seed, beacon, entrants.clone());
+        let now = Utc::now();
+        QueueProof {
+            event_id: 8,
+            mode: DRAW_MODE.to_owned(),
+            rule: DRAW_RULE.to_owned(),
+            seed_commitment: commitment(seed),
+            seed: hex(seed),
+            start_time: now,
+            drawn_at: now,
+            admitted: ranked[..7].to_vec(),
+            pre_queue: ranked,
+            late: vec![],
+            skipped: vec![],
+            beacon_round: Some("drand quicknet round 1".into()),
+            beacon: Some(hex(beacon)),
+            entrants_digest: Some(entrants_digest(&entrants)),
+            rounds: vec![
+                AdmissionRound { at: now, count: 5 },
+                AdmissionRound { at: now, count: 2 },
+            ],
+        }
+    }
+
+    #[test]
+    fn an_honest_draw_verifies_and_a_bent_one_does_not() {
+        let seed = [3; 32];
+        let honest = draw_proof(&seed, &[0xab, 0xcd]);
+        let rank_one = honest.pre_queue[0];
+        let summary = honest.verify(Some(rank_one)).unwrap();
+        assert!(summary.contains("30 entrants"), "{summary}");
+        assert!(summary.contains("rank 1 (won)"), "{summary}");
+
+        // Ranked without the beacon (the operator alone chose the order).
+        let mut no_beacon = draw_proof(&seed, &[0xab, 0xcd]);
+        no_beacon.pre_queue = ranked(&seed, no_beacon.pre_queue.clone());
+        assert!(no_beacon.verify(None).unwrap_err().contains("ranking"));
+
+        let mut unnamed = draw_proof(&seed, &[0xab, 0xcd]);
+        unnamed.beacon = None;
+        assert!(unnamed.verify(None).unwrap_err().contains("beacon"));
+
+        // An entrant slipped in after the digest was published.
+        let mut slipped = draw_proof(&seed, &[0xab, 0xcd]);
+        slipped.pre_queue.push(99);
+        slipped.pre_queue = ranked_with(&seed, &[0xab, 0xcd], slipped.pre_queue.clone());
+        assert!(slipped.verify(None).unwrap_err().contains("digest"));
+
+        let mut miscounted = draw_proof(&seed, &[0xab, 0xcd]);
+        miscounted.rounds[1].count = 3;
+        assert!(miscounted.verify(None).unwrap_err().contains("rounds"));
+
+        let mut late = draw_proof(&seed, &[0xab, 0xcd]);
+        late.late.push(77);
+        assert!(late.verify(None).unwrap_err().contains("late"));
+    }
+
+    #[test]
+    fn the_entrant_digest_is_sha256_of_the_sorted_decimal_ids_one_per_line() {
+        // python3 -c "import hashlib;print(hashlib.sha256(b'2\n10\n').hexdigest())"
+        assert_eq!(
+            entrants_digest(&[10, 2]),
+            "84fa61ffd2392fe852a5dc8cd5a7cc37bad6b57d7f12de37ecbd042bf75ac746"
+        );
     }
 
     #[test]
@@ -190,11 +379,16 @@ mod tests {
     }
 
     #[test]
-    fn the_rank_key_is_sha256_of_the_seed_then_the_decimal_id() {
+    fn the_rank_key_is_sha256_of_the_seed_the_beacon_then_the_decimal_id() {
+        // python3 -c "import hashlib;print(hashlib.sha256(bytes(32)+bytes([171])+b'42').hexdigest())"
+        assert_eq!(
+            hex(&rank_key(&[0; 32], &[0xab], 42)),
+            "b377884c7b694445f9a160ef4280539684afb64b8f74949469201663349144df"
+        );
         // sha256(32 zero bytes ‖ "42"), computed independently:
         // python3 -c "import hashlib;print(hashlib.sha256(bytes(32)+b'42').hexdigest())"
         assert_eq!(
-            hex(&rank_key(&[0; 32], 42)),
+            hex(&rank_key(&[0; 32], &[], 42)),
             "f8b22fc7663292a71a94c45e845d667ad86d0b6008132a647caf667ad71b3644"
         );
     }

@@ -102,6 +102,26 @@ error_codes! {
     QueueFull => "queue_full",
     /// Leaving the queue while one's claim is being written.
     ClaimInProgress => "claim_in_progress",
+    // The draw.
+    /// The event does not admit by a draw.
+    NotADraw => "not_a_draw",
+    /// Entering opens at the event's `draw.entry_opens_at`.
+    EntriesNotOpen => "entries_not_open",
+    /// The entry window closed (`draw.entry_closes_at`): no entry, no
+    /// withdrawal.
+    EntriesClosed => "entries_closed",
+    /// Drawing now while the entry window is still open.
+    EntriesOpen => "entries_open",
+    /// The draw holds its maximum of entries (`events.max_queue_places`).
+    EntriesFull => "entries_full",
+    /// The caller has not entered the event's draw.
+    NotEntered => "not_entered",
+    /// The draw has not happened yet; no proof before.
+    NotDrawn => "not_drawn",
+    /// The draw named a beacon round whose value the admin has not entered.
+    BeaconMissing => "beacon_missing",
+    /// The beacon's value is final once the draw used it.
+    BeaconFixed => "beacon_fixed",
     /// notify-service's `/ws` answers only WebSocket upgrades.
     WebsocketUpgradeRequired => "websocket_upgrade_required",
 

@@ -29,6 +29,11 @@ pub const QUEUE_PROGRESS: &str = "queue.progress";
 pub const QUEUE_CLOSED: &str = "queue.closed";
 /// Routing key (and `type`) of the personal "your turn: claim by …".
 pub const QUEUE_ADMITTED: &str = "queue.admitted";
+/// Routing key (and `type`) of the personal "you won the draw: claim by …"
+/// (at the draw, or later when a unit came back to your rank).
+pub const DRAW_WON: &str = "draw.won";
+/// Routing key (and `type`) of the personal "not drawn (yet): your rank".
+pub const DRAW_LOST: &str = "draw.lost";
 
 /// Most messages one packed AMQP message may carry. A packed body is a JSON
 /// array of envelopes of one routing key, each with its own `id` (what
@@ -125,6 +130,8 @@ pub enum QueueClosedReason {
     Ended,
     /// An admin closed the event.
     Closed,
+    /// A draw's ranked list ran out with units left.
+    Exhausted,
 }
 
 impl QueueClosedReason {
@@ -133,6 +140,7 @@ impl QueueClosedReason {
             Self::SoldOut => "sold_out",
             Self::Ended => "ended",
             Self::Closed => "closed",
+            Self::Exhausted => "exhausted",
         }
     }
 }
@@ -153,6 +161,27 @@ pub struct QueueAdmitted {
     pub position: i64,
     #[serde(with = "rfc3339_seconds")]
     pub claim_by: DateTime<Utc>,
+}
+
+/// A win in a draw: one unit is held for the user until `claim_by`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DrawWon {
+    pub user_id: i64,
+    pub event_id: i64,
+    pub rank: i64,
+    #[serde(with = "rfc3339_seconds")]
+    pub claim_by: DateTime<Utc>,
+}
+
+/// An entrant not among the winners once the draw gave out every unit;
+/// a unit that comes back may still reach `rank` (then `draw.won`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DrawLost {
+    pub user_id: i64,
+    pub event_id: i64,
+    pub rank: i64,
 }
 
 /// Ties a payload type to its routing key so a caller cannot mislabel one.
@@ -183,6 +212,12 @@ impl Payload for QueueClosed {
 }
 impl Payload for QueueAdmitted {
     const KIND: &'static str = QUEUE_ADMITTED;
+}
+impl Payload for DrawWon {
+    const KIND: &'static str = DRAW_WON;
+}
+impl Payload for DrawLost {
+    const KIND: &'static str = DRAW_LOST;
 }
 
 impl<T: Payload> Envelope<T> {

@@ -4,12 +4,12 @@
 //! arguments, so the one definition lives here.
 
 use crate::messages::{
-    COUPON_ISSUED, COUPON_SOLDOUT, EVENT_STOCK, EVENT_UPDATED, QUEUE_ADMITTED, QUEUE_CLOSED,
-    QUEUE_PROGRESS, SESSION_REVOKED,
+    COUPON_ISSUED, COUPON_SOLDOUT, DRAW_LOST, DRAW_WON, EVENT_STOCK, EVENT_UPDATED, QUEUE_ADMITTED,
+    QUEUE_CLOSED, QUEUE_PROGRESS, SESSION_REVOKED,
 };
 
 /// The routing keys that get a queue of their own, in declaration order.
-pub const ROUTED_KINDS: [&str; 8] = [
+pub const ROUTED_KINDS: [&str; 10] = [
     COUPON_ISSUED,
     COUPON_SOLDOUT,
     EVENT_STOCK,
@@ -18,6 +18,8 @@ pub const ROUTED_KINDS: [&str; 8] = [
     QUEUE_PROGRESS,
     QUEUE_CLOSED,
     QUEUE_ADMITTED,
+    DRAW_WON,
+    DRAW_LOST,
 ];
 
 /// Names and queue flavour of one deployment (tests use their own names).

@@ -11,6 +11,7 @@
 //! - `dev-token <user id> [USER|ADMIN]`: print an access token signed with
 //!   `auth.private_key_path`, for scripts and load tests;
 //! - `verify-queue <proof.json|-> [--user ID]`: check a waiting room's proof.
+//! - `verify-draw <proof.json|-> [--user ID]`: check a draw's proof.
 
 use anyhow::Context;
 use chrono::{Duration, Utc};
@@ -131,6 +132,11 @@ pub async fn seed_demo(
                     queue_opens_at: None,
                     claim_window_secs: crate::events::model::DEFAULT_CLAIM_WINDOW_SECS,
                     queue_only_existing_accounts: false,
+                    entry_opens_at: None,
+                    entry_closes_at: None,
+                    draw_at: None,
+                    draw_beacon_round: None,
+                    draw_beacon: None,
                 },
             )
             .await
@@ -157,14 +163,32 @@ pub fn dev_token(settings: &Settings, user_id: i64, role: Role) -> anyhow::Resul
 
 /// Reads a waiting room's proof (a file, or stdin for `-`) and checks it;
 /// prints what was checked. An error (exit 1) names the failed check.
-pub fn verify_queue(path: &std::path::Path, user: Option<i64>) -> anyhow::Result<()> {
+/// Which proof a verify command expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofKind {
+    Queue,
+    Draw,
+}
+
+pub fn verify_proof(
+    path: &std::path::Path,
+    user: Option<i64>,
+    kind: ProofKind,
+) -> anyhow::Result<()> {
     let text = if path.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading the proof from stdin")?
     } else {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
     };
     let proof: crate::admission::proof::QueueProof =
-        serde_json::from_str(&text).context("the file is not a waiting-room proof")?;
+        serde_json::from_str(&text).context("the file is not a waiting-room or draw proof")?;
+    let is_draw = proof.mode == contract::admission::DRAW_MODE;
+    anyhow::ensure!(
+        is_draw == (kind == ProofKind::Draw),
+        "this is a {} proof: check it with verify-{}",
+        proof.mode,
+        if is_draw { "draw" } else { "queue" }
+    );
     let summary = proof
         .verify(user)
         .map_err(|failed| anyhow::anyhow!("the proof does not hold: {failed}"))?;

@@ -60,6 +60,17 @@ enum Command {
         #[arg(long)]
         user: Option<i64>,
     },
+    /// Check a draw's proof (the answer of GET
+    /// /api/coupons/events/{id}/draw/proof, saved to a file, or `-` for
+    /// stdin): the seed against its commitment, the entrant list against
+    /// its digest, the ranking with the beacon, the wins round by round.
+    /// Needs no configuration; exits 1 when a check fails.
+    VerifyDraw {
+        proof: std::path::PathBuf,
+        /// Also say which rank this account holds, and whether it won.
+        #[arg(long)]
+        user: Option<i64>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -81,8 +92,14 @@ impl From<RoleArg> for Role {
 async fn main() -> anyhow::Result<()> {
     // Arguments first: `--help` works without any configuration.
     let args = Args::parse();
-    if let Some(Command::VerifyQueue { proof, user }) = &args.command {
-        return cli::verify_queue(proof, *user);
+    match &args.command {
+        Some(Command::VerifyQueue { proof, user }) => {
+            return cli::verify_proof(proof, *user, cli::ProofKind::Queue);
+        }
+        Some(Command::VerifyDraw { proof, user }) => {
+            return cli::verify_proof(proof, *user, cli::ProofKind::Draw);
+        }
+        _ => {}
     }
     let settings = Settings::load().context("loading configuration")?;
     telemetry::init(&settings.log);
@@ -128,7 +145,9 @@ async fn main() -> anyhow::Result<()> {
         Command::DevToken { user_id, role } => {
             println!("{}", cli::dev_token(&settings, user_id, role.into())?);
         }
-        Command::VerifyQueue { .. } => unreachable!("answered before the configuration is read"),
+        Command::VerifyQueue { .. } | Command::VerifyDraw { .. } => {
+            unreachable!("answered before the configuration is read")
+        }
     }
     Ok(())
 }
@@ -154,6 +173,7 @@ mod tests {
             "create-admin",
             "dev-token",
             "verify-queue",
+            "verify-draw",
         ] {
             assert!(help.contains(command), "{command} missing from:\n{help}");
         }

@@ -29,6 +29,7 @@ use utoipa::{
         (name = "events", description = "Public event list and detail with live stock"),
         (name = "coupons", description = "Issuance, my coupons, redemption"),
         (name = "queue", description = "The waiting room of a queued sale: join, status, proof"),
+        (name = "draw", description = "The draw of a lottery sale: enter, the result, proof"),
         (name = "auth", description = "Accounts and tokens"),
         (name = "admin", description = "Event setup (ADMIN tokens)"),
         (name = "operations", description = "Health, readiness, metrics"),

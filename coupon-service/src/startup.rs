@@ -300,6 +300,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(admission::routes::my_place)
                 .service(admission::routes::leave)
                 .service(admission::routes::proof)
+                .service(admission::draw_routes::draw_state)
+                .service(admission::draw_routes::enter)
+                .service(admission::draw_routes::my_entry)
+                .service(admission::draw_routes::withdraw)
+                .service(admission::draw_routes::proof)
                 .service(issuance::routes::issue)
                 .service(coupons::routes::my_coupons)
                 .service(coupons::redeem::redeem),
@@ -313,6 +318,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(admin::routes::close_event)
                 .service(admin::routes::event_coupons)
                 .service(admission::routes::admin_room)
+                .service(admission::draw_routes::admin_draw)
+                .service(admission::draw_routes::draw_now)
                 .service(admin::users::disable_user)
                 .service(admin::users::enable_user),
         );

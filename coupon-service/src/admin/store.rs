@@ -105,8 +105,11 @@ pub async fn update(
         .map_err(ApiError::store_down(EVENT_STORE))?
         .ok_or_else(|| ApiError::event_not_found(id))?;
     running_sale_allows(&current, next, Utc::now())?;
-    if next.admission == Admission::Queue {
-        // The queue's seed, kept when the event was queued before: its
+    if next.draw_beacon != current.draw_beacon && current.admission == Admission::Draw {
+        beacon_not_drawn(&mut tx, id).await?;
+    }
+    if next.admission.has_room() {
+        // The room's seed, kept when the event had a room before: its
         // commitment may already be public.
         sqlx::query(
             "INSERT INTO event_queues (event_id, seed) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -122,30 +125,32 @@ pub async fn update(
          start_time = $5, end_time = $6, discount_type = $7, discount_value = $8, \
          min_purchase_amount = $9, valid_days = $10, code_prefix = $11, admission = $12, \
          queue_opens_at = $13, claim_window_secs = $14, queue_only_existing_accounts = $15, \
-         queue_seed_commitment = CASE WHEN $12 = 'queue' THEN \
+         queue_seed_commitment = CASE WHEN $12 <> 'first_come' THEN \
            (SELECT encode(sha256(seed), 'hex') FROM event_queues WHERE event_id = $16) END, \
+         entry_opens_at = $17, entry_closes_at = $18, draw_at = $19, draw_beacon_round = $20, \
+         draw_beacon = $21, \
          updated_at = now(), state_version = state_version + 1, \
          sold_out_at = CASE WHEN $3 > issued_count THEN NULL ELSE sold_out_at END \
          WHERE id = $16 RETURNING *",
     );
-    let updated: Event = events::store::bind_fields(update, next)
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(
-            |e| match e.as_database_error().and_then(|d| d.constraint()) {
-                // The cascade into user_coupons re-checks every held ticket and slot.
-                Some("user_coupons_ticket_in_stock") => ApiError::Conflict(
-                    ErrorCode::StockBelowIssued,
-                    "issued coupons hold tickets above the new stock".into(),
-                ),
-                Some("user_coupons_slot_in_limit") => ApiError::Conflict(
-                    ErrorCode::LimitBelowHeld,
-                    "some users already hold more coupons than the new limit".into(),
-                ),
-                _ => ApiError::store_down(EVENT_STORE)(e),
-            },
-        )?;
+    let updated: Event =
+        events::store::bind_draw_fields(events::store::bind_fields(update, next).bind(id), next)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(
+                |e| match e.as_database_error().and_then(|d| d.constraint()) {
+                    // The cascade into user_coupons re-checks every held ticket and slot.
+                    Some("user_coupons_ticket_in_stock") => ApiError::Conflict(
+                        ErrorCode::StockBelowIssued,
+                        "issued coupons hold tickets above the new stock".into(),
+                    ),
+                    Some("user_coupons_slot_in_limit") => ApiError::Conflict(
+                        ErrorCode::LimitBelowHeld,
+                        "some users already hold more coupons than the new limit".into(),
+                    ),
+                    _ => ApiError::store_down(EVENT_STORE)(e),
+                },
+            )?;
     announce_and_commit(tx, updated).await
 }
 
@@ -185,9 +190,11 @@ fn running_sale_allows(
     if admission_changed(current, next) && now >= admission_fixed_from(current) {
         return Err(ApiError::Conflict(
             ErrorCode::AdmissionFixed,
-            "people may already be queueing or buying; the admission settings are final".into(),
+            "people may already be queueing, entering or buying; the admission settings are final"
+                .into(),
         ));
     }
+
     if next.total_count < current.issued_count {
         return Err(ApiError::Conflict(
             ErrorCode::StockBelowIssued,
@@ -197,22 +204,48 @@ fn running_sale_allows(
     Ok(())
 }
 
-/// Whether a change touches the admission mode or the queue's settings.
+/// The draw's beacon may change until the draw used it. The room's row is
+/// locked until this change commits, so a draw ranks with the value that
+/// is stored, never a value replaced after it read it.
+async fn beacon_not_drawn(
+    tx: &mut Transaction<'static, Postgres>,
+    id: i64,
+) -> Result<(), ApiError> {
+    let drawn: Option<bool> = sqlx::query_scalar(
+        "SELECT drawn_at IS NOT NULL FROM event_queues WHERE event_id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(ApiError::store_down(EVENT_STORE))?;
+    if drawn == Some(true) {
+        return Err(ApiError::Conflict(
+            ErrorCode::BeaconFixed,
+            "the draw used the beacon; it is final".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a change touches the admission mode or the room's settings
+/// (the draw's beacon value is not a setting: it is entered later).
 fn admission_changed(current: &Event, next: &NewEvent) -> bool {
     let now = current.as_new();
     next.admission != now.admission
         || next.resolved_queue_opens_at() != current.queue_opens_at
         || next.claim_window_secs != now.claim_window_secs
         || next.queue_only_existing_accounts != now.queue_only_existing_accounts
+        || (next.admission == Admission::Draw
+            && (next.entry_opens_at != now.entry_opens_at
+                || next.entry_closes_at != now.entry_closes_at
+                || next.resolved_draw_at() != current.draw_at
+                || next.draw_beacon_round != now.draw_beacon_round))
 }
 
-/// From when an event's admission settings are final: its queue's opening
-/// (queue mode), else its start.
+/// From when an event's admission settings are final: its room's opening
+/// (queue or draw mode), else its start.
 fn admission_fixed_from(current: &Event) -> DateTime<Utc> {
-    match current.admission {
-        Admission::Queue => current.queue_opens_at.unwrap_or(current.start_time),
-        Admission::FirstCome => current.start_time,
-    }
+    current.room_opens_at().unwrap_or(current.start_time)
 }
 
 /// Ends the sale now, and announces it. Closing twice is harmless (and

@@ -56,9 +56,16 @@ pub struct EventPatch {
     #[schema(minimum = 30, maximum = 3600)]
     pub claim_window_secs: Option<i32>,
     pub queue_only_existing_accounts: Option<bool>,
+    pub entry_opens_at: Option<DateTime<Utc>>,
+    pub entry_closes_at: Option<DateTime<Utc>>,
+    pub draw_at: Option<DateTime<Utc>>,
+    #[schema(max_length = 200)]
+    pub draw_beacon_round: Option<String>,
+    #[schema(pattern = "^([0-9a-f]{2}){1,128}$")]
+    pub draw_beacon: Option<String>,
 }
 
-const EVENT_FIELDS: [&str; 15] = [
+const EVENT_FIELDS: [&str; 20] = [
     "title",
     "description",
     "total_count",
@@ -74,6 +81,11 @@ const EVENT_FIELDS: [&str; 15] = [
     "queue_opens_at",
     "claim_window_secs",
     "queue_only_existing_accounts",
+    "entry_opens_at",
+    "entry_closes_at",
+    "draw_at",
+    "draw_beacon_round",
+    "draw_beacon",
 ];
 
 struct Reader<'a> {
@@ -124,11 +136,16 @@ impl Reader<'_> {
             min_purchase_amount: self.optional("min_purchase_amount", "an integer"),
             valid_days: self.optional("valid_days", "an integer"),
             code_prefix: self.optional("code_prefix", "a string"),
-            admission: self.optional("admission", "first_come or queue"),
+            admission: self.optional("admission", "first_come, queue or draw"),
             queue_opens_at: self.optional("queue_opens_at", "an RFC 3339 time"),
             claim_window_secs: self.optional("claim_window_secs", "an integer"),
             queue_only_existing_accounts: self
                 .optional("queue_only_existing_accounts", "true or false"),
+            entry_opens_at: self.optional("entry_opens_at", "an RFC 3339 time"),
+            entry_closes_at: self.optional("entry_closes_at", "an RFC 3339 time"),
+            draw_at: self.optional("draw_at", "an RFC 3339 time"),
+            draw_beacon_round: self.optional("draw_beacon_round", "a string"),
+            draw_beacon: self.optional("draw_beacon", "a hex string"),
         }
     }
 }
@@ -175,6 +192,14 @@ pub fn new_event(body: &Map<String, Value>, now: DateTime<Utc>) -> Result<NewEve
         queue_opens_at: p.queue_opens_at,
         claim_window_secs: p.claim_window_secs.unwrap_or(DEFAULT_CLAIM_WINDOW_SECS),
         queue_only_existing_accounts: p.queue_only_existing_accounts.unwrap_or(false),
+        // Entries open at once unless the admin says when.
+        entry_opens_at: p
+            .entry_opens_at
+            .or((p.admission == Some(Admission::Draw)).then_some(now)),
+        entry_closes_at: p.entry_closes_at,
+        draw_at: p.draw_at,
+        draw_beacon_round: p.draw_beacon_round.map(|r| r.trim().to_owned()),
+        draw_beacon: p.draw_beacon.map(|b| b.to_lowercase()),
     };
     let mut errors = r.errors;
     check_rules(&event, &mut errors);
@@ -231,6 +256,19 @@ pub fn merged(current: &NewEvent, p: &EventPatch) -> Result<NewEvent, ApiError> 
         queue_only_existing_accounts: p
             .queue_only_existing_accounts
             .unwrap_or(current.queue_only_existing_accounts),
+        entry_opens_at: p.entry_opens_at.or(current.entry_opens_at),
+        entry_closes_at: p.entry_closes_at.or(current.entry_closes_at),
+        draw_at: p.draw_at.or(current.draw_at),
+        draw_beacon_round: p
+            .draw_beacon_round
+            .as_deref()
+            .map(|r| r.trim().to_owned())
+            .or_else(|| current.draw_beacon_round.clone()),
+        draw_beacon: p
+            .draw_beacon
+            .as_deref()
+            .map(str::to_lowercase)
+            .or_else(|| current.draw_beacon.clone()),
     };
     let mut errors = Vec::new();
     check_rules(&event, &mut errors);
@@ -301,6 +339,9 @@ fn check_rules(e: &NewEvent, errors: &mut Fields) {
     {
         push(errors, "queue_opens_at", "must be at or before start_time");
     }
+    if e.admission == Admission::Draw {
+        check_draw_rules(e, errors);
+    }
     let prefix_ok = (1..=12).contains(&e.code_prefix.len())
         && e.code_prefix
             .bytes()
@@ -310,6 +351,50 @@ fn check_rules(e: &NewEvent, errors: &mut Fields) {
             errors,
             "code_prefix",
             "must be 1 to 12 characters A-Z or 0-9",
+        );
+    }
+}
+
+/// A draw's window: entries open, then close, then the draw, inside the
+/// sale; the beacon named and its value well-formed.
+fn check_draw_rules(e: &NewEvent, errors: &mut Fields) {
+    let Some(closes) = e.entry_closes_at else {
+        push(errors, "entry_closes_at", "is required for a draw");
+        return;
+    };
+    match e.entry_opens_at {
+        // Defaulted at creation; a sale switched to a draw names it.
+        None => push(errors, "entry_opens_at", "is required for a draw"),
+        Some(opens) if opens >= closes => {
+            push(errors, "entry_closes_at", "must be after entry_opens_at");
+        }
+        Some(_) => {}
+    }
+    if let Some(draw_at) = e.resolved_draw_at() {
+        if draw_at < closes {
+            push(errors, "draw_at", "must be at or after entry_closes_at");
+        } else if draw_at < e.start_time {
+            push(errors, "draw_at", "must be at or after start_time");
+        } else if draw_at >= e.end_time {
+            push(errors, "draw_at", "must be before end_time");
+        }
+    }
+    if e.draw_beacon_round
+        .as_deref()
+        .is_some_and(|r| r.is_empty() || r.chars().count() > 200)
+    {
+        push(errors, "draw_beacon_round", "must be 1 to 200 characters");
+    }
+    let beacon_ok = |b: &str| {
+        (2..=256).contains(&b.len())
+            && b.len().is_multiple_of(2)
+            && b.bytes().all(|c| c.is_ascii_hexdigit())
+    };
+    if e.draw_beacon.as_deref().is_some_and(|b| !beacon_ok(b)) {
+        push(
+            errors,
+            "draw_beacon",
+            "must be 2 to 256 hex digits (an even number)",
         );
     }
 }
@@ -338,6 +423,59 @@ mod tests {
                 fields.into_iter().map(|(f, _)| f).collect()
             }
             other => panic!("expected 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_draw_needs_its_window_in_order_inside_the_sale() {
+        let now = Utc::now();
+        let at = |mins: i64| json!((now + chrono::Duration::minutes(mins)).to_rfc3339());
+        let draw = |extra: Value| {
+            let mut body = valid(now);
+            body.insert("admission".into(), json!("draw"));
+            body.extend(extra.as_object().cloned().unwrap());
+            body
+        };
+        // Entries from now until the start, drawn at the start by default.
+        let e = new_event(&draw(json!({"entry_closes_at": at(1)})), now).unwrap();
+        assert_eq!(e.entry_opens_at, Some(now));
+        assert_eq!(e.resolved_draw_at(), e.entry_closes_at);
+        for (extra, field) in [
+            (json!({}), "entry_closes_at"),
+            (
+                json!({"entry_closes_at": at(-5), "entry_opens_at": at(-5)}),
+                "entry_closes_at",
+            ),
+            (
+                json!({"entry_closes_at": at(10), "draw_at": at(5)}),
+                "draw_at",
+            ),
+            (
+                json!({"entry_opens_at": at(-10), "entry_closes_at": at(-5), "draw_at": at(-1)}),
+                "draw_at",
+            ),
+            (
+                json!({"entry_closes_at": at(1), "draw_at": at(60)}),
+                "draw_at",
+            ),
+            (
+                json!({"entry_closes_at": at(1), "draw_beacon": "abc"}),
+                "draw_beacon",
+            ),
+            (
+                json!({"entry_closes_at": at(1), "draw_beacon": "zz"}),
+                "draw_beacon",
+            ),
+            (
+                json!({"entry_closes_at": at(1), "draw_beacon_round": ""}),
+                "draw_beacon_round",
+            ),
+        ] {
+            assert_eq!(
+                field_errors(draw(extra.clone()), now),
+                vec![field.to_owned()],
+                "{extra}"
+            );
         }
     }
 

@@ -12,7 +12,17 @@
 //! holds nobody claimed, and pushes the room's progress; the admitted
 //! user's press is the usual issue request, which only a holder passes.
 //! The proof (`proof.rs`) lets anyone recompute the order.
+//!
+//! The draw is the same room with other rules (`draw.rs` for its steps,
+//! `draw_routes.rs` for its API): entries are places taken in a window,
+//! sealed (their digest published) when it closes; at `draw_at` all of them
+//! are ranked with the seed and an optional public beacon; the first ranks
+//! are admitted at once (`draw.won`), the rest are told their rank
+//! (`draw.lost`), and lapsed wins pass to the next ranks by the same expiry
+//! and admission steps as the queue's.
 
+pub mod draw;
+pub mod draw_routes;
 pub mod holds;
 pub mod proof;
 pub mod ranking;
@@ -34,6 +44,9 @@ pub enum Admission {
     FirstCome,
     /// The waiting room: admission in a committed order, backed by stock.
     Queue,
+    /// The draw: entries in a window, a verifiable ranking, the first ranks
+    /// win (and the next ones the units not claimed in time).
+    Draw,
 }
 
 impl Admission {
@@ -41,6 +54,13 @@ impl Admission {
         match self {
             Self::FirstCome => "first_come",
             Self::Queue => "queue",
+            Self::Draw => "draw",
         }
+    }
+
+    /// Whether presses need a held unit (an admission or a win): a room
+    /// (`queue_places`, `event_queues`, the tick) decides who may press.
+    pub fn has_room(self) -> bool {
+        self != Self::FirstCome
     }
 }

@@ -3,7 +3,7 @@
 //! (`coupon-service verify-queue`, flashload and the web page check it).
 
 use chrono::{DateTime, Utc};
-pub use contract::admission::{QueueProof, RULE};
+pub use contract::admission::{AdmissionRound, DRAW_MODE, DRAW_RULE, QUEUE_MODE, QueueProof, RULE};
 
 use super::{ranking, store::ProofPlace};
 
@@ -21,8 +21,16 @@ pub fn build(
     let mut admitted: Vec<&ProofPlace> =
         places.iter().filter(|p| p.admitted_at.is_some()).collect();
     admitted.sort_by_key(|p| (p.admitted_at, p.position));
+    let mut rounds: Vec<AdmissionRound> = Vec::new();
+    for at in admitted.iter().filter_map(|p| p.admitted_at) {
+        match rounds.last_mut() {
+            Some(round) if round.at == at => round.count += 1,
+            _ => rounds.push(AdmissionRound { at, count: 1 }),
+        }
+    }
     QueueProof {
         event_id,
+        mode: QUEUE_MODE.to_owned(),
         rule: RULE.to_owned(),
         seed_commitment: ranking::commitment(seed),
         seed: ranking::hex(seed),
@@ -36,6 +44,38 @@ pub fn build(
             .filter(|p| p.left_unadmitted)
             .map(|p| p.user_id)
             .collect(),
+        beacon_round: None,
+        beacon: None,
+        entrants_digest: None,
+        rounds,
+    }
+}
+
+/// What a draw's proof adds to the queue's.
+pub struct DrawRecord {
+    pub beacon_round: Option<String>,
+    /// hex, as the draw used it.
+    pub beacon: Option<String>,
+    pub entrants_digest: Option<String>,
+}
+
+/// The proof of a drawn draw: every ranked entrant in `places` (in rank
+/// order), the draw's time as its `start_time`.
+pub fn build_draw(
+    event_id: i64,
+    seed: &[u8],
+    draw_at: DateTime<Utc>,
+    drawn_at: DateTime<Utc>,
+    places: &[ProofPlace],
+    record: DrawRecord,
+) -> QueueProof {
+    QueueProof {
+        mode: DRAW_MODE.to_owned(),
+        rule: DRAW_RULE.to_owned(),
+        beacon_round: record.beacon_round,
+        beacon: record.beacon.filter(|b| !b.is_empty()),
+        entrants_digest: record.entrants_digest,
+        ..build(event_id, seed, draw_at, drawn_at, places.len(), places)
     }
 }
 

@@ -1,7 +1,9 @@
 //! The seeded ranking (its rule and check: `contract::admission`) and the
 //! seed itself, which only coupon-service makes.
 
-pub use contract::admission::{commitment, hex, rank_key, ranked, unhex};
+pub use contract::admission::{
+    commitment, entrants_digest, hex, rank_key, ranked, ranked_with, unhex,
+};
 use rand::RngExt;
 
 /// A fresh seed: 32 bytes from the operating system's generator.

@@ -10,6 +10,10 @@
 //! 5. admit the next waiting places while a unit stands behind each;
 //! 6. push the room's progress, one message for the whole crowd.
 //!
+//! A draw's room runs its own first steps (`draw.rs`: seal the entries when
+//! they close, rank them at the draw, tell those not drawn, close when the
+//! ranked list ran out) around the same expiry and admission.
+//!
 //! Every step is idempotent (a tick that dies half-way is finished by the
 //! next one, on any instance): Redis grants admissions per user at most once
 //! (`admit.lua`), PostgreSQL records each once and tells only then.
@@ -24,7 +28,11 @@ use chrono::Utc;
 use contract::messages::{Envelope, QUEUE_PROGRESS, QueueClosedReason, QueueProgress};
 use sqlx::PgPool;
 
-use super::{holds::Holds, store};
+use super::{
+    Admission,
+    holds::Holds,
+    store::{self, Entrants},
+};
 use crate::{
     events::Event,
     issuance::{rebuild, redis_state::RedisState},
@@ -76,6 +84,8 @@ pub struct Progress {
     pub claimed: i64,
     pub expired: i64,
     pub left: i64,
+    #[serde(default)]
+    pub rounds: i64,
     /// Set by the tick that closed the room (the last progress written).
     #[serde(default)]
     pub closed_reason: Option<String>,
@@ -93,6 +103,7 @@ impl Progress {
             claimed: counts.claimed,
             expired: counts.expired,
             left: counts.left,
+            rounds: counts.rounds,
             closed_reason: None,
         }
     }
@@ -160,21 +171,48 @@ impl Room {
         if let Some(reason) = over {
             return self.close(&event, reason).await;
         }
-        if now >= event.start_time + DRAW_DELAY {
-            if let Some(n) = store::draw(&self.db, event_id, event.start_time).await? {
-                tracing::info!(event.id = event_id, ranked = n, "waiting room drawn");
-            }
-            store::place_late_joiners(&self.db, event_id).await?;
-            if !rebuild::ensure_loaded(&self.redis, &self.db, event_id).await? {
-                return Ok(());
-            }
-            self.expire(event_id).await?;
-            self.admit(&event).await?;
+        let ran_out = if event.admission == Admission::Draw {
+            self.draw_steps(&event, now).await?
+        } else {
+            self.queue_steps(&event, now).await?;
+            false
+        };
+        if ran_out {
+            return self.close(&event, QueueClosedReason::Exhausted).await;
         }
         self.publish_progress(&event).await
     }
 
-    async fn close(&self, event: &Event, reason: QueueClosedReason) -> anyhow::Result<()> {
+    /// The waiting room's steps from the start on: draw the pre-queue,
+    /// place late joiners, expire, admit.
+    async fn queue_steps(&self, event: &Event, now: chrono::DateTime<Utc>) -> anyhow::Result<()> {
+        if now < event.start_time + DRAW_DELAY {
+            return Ok(());
+        }
+        let entrants = Entrants::JoinedBefore(event.start_time);
+        if let Some(n) = store::draw(&self.db, event.id, entrants).await? {
+            tracing::info!(event.id = event.id, ranked = n, "waiting room drawn");
+        }
+        store::place_late_joiners(&self.db, event.id).await?;
+        self.expire_and_admit(event).await?;
+        Ok(())
+    }
+
+    /// Gives lapsed holds back and admits the next places; `None` when the
+    /// event could not be loaded into Redis (nothing done this tick).
+    pub(super) async fn expire_and_admit(&self, event: &Event) -> anyhow::Result<Option<usize>> {
+        if !rebuild::ensure_loaded(&self.redis, &self.db, event.id).await? {
+            return Ok(None);
+        }
+        self.expire(event.id).await?;
+        self.admit(event).await.map(Some)
+    }
+
+    pub(super) async fn close(
+        &self,
+        event: &Event,
+        reason: QueueClosedReason,
+    ) -> anyhow::Result<()> {
         if let Some(rows) = store::close(&self.db, event.id, reason).await? {
             tracing::info!(
                 event.id = event.id,
@@ -232,7 +270,9 @@ impl Room {
         if admitted.is_empty() {
             return Ok(0);
         }
-        let (rows, gone) = store::record_admitted(&self.db, event.id, &admitted, claim_by).await?;
+        let (rows, gone) =
+            store::record_admitted(&self.db, event.id, event.admission, &admitted, claim_by)
+                .await?;
         let told = rows.len();
         self.handoff.pass(rows);
         // Left between the read and the grant: their units go on.

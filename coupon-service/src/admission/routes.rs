@@ -93,7 +93,7 @@ pub fn odds(ahead: i64, remaining: i64, held: i64, no_show_rate: f64) -> Odds {
     }
 }
 
-fn holds(state: &AppState) -> Holds {
+pub(super) fn holds(state: &AppState) -> Holds {
     Holds::new(state.redis.store().clone())
 }
 
@@ -114,7 +114,7 @@ async fn queued_event(state: &AppState, id: i64) -> Result<std::sync::Arc<Event>
 
 /// The room's latest progress, as the last tick left it (before the first
 /// tick: nothing served yet).
-async fn progress(state: &AppState, event: &Event) -> Progress {
+pub(super) async fn progress(state: &AppState, event: &Event) -> Progress {
     let stored = holds(state).progress(event.id).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "waiting room progress unavailable");
         None
@@ -123,7 +123,7 @@ async fn progress(state: &AppState, event: &Event) -> Progress {
 }
 
 /// The event's queue row (seed, draw, closing).
-async fn queue_of(state: &AppState, event_id: i64) -> Result<store::QueueRow, ApiError> {
+pub(super) async fn queue_of(state: &AppState, event_id: i64) -> Result<store::QueueRow, ApiError> {
     store::queue(&state.db, event_id)
         .await
         .map_err(ApiError::store_down(QUEUE_STORE))?
@@ -240,16 +240,7 @@ pub async fn join(
         ));
     }
     if event.queue_only_existing_accounts {
-        let created = store::account_created(&state.db, user.id())
-            .await
-            .map_err(ApiError::store_down(QUEUE_STORE))?
-            .ok_or(ApiError::InvalidToken)?;
-        if created >= opens_at {
-            return Err(ApiError::Refused(
-                ErrorCode::AccountTooNew,
-                "this queue is open to accounts that existed when it opened".into(),
-            ));
-        }
+        account_older_than(&state, user.id(), opens_at).await?;
     }
     let existing = store::place(&state.db, event.id, user.id())
         .await
@@ -259,7 +250,7 @@ pub async fn join(
         let p = progress(&state, &event).await;
         return Ok(no_store(HttpResponse::Ok()).json(place_view(&event, place, false, &p)));
     }
-    room_has_space(&state, event.id).await?;
+    room_has_space(&state, event.id, ErrorCode::QueueFull).await?;
     let made = store::join(&state.db, event.id, user.id())
         .await
         .map_err(
@@ -415,8 +406,13 @@ pub async fn admin_room(
 }
 
 /// Refuses a new place when the room holds `events.max_queue_places`
-/// (counted in Redis; read from PostgreSQL when Redis lost the count).
-async fn room_has_space(state: &AppState, event_id: i64) -> Result<(), ApiError> {
+/// (counted in Redis; read from PostgreSQL when Redis lost the count):
+/// `full` is the code (`queue_full`, a draw's `entries_full`).
+pub(super) async fn room_has_space(
+    state: &AppState,
+    event_id: i64,
+    full: ErrorCode,
+) -> Result<(), ApiError> {
     let holds = holds(state);
     let places = match holds.places(event_id).await.map_err(redis_unavailable)? {
         Some(n) => n,
@@ -434,8 +430,28 @@ async fn room_has_space(state: &AppState, event_id: i64) -> Result<(), ApiError>
     let max = state.settings.events.max_queue_places;
     if places >= max {
         return Err(ApiError::Conflict(
-            ErrorCode::QueueFull,
-            format!("this queue holds its maximum of {max} places"),
+            full,
+            format!("this room holds its maximum of {max} places"),
+        ));
+    }
+    Ok(())
+}
+
+/// 403 `account_too_new` unless the account existed at `opens_at` (the
+/// room's "accounts older than the room" option).
+pub(super) async fn account_older_than(
+    state: &AppState,
+    user_id: i64,
+    opens_at: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let created = store::account_created(&state.db, user_id)
+        .await
+        .map_err(ApiError::store_down(QUEUE_STORE))?
+        .ok_or(ApiError::InvalidToken)?;
+    if created >= opens_at {
+        return Err(ApiError::Refused(
+            ErrorCode::AccountTooNew,
+            "this room is open to accounts that existed when it opened".into(),
         ));
     }
     Ok(())
@@ -449,7 +465,9 @@ fn not_in_queue() -> ApiError {
 }
 
 /// Status answers are personal or live: no cache may keep them.
-fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+pub(super) fn no_store(
+    mut builder: actix_web::HttpResponseBuilder,
+) -> actix_web::HttpResponseBuilder {
     builder.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"));
     builder
 }

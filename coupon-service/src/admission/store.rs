@@ -6,13 +6,14 @@
 
 use chrono::{DateTime, Utc};
 use contract::messages::{
-    Envelope, QUEUE_ADMITTED, QUEUE_CLOSED, QueueAdmitted, QueueClosed, QueueClosedReason,
+    DRAW_LOST, DRAW_WON, DrawLost, DrawWon, Envelope, QUEUE_ADMITTED, QUEUE_CLOSED, QueueAdmitted,
+    QueueClosed, QueueClosedReason,
 };
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
-use super::ranking;
+use super::{Admission, ranking};
 use crate::outbox::store::{NewMessages, OutboxRow};
 
 /// Most late joiners given a position in one tick, and most holds looked
@@ -60,13 +61,18 @@ impl PlaceRow {
     }
 }
 
-/// The queue row of an event.
+/// The room row of an event (a queue's or a draw's).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct QueueRow {
     pub seed: Vec<u8>,
     pub drawn_at: Option<DateTime<Utc>>,
     pub pre_queue_count: Option<i32>,
     pub closed_reason: Option<String>,
+    /// A draw's: when its entries were sealed, their digest, the beacon
+    /// the draw used.
+    pub sealed_at: Option<DateTime<Utc>>,
+    pub entrants_digest: Option<String>,
+    pub beacon: Option<String>,
 }
 
 /// Whether place `p` got its coupon. A claimed place keeps the state
@@ -94,7 +100,8 @@ pub async fn place(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<Opt
 
 pub async fn queue(db: &PgPool, event_id: i64) -> sqlx::Result<Option<QueueRow>> {
     sqlx::query_as(
-        "SELECT seed, drawn_at, pre_queue_count, closed_reason FROM event_queues WHERE event_id = $1",
+        "SELECT seed, drawn_at, pre_queue_count, closed_reason, sealed_at, entrants_digest, beacon \
+         FROM event_queues WHERE event_id = $1",
     )
     .bind(event_id)
     .fetch_optional(db)
@@ -135,6 +142,60 @@ pub async fn join(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<Opti
     .await
 }
 
+/// Enters a draw: a new entry, or back in after withdrawing; `None` when
+/// the account holds an entry already (read it with [`place`]) or the
+/// entries are closed or sealed. Entries and withdrawals share the draw's
+/// advisory lock (keyed by the event id), which sealing takes alone: once
+/// the entrant list's digest is written, nothing in flight can change the
+/// list.
+pub async fn enter(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<Option<PlaceRow>> {
+    let mut tx = db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+        .bind(event_id)
+        .execute(&mut *tx)
+        .await?;
+    let entry = sqlx::query_as(
+        "INSERT INTO queue_places (event_id, user_id) \
+         SELECT $1, $2 FROM event_queues q JOIN coupon_events e ON e.id = q.event_id \
+         WHERE q.event_id = $1 AND q.sealed_at IS NULL AND statement_timestamp() < e.entry_closes_at \
+         ON CONFLICT (event_id, user_id) DO UPDATE SET state = 'waiting', \
+           arrival = nextval(pg_get_serial_sequence('queue_places', 'arrival')), \
+           joined_at = now(), position = NULL, admitted_at = NULL, claim_by = NULL \
+         WHERE queue_places.state = 'left' \
+         RETURNING user_id, joined_at, position, state, claim_by, false AS claimed",
+    )
+    .bind(event_id)
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(entry)
+}
+
+/// Withdraws a draw entry while the entries are open; false when they are
+/// closed or sealed (or there was no entry to withdraw).
+pub async fn withdraw(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<bool> {
+    let mut tx = db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+        .bind(event_id)
+        .execute(&mut *tx)
+        .await?;
+    let done = sqlx::query(
+        "UPDATE queue_places p SET state = 'left' FROM event_queues q, coupon_events e \
+         WHERE p.event_id = $1 AND p.user_id = $2 AND p.state = 'waiting' \
+         AND q.event_id = $1 AND q.sealed_at IS NULL \
+         AND e.id = $1 AND statement_timestamp() < e.entry_closes_at",
+    )
+    .bind(event_id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    tx.commit().await?;
+    Ok(done)
+}
+
 /// Leaves the queue (waiting or admitted); a claimed place stays as it is:
 /// the coupon is the user's.
 pub async fn leave(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<()> {
@@ -150,10 +211,19 @@ pub async fn leave(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<()>
     Ok(())
 }
 
-/// The draw at the start: the places that joined before `start` (and are
-/// still in) get positions 1..N in the seeded ranking. Once per queue; the
-/// number ranked, or `None` when it was drawn already.
-pub async fn draw(db: &PgPool, event_id: i64, start: DateTime<Utc>) -> sqlx::Result<Option<i32>> {
+/// Who a draw ranks, and with what.
+pub enum Entrants {
+    /// The waiting room: the places that joined before the start, seed
+    /// alone.
+    JoinedBefore(DateTime<Utc>),
+    /// The draw: every entry (sealed when the entries closed), seed and
+    /// the beacon stored on the event (hex; none: empty).
+    Sealed,
+}
+
+/// The draw: the entrants get positions 1..N in the seeded ranking. Once
+/// per room; the number ranked, or `None` when it was drawn already.
+pub async fn draw(db: &PgPool, event_id: i64, entrants: Entrants) -> sqlx::Result<Option<i32>> {
     let mut tx = db.begin().await?;
     let queue: Option<(Vec<u8>, Option<DateTime<Utc>>)> =
         sqlx::query_as("SELECT seed, drawn_at FROM event_queues WHERE event_id = $1 FOR UPDATE")
@@ -163,14 +233,36 @@ pub async fn draw(db: &PgPool, event_id: i64, start: DateTime<Utc>) -> sqlx::Res
     let Some((seed, None)) = queue else {
         return Ok(None);
     };
-    let entrants: Vec<i64> = sqlx::query_scalar(
-        "SELECT user_id FROM queue_places WHERE event_id = $1 AND state = 'waiting' AND joined_at < $2",
-    )
-    .bind(event_id)
-    .bind(start)
-    .fetch_all(&mut *tx)
-    .await?;
-    let ranked = ranking::ranked(&seed, entrants);
+    let (users, beacon): (Vec<i64>, Option<String>) = match entrants {
+        Entrants::JoinedBefore(start) => (
+            sqlx::query_scalar(
+                "SELECT user_id FROM queue_places WHERE event_id = $1 AND state = 'waiting' \
+                 AND joined_at < $2",
+            )
+            .bind(event_id)
+            .bind(start)
+            .fetch_all(&mut *tx)
+            .await?,
+            None,
+        ),
+        Entrants::Sealed => (
+            sqlx::query_scalar(
+                "SELECT user_id FROM queue_places WHERE event_id = $1 AND state = 'waiting'",
+            )
+            .bind(event_id)
+            .fetch_all(&mut *tx)
+            .await?,
+            sqlx::query_scalar("SELECT draw_beacon FROM coupon_events WHERE id = $1")
+                .bind(event_id)
+                .fetch_one(&mut *tx)
+                .await?,
+        ),
+    };
+    let beacon_bytes = beacon
+        .as_deref()
+        .and_then(ranking::unhex)
+        .unwrap_or_default();
+    let ranked = ranking::ranked_with(&seed, &beacon_bytes, users);
     let count = i32::try_from(ranked.len()).unwrap_or(i32::MAX);
     sqlx::query(
         "UPDATE queue_places p SET position = r.position FROM \
@@ -182,15 +274,51 @@ pub async fn draw(db: &PgPool, event_id: i64, start: DateTime<Utc>) -> sqlx::Res
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "UPDATE event_queues SET drawn_at = now(), pre_queue_count = $2, last_position = $2 \
-         WHERE event_id = $1",
+        "UPDATE event_queues SET drawn_at = now(), pre_queue_count = $2, last_position = $2, \
+         beacon = $3 WHERE event_id = $1",
     )
     .bind(event_id)
     .bind(count)
+    .bind(beacon)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(Some(count))
+}
+
+/// Seals a draw's entries once (the entry window closed): the digest of
+/// the entrant list, public from now on. True when this call sealed them.
+pub async fn seal(db: &PgPool, event_id: i64) -> sqlx::Result<bool> {
+    let mut tx = db.begin().await?;
+    // Waits for the entries and withdrawals in flight (see [`enter`]).
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(event_id)
+        .execute(&mut *tx)
+        .await?;
+    let unsealed: Option<bool> = sqlx::query_scalar(
+        "SELECT sealed_at IS NULL FROM event_queues WHERE event_id = $1 FOR UPDATE",
+    )
+    .bind(event_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if unsealed != Some(true) {
+        return Ok(false);
+    }
+    let entrants: Vec<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM queue_places WHERE event_id = $1 AND state = 'waiting'",
+    )
+    .bind(event_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE event_queues SET sealed_at = now(), entrants_digest = $2 WHERE event_id = $1",
+    )
+    .bind(event_id)
+    .bind(contract::admission::entrants_digest(&entrants))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Late joiners (after the draw) get the next positions in arrival order.
@@ -242,12 +370,14 @@ pub async fn next_waiting(db: &PgPool, event_id: i64, limit: i64) -> sqlx::Resul
     .await
 }
 
-/// Records admissions Redis granted, with each user's `queue.admitted` in
-/// the same transaction. Returns the outbox rows and the users that were
-/// no longer waiting (they left meanwhile: their holds go back).
+/// Records admissions Redis granted, with each user's `queue.admitted`
+/// (a draw's `draw.won`) in the same transaction. Returns the outbox rows
+/// and the users that were no longer waiting (they left meanwhile: their
+/// holds go back).
 pub async fn record_admitted(
     db: &PgPool,
     event_id: i64,
+    mode: Admission,
     users: &[i64],
     claim_by: DateTime<Utc>,
 ) -> sqlx::Result<(Vec<OutboxRow>, Vec<i64>)> {
@@ -263,17 +393,25 @@ pub async fn record_admitted(
     .await?;
     let mut messages = NewMessages::default();
     let now = Utc::now();
-    for (user_id, position) in &admitted {
-        let message = Envelope::new(
-            QueueAdmitted {
-                user_id: *user_id,
+    for &(user_id, position) in &admitted {
+        let position = i64::from(position);
+        if mode == Admission::Draw {
+            let won = DrawWon {
+                user_id,
                 event_id,
-                position: i64::from(*position),
+                rank: position,
                 claim_by,
-            },
-            now,
-        );
-        messages.push(QUEUE_ADMITTED, &message, None)?;
+            };
+            messages.push(DRAW_WON, &Envelope::new(won, now), None)?;
+        } else {
+            let admitted = QueueAdmitted {
+                user_id,
+                event_id,
+                position,
+                claim_by,
+            };
+            messages.push(QUEUE_ADMITTED, &Envelope::new(admitted, now), None)?;
+        }
     }
     let rows = messages.insert(&mut *tx).await?;
     // Admitted earlier (a tick that crashed before telling) count as told
@@ -292,6 +430,70 @@ pub async fn record_admitted(
         .filter(|u| !still.contains(u))
         .collect();
     Ok((rows, gone))
+}
+
+/// Tells the next `limit` entrants not drawn (waiting, with a position
+/// past those told so far) with one `draw.lost` each, in the transaction
+/// that moves the cursor; returns the outbox rows (empty: all told).
+pub async fn tell_not_drawn(
+    db: &PgPool,
+    event_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<OutboxRow>> {
+    let mut tx = db.begin().await?;
+    let told: Option<i32> = sqlx::query_scalar(
+        "SELECT lost_told_upto FROM event_queues WHERE event_id = $1 FOR UPDATE",
+    )
+    .bind(event_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(told) = told else {
+        return Ok(Vec::new());
+    };
+    let next: Vec<(i64, i32)> = sqlx::query_as(
+        "SELECT user_id, position FROM queue_places WHERE event_id = $1 AND state = 'waiting' \
+         AND position > $2 ORDER BY position LIMIT $3",
+    )
+    .bind(event_id)
+    .bind(told)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    let Some(&(_, last)) = next.last() else {
+        return Ok(Vec::new());
+    };
+    let mut messages = NewMessages::default();
+    let now = Utc::now();
+    for (user_id, rank) in next {
+        let lost = DrawLost {
+            user_id,
+            event_id,
+            rank: i64::from(rank),
+        };
+        messages.push(DRAW_LOST, &Envelope::new(lost, now), None)?;
+    }
+    let rows = messages.insert(&mut *tx).await?;
+    sqlx::query("UPDATE event_queues SET lost_told_upto = $2 WHERE event_id = $1")
+        .bind(event_id)
+        .bind(last)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// Draws the admin moved forward ("draw now"): the draw time becomes now
+/// for a draw not drawn yet. True when it changed.
+pub async fn draw_now(db: &PgPool, event_id: i64) -> sqlx::Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE coupon_events SET draw_at = now(), updated_at = now() \
+         WHERE id = $1 AND admission = 'draw' AND draw_at > now()",
+    )
+    .bind(event_id)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// Admitted users whose claim window passed and who hold no coupon.
@@ -335,6 +537,8 @@ pub struct Counts {
     pub serving: i64,
     /// Admitted in the last [`RATE_WINDOW_SECS`] seconds.
     pub admitted_recently: i64,
+    /// Admission rounds so far (one per tick that admitted anyone).
+    pub rounds: i64,
 }
 
 /// The window the admission rate is measured over (the counts' query).
@@ -358,7 +562,8 @@ pub async fn counts(db: &PgPool, event_id: i64) -> sqlx::Result<Counts> {
          count(*) FILTER (WHERE p.state = 'expired') AS expired, \
          count(*) FILTER (WHERE p.state = 'left') AS left, \
          COALESCE(max(p.position) FILTER (WHERE p.admitted_at IS NOT NULL), 0)::bigint AS serving, \
-         count(*) FILTER (WHERE p.admitted_at > now() - make_interval(secs => $2)) AS admitted_recently \
+         count(*) FILTER (WHERE p.admitted_at > now() - make_interval(secs => $2)) AS admitted_recently, \
+         count(DISTINCT p.admitted_at) AS rounds \
          FROM (SELECT issued_count::bigint AS issued FROM coupon_events WHERE id = $1) e \
          LEFT JOIN queue_places p ON p.event_id = $1 GROUP BY e.issued",
     )
@@ -420,14 +625,26 @@ pub async fn unclaimed_holds(
         .collect())
 }
 
-/// Queued events whose room may need a tick: queue open, not closed, not
-/// over a minute past the end.
+/// Queued or drawn events whose room may need a tick: open, not closed,
+/// not over a minute past the end.
 pub async fn open_rooms(db: &PgPool) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
         "SELECT e.id FROM coupon_events e JOIN event_queues q ON q.event_id = e.id \
-         WHERE e.admission = 'queue' AND q.closed_at IS NULL AND e.queue_opens_at <= now() \
+         WHERE e.admission IN ('queue', 'draw') AND q.closed_at IS NULL \
+         AND COALESCE(e.queue_opens_at, e.entry_opens_at) <= now() \
          AND e.end_time > now() - interval '1 minute' ORDER BY e.id",
     )
+    .fetch_all(db)
+    .await
+}
+
+/// The admission rounds so far, oldest first.
+pub async fn rounds(db: &PgPool, event_id: i64) -> sqlx::Result<Vec<(DateTime<Utc>, i64)>> {
+    sqlx::query_as(
+        "SELECT admitted_at, count(*) FROM queue_places WHERE event_id = $1 \
+         AND admitted_at IS NOT NULL GROUP BY admitted_at ORDER BY admitted_at",
+    )
+    .bind(event_id)
     .fetch_all(db)
     .await
 }

@@ -66,6 +66,22 @@ pub struct Event {
     #[serde(default)]
     #[sqlx(default)]
     pub queue_joined: i64,
+    /// The draw's settings (draw mode; `queue_only_existing_accounts`,
+    /// `claim_window_secs` and the seed's commitment serve it too).
+    #[serde(default)]
+    pub entry_opens_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub entry_closes_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub draw_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub draw_beacon_round: Option<String>,
+    #[serde(default)]
+    pub draw_beacon: Option<String>,
+    /// The digest of the entrant list, set when the entries closed.
+    #[serde(default)]
+    #[sqlx(default)]
+    pub draw_entrants_digest: Option<String>,
 }
 
 /// Derived from time and state, never stored; the reserve script applies the
@@ -115,7 +131,39 @@ impl Event {
             queue_opens_at: self.queue_opens_at,
             claim_window_secs: self.claim_window_secs,
             queue_only_existing_accounts: self.queue_only_existing_accounts,
+            entry_opens_at: self.entry_opens_at,
+            entry_closes_at: self.entry_closes_at,
+            draw_at: self.draw_at,
+            draw_beacon_round: self.draw_beacon_round.clone(),
+            draw_beacon: self.draw_beacon.clone(),
         }
+    }
+
+    /// When the room opens for places (queue) or entries (draw).
+    pub fn room_opens_at(&self) -> Option<DateTime<Utc>> {
+        match self.admission {
+            Admission::FirstCome => None,
+            Admission::Queue => Some(self.queue_opens_at.unwrap_or(self.start_time)),
+            Admission::Draw => Some(self.entry_opens_at.unwrap_or(self.start_time)),
+        }
+    }
+
+    /// The draw's public settings, in draw mode.
+    pub fn draw_view(&self) -> Option<DrawSettingsView> {
+        (self.admission == Admission::Draw).then(|| DrawSettingsView {
+            entry_opens_at: self.entry_opens_at.unwrap_or(self.start_time),
+            entry_closes_at: self.entry_closes_at.unwrap_or(self.start_time),
+            draw_at: self.draw_at.unwrap_or(self.start_time),
+            claim_window_secs: self.claim_window_secs,
+            only_existing_accounts: self.queue_only_existing_accounts,
+            seed_commitment: self.queue_seed_commitment.clone().unwrap_or_default(),
+            beacon_round: self.draw_beacon_round.clone(),
+            beacon: self.draw_beacon.clone(),
+            entrants_digest: self.draw_entrants_digest.clone(),
+            seed: self.queue_seed.clone(),
+            closed_reason: self.queue_closed_reason.clone(),
+            entries: self.queue_joined,
+        })
     }
 
     /// The queue's public settings, in queue mode.
@@ -148,6 +196,7 @@ impl Event {
             valid_days: self.valid_days,
             admission: self.admission,
             queue: self.queue_view(),
+            draw: self.draw_view(),
         }
     }
 }
@@ -171,6 +220,35 @@ pub struct EventView {
     pub admission: Admission,
     /// Queue mode only; the room's live state is `GET …/events/{id}/queue`.
     pub queue: Option<QueueSettingsView>,
+    /// Draw mode only; the draw's live state is `GET …/events/{id}/draw`.
+    pub draw: Option<DrawSettingsView>,
+}
+
+/// A draw's settings and public record, as everyone sees them (cached up
+/// to `events.cache_ttl_ms`; `GET …/draw` is never cached).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DrawSettingsView {
+    pub entry_opens_at: DateTime<Utc>,
+    pub entry_closes_at: DateTime<Utc>,
+    pub draw_at: DateTime<Utc>,
+    /// How long a win holds its unit.
+    pub claim_window_secs: i32,
+    /// Only accounts that existed when entries opened may enter.
+    pub only_existing_accounts: bool,
+    /// hex SHA-256 of the seed, public from the event's creation.
+    pub seed_commitment: String,
+    /// The public random value named in advance, and its value once the
+    /// admin entered it (hex).
+    pub beacon_round: Option<String>,
+    pub beacon: Option<String>,
+    /// hex SHA-256 of the entrant list, published when the entries closed.
+    pub entrants_digest: Option<String>,
+    /// hex; revealed by the draw.
+    pub seed: Option<String>,
+    /// `sold_out`, `ended`, `closed` or `exhausted` once the draw closed.
+    pub closed_reason: Option<String>,
+    /// Entries ever made (withdrawn ones included).
+    pub entries: i64,
 }
 
 /// A queued event's settings, as everyone sees them.
@@ -234,10 +312,35 @@ pub struct NewEvent {
     #[serde(default = "default_claim_window")]
     #[schema(required = false, minimum = 30, maximum = 3600)]
     pub claim_window_secs: i32,
-    /// Queue mode: only accounts that existed when the queue opened may join.
+    /// Queue mode: only accounts that existed when the queue opened may
+    /// join; draw mode: when the entries opened.
     #[serde(default)]
     #[schema(required = false)]
     pub queue_only_existing_accounts: bool,
+    /// Draw mode: when entries open (default: when the event is created).
+    #[serde(default)]
+    #[schema(required = false)]
+    pub entry_opens_at: Option<DateTime<Utc>>,
+    /// Draw mode (required): when entries close; at most `draw_at`.
+    #[serde(default)]
+    #[schema(required = false)]
+    pub entry_closes_at: Option<DateTime<Utc>>,
+    /// Draw mode: when the entrants are ranked; at or after `start_time`
+    /// and `entry_closes_at`, before `end_time`; default the later of those
+    /// two.
+    #[serde(default)]
+    #[schema(required = false)]
+    pub draw_at: Option<DateTime<Utc>>,
+    /// Draw mode: a public random value named in advance, unknown when the
+    /// entries close (e.g. "drand quicknet round 12345678").
+    #[serde(default)]
+    #[schema(required = false, max_length = 200)]
+    pub draw_beacon_round: Option<String>,
+    /// Draw mode: the named value (hex), entered before the draw; the draw
+    /// waits for it when a round is named.
+    #[serde(default)]
+    #[schema(required = false, pattern = "^([0-9a-f]{2}){1,128}$")]
+    pub draw_beacon: Option<String>,
 }
 
 impl NewEvent {
@@ -247,6 +350,19 @@ impl NewEvent {
         (self.admission == Admission::Queue).then(|| {
             self.queue_opens_at
                 .unwrap_or(self.start_time - chrono::Duration::minutes(DEFAULT_QUEUE_LEAD_MINUTES))
+        })
+    }
+}
+
+impl NewEvent {
+    /// When the draw happens unless the admin says otherwise: the later of
+    /// the entries' close and the start (draw mode; `None` otherwise).
+    pub fn resolved_draw_at(&self) -> Option<DateTime<Utc>> {
+        (self.admission == Admission::Draw).then(|| {
+            self.draw_at.unwrap_or_else(|| {
+                self.entry_closes_at
+                    .map_or(self.start_time, |c| c.max(self.start_time))
+            })
         })
     }
 }
@@ -283,6 +399,12 @@ impl Event {
             queue_seed: None,
             queue_closed_reason: None,
             queue_joined: 0,
+            entry_opens_at: None,
+            entry_closes_at: None,
+            draw_at: None,
+            draw_beacon_round: None,
+            draw_beacon: None,
+            draw_entrants_digest: None,
         }
     }
 }

@@ -18,7 +18,9 @@ macro_rules! columns {
          (SELECT encode(q.seed, 'hex') FROM event_queues q WHERE q.event_id = id \
             AND q.drawn_at IS NOT NULL) AS queue_seed, \
          (SELECT q.closed_reason FROM event_queues q WHERE q.event_id = id) AS queue_closed_reason, \
-         (SELECT count(*) FROM queue_places p WHERE p.event_id = id) AS queue_joined"
+         (SELECT count(*) FROM queue_places p WHERE p.event_id = id) AS queue_joined, \
+         entry_opens_at, entry_closes_at, draw_at, draw_beacon_round, draw_beacon, \
+         (SELECT q.entrants_digest FROM event_queues q WHERE q.event_id = id) AS draw_entrants_digest"
     };
 }
 
@@ -116,7 +118,7 @@ pub async fn recent_ids(pool: &PgPool) -> sqlx::Result<Vec<i64>> {
     .await
 }
 
-/// Inserts an event; in queue mode also its queue with a fresh seed, whose
+/// Inserts an event; in queue or draw mode also its room with a fresh seed, whose
 /// commitment the event shows from now on (one statement: both or none).
 #[tracing::instrument(skip_all)]
 pub async fn insert(pool: &PgPool, e: &NewEvent) -> sqlx::Result<Event> {
@@ -124,16 +126,21 @@ pub async fn insert(pool: &PgPool, e: &NewEvent) -> sqlx::Result<Event> {
         "WITH e AS (INSERT INTO coupon_events (title, description, total_count, max_per_user, \
          start_time, end_time, discount_type, discount_value, min_purchase_amount, valid_days, \
          code_prefix, admission, queue_opens_at, claim_window_secs, queue_only_existing_accounts, \
-         queue_seed_commitment) \
+         queue_seed_commitment, entry_opens_at, entry_closes_at, draw_at, draw_beacon_round, \
+         draw_beacon) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         CASE WHEN $12 = 'queue' THEN encode(sha256($16), 'hex') END) RETURNING *), \
-         q AS (INSERT INTO event_queues (event_id, seed) SELECT id, $16 FROM e WHERE admission = 'queue') \
+         CASE WHEN $12 <> 'first_come' THEN encode(sha256($16), 'hex') END, $17, $18, $19, $20, $21) \
+         RETURNING *), \
+         q AS (INSERT INTO event_queues (event_id, seed) SELECT id, $16 FROM e \
+           WHERE admission <> 'first_come') \
          SELECT ",
         columns!(),
         " FROM e"
     ));
     let seed = crate::admission::ranking::new_seed().to_vec();
-    bind_fields(insert, e).bind(seed).fetch_one(pool).await
+    bind_draw_fields(bind_fields(insert, e).bind(seed), e)
+        .fetch_one(pool)
+        .await
 }
 
 /// Binds an event's writable fields as `$1`…`$15`, in the column order of
@@ -158,4 +165,19 @@ pub fn bind_fields<'q, O>(
         .bind(e.resolved_queue_opens_at())
         .bind(e.claim_window_secs)
         .bind(e.queue_only_existing_accounts)
+}
+
+/// Binds the draw's settings as the five parameters after `$16` (the
+/// insert's seed, the update's id), `$17`…`$21`; `None` outside draw mode.
+pub fn bind_draw_fields<'q, O>(
+    query: QueryAs<'q, Postgres, O, PgArguments>,
+    e: &'q NewEvent,
+) -> QueryAs<'q, Postgres, O, PgArguments> {
+    let draw = e.admission == crate::admission::Admission::Draw;
+    query
+        .bind(e.entry_opens_at.filter(|_| draw))
+        .bind(e.entry_closes_at.filter(|_| draw))
+        .bind(e.resolved_draw_at())
+        .bind(e.draw_beacon_round.as_deref().filter(|_| draw))
+        .bind(e.draw_beacon.as_deref().filter(|_| draw))
 }

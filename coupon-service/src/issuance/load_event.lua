@@ -8,7 +8,7 @@
 -- ARGV[1] start_ms  ARGV[2] end_ms  ARGV[3] total  ARGV[4] max_per_user
 -- ARGV[5] closed ("1"/"0")  ARGV[6] expire_at_ms (unix ms)
 -- ARGV[7] version (coupon_events.state_version read with the rest)
--- ARGV[8] admission ("first_come"/"queue")
+-- ARGV[8] admission ("first_come"/"queue"/"draw")
 -- ARGV[9] remaining
 -- ARGV[10] highest ticket committed  ARGV[11] n free tickets
 -- ARGV[12 .. 11+n] free tickets; ARGV[12+n] m users; then m pairs user,
@@ -40,9 +40,9 @@ for i = users_at + 1, users_at + 2 * n_users, 2 do
   redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1])
 end
 redis.call('HSET', KEYS[6], '_', '')
--- Only a queued event has holds (their count keeps the hash in existence):
+-- Only a queued or drawn event has holds (their count keeps the hash in existence):
 -- the release and confirm scripts of a first-come sale look no further.
-if ARGV[8] == 'queue' then
+if ARGV[8] == 'queue' or ARGV[8] == 'draw' then
   local held = 0
   for i = users_at + 1 + 2 * n_users, #ARGV, 2 do
     redis.call('HSET', KEYS[7], ARGV[i], ARGV[i + 1])

@@ -102,9 +102,9 @@ pub async fn state_from_db(db: &PgPool, event_id: i64) -> anyhow::Result<Option<
     .bind(event_id)
     .fetch_all(&mut *tx)
     .await?;
-    // The waiting room's admissions not yet claimed: each holds its unit
+    // The room's admissions (wins) not yet claimed: each holds its unit
     // until claim_by, as PostgreSQL recorded it before anyone was told.
-    let holds = if event.admission == Admission::Queue {
+    let holds = if event.admission.has_room() {
         crate::admission::store::unclaimed_holds(&mut tx, event_id).await?
     } else {
         Vec::new()

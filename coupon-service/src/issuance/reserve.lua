@@ -25,7 +25,7 @@
 --  -6  not admitted: a queued event, and the user holds no admission (or its
 --      claim window passed)
 --
--- A queued event (info.admission = 'queue'): admission holds a unit for
+-- A queued or drawn event (info.admission = 'queue' or 'draw'): admission (a win) holds a unit for
 -- the user in `holds` until claim_by (counted in its '#held' field, so the
 -- room admits only while stock > held); the holder's press takes its unit
 -- from `stock` like any press and marks the hold with the ticket
@@ -67,7 +67,7 @@ end
 
 local remaining = tonumber(redis.call('GET', KEYS[2]) or '0')
 local claim_by = nil
-if info[6] == 'queue' then
+if info[6] == 'queue' or info[6] == 'draw' then
   local hold = redis.call('HGET', KEYS[7], user)
   if hold then
     local by, writing = string.match(hold, '^(%d+):?(%d*)$')

@@ -160,12 +160,13 @@ async fn issue_coupon(
                 return Err(sold_out());
             }
             ReserveOutcome::NotAdmitted => {
-                return Err(ApiError::Refused(
-                    ErrorCode::NotAdmitted,
+                let why = if event.admission == crate::admission::Admission::Draw {
+                    "this sale is a draw: only a winner may claim, before the claim window ends"
+                } else {
                     "this sale admits through its queue: join it, and press once admitted, \
                      before your claim window ends"
-                        .into(),
-                ));
+                };
+                return Err(ApiError::Refused(ErrorCode::NotAdmitted, why.into()));
             }
             ReserveOutcome::LimitReached => {
                 return Err(ApiError::Conflict(

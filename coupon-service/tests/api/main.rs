@@ -7,6 +7,7 @@ mod announcements;
 mod auth;
 mod bad_input;
 mod cluster;
+mod draw;
 mod event_state;
 mod events;
 mod faults;

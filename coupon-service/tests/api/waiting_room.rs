@@ -36,6 +36,11 @@ async fn queued_event(app: &TestApp, total: i32, starts_in: chrono::TimeDelta) -
             queue_opens_at: Some(now - chrono::TimeDelta::minutes(1)),
             claim_window_secs: 120,
             queue_only_existing_accounts: false,
+            entry_opens_at: None,
+            entry_closes_at: None,
+            draw_at: None,
+            draw_beacon_round: None,
+            draw_beacon: None,
         },
     )
     .await

@@ -92,6 +92,11 @@ impl CouponService {
                 queue_opens_at: None,
                 claim_window_secs: coupon_service::events::model::DEFAULT_CLAIM_WINDOW_SECS,
                 queue_only_existing_accounts: false,
+                entry_opens_at: None,
+                entry_closes_at: None,
+                draw_at: None,
+                draw_beacon_round: None,
+                draw_beacon: None,
             },
         )
         .await
