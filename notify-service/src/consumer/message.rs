@@ -5,9 +5,10 @@
 //! parsed into its messages, each fanned out and deduplicated on its own.
 
 use contract::messages::{
-    COUPON_ISSUED, COUPON_SOLDOUT, CouponIssued, CouponSoldout, EVENT_STOCK, EVENT_UPDATED,
-    Envelope, EventStock, EventUpdated, MAX_PACKED, QUEUE_ADMITTED, QUEUE_CLOSED, QUEUE_PROGRESS,
-    QueueAdmitted, QueueClosed, QueueProgress, SESSION_REVOKED, SessionRevoked,
+    COUPON_ISSUED, COUPON_SOLDOUT, CouponIssued, CouponSoldout, DRAW_LOST, DRAW_WON, DrawLost,
+    DrawWon, EVENT_STOCK, EVENT_UPDATED, Envelope, EventStock, EventUpdated, MAX_PACKED,
+    QUEUE_ADMITTED, QUEUE_CLOSED, QUEUE_PROGRESS, QueueAdmitted, QueueClosed, QueueProgress,
+    SESSION_REVOKED, SessionRevoked,
 };
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -29,6 +30,10 @@ pub enum Notification {
     QueueClosed(Envelope<QueueClosed>),
     /// A user's place was admitted (personal, resumable).
     QueueAdmitted(Envelope<QueueAdmitted>),
+    /// A user won a draw (personal, resumable).
+    DrawWon(Envelope<DrawWon>),
+    /// A user was not drawn (personal, resumable).
+    DrawLost(Envelope<DrawLost>),
     /// Several `coupon.issued` in one AMQP message, in publish order.
     IssuedPack(Vec<Envelope<CouponIssued>>),
 }
@@ -95,6 +100,8 @@ impl Notification {
             QUEUE_PROGRESS => Self::QueueProgress(body(raw, routing_key)?),
             QUEUE_CLOSED => Self::QueueClosed(body(raw, routing_key)?),
             QUEUE_ADMITTED => Self::QueueAdmitted(body(raw, routing_key)?),
+            DRAW_WON => Self::DrawWon(body(raw, routing_key)?),
+            DRAW_LOST => Self::DrawLost(body(raw, routing_key)?),
             other => return Err(ParseError::UnknownRoutingKey(other.to_owned())),
         };
         let ids_ok = match &parsed {
@@ -106,6 +113,8 @@ impl Notification {
             Self::QueueProgress(m) => m.data.event_id > 0,
             Self::QueueClosed(m) => m.data.event_id > 0,
             Self::QueueAdmitted(m) => m.data.user_id > 0 && m.data.event_id > 0,
+            Self::DrawWon(m) => m.data.user_id > 0 && m.data.event_id > 0,
+            Self::DrawLost(m) => m.data.user_id > 0 && m.data.event_id > 0,
             Self::IssuedPack(ms) => ms.iter().all(|m| m.data.user_id > 0 && m.data.event_id > 0),
         };
         if ids_ok {
@@ -125,6 +134,8 @@ impl Notification {
             Self::QueueProgress(_) => QUEUE_PROGRESS,
             Self::QueueClosed(_) => QUEUE_CLOSED,
             Self::QueueAdmitted(_) => QUEUE_ADMITTED,
+            Self::DrawWon(_) => DRAW_WON,
+            Self::DrawLost(_) => DRAW_LOST,
         }
     }
 
@@ -139,6 +150,8 @@ impl Notification {
         match self {
             Self::Issued(m) => Some(m.data.user_id.unsigned_abs()),
             Self::QueueAdmitted(m) => Some(m.data.user_id.unsigned_abs()),
+            Self::DrawWon(m) => Some(m.data.user_id.unsigned_abs()),
+            Self::DrawLost(m) => Some(m.data.user_id.unsigned_abs()),
             Self::Soldout(_)
             | Self::Stock(_)
             | Self::Updated(_)
@@ -172,6 +185,8 @@ impl Notification {
             Self::QueueProgress(m) => m.id,
             Self::QueueClosed(m) => m.id,
             Self::QueueAdmitted(m) => m.id,
+            Self::DrawWon(m) => m.id,
+            Self::DrawLost(m) => m.id,
             Self::IssuedPack(ms) => ms.first().map_or_else(uuid::Uuid::nil, |m| m.id),
         }
     }
@@ -185,6 +200,8 @@ impl Notification {
         match self {
             Self::Issued(m) => personal(store, m.data.user_id, m, kind, consumed_ms).await,
             Self::QueueAdmitted(m) => personal(store, m.data.user_id, m, kind, consumed_ms).await,
+            Self::DrawWon(m) => personal(store, m.data.user_id, m, kind, consumed_ms).await,
+            Self::DrawLost(m) => personal(store, m.data.user_id, m, kind, consumed_ms).await,
             Self::Soldout(m) => {
                 event_wide(store, m.data.event_id, m, kind, consumed_ms, true).await
             }
