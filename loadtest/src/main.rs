@@ -37,6 +37,13 @@ enum Scenario {
     /// never press; join cost, progress frames, the sold-out notice,
     /// admission order against the proof, the room's invariants.
     Queue,
+    /// A drawn sale: --users accounts enter in a --draw-entry-secs window
+    /// (--connections of them with a socket, the rest reading their entry
+    /// every --poll-secs from the draw on), --stock coupons, a
+    /// --no-show-share of the winners never press; entry cost, the draw's
+    /// delay, the result pushed to every socket, backfill rounds, the proof
+    /// and the draw's invariants.
+    Draw,
     /// Creates a sale event running now (--stock coupons, one per user) and
     /// prints its id: the sale several crowd processes share.
     Event,
@@ -76,17 +83,22 @@ struct Args {
     /// client that does not exist, kept for comparison.
     #[arg(long)]
     unkeyed: bool,
-    /// queue: the share of admitted users who never press (their holds
-    /// lapse after the 30 s claim window and pass on).
+    /// queue, draw: the share of admitted users (winners) who never press
+    /// (their holds lapse after the 30 s claim window and pass on).
     #[arg(long, default_value_t = 0.1, value_parser = share)]
     no_show_share: f64,
-    /// queue: how often a user without a socket reads its place.
+    /// queue, draw: how often a user without a socket reads its place
+    /// (entry).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
     poll_secs: u64,
     /// queue: the sale starts this long after the joins begin (joins before
     /// it are drawn in the seeded order, later ones follow by arrival).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     queue_lead_secs: u64,
+    /// draw: how long the entries stay open from the event's creation (the
+    /// sockets open first; enough for every entry to land).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=7200))]
+    draw_entry_secs: u64,
     /// Length of the timed scenarios (sustained, rejections).
     #[arg(long, default_value_t = 20)]
     duration_secs: u64,
@@ -196,7 +208,7 @@ fn ensure_open_files(args: &Args, connections: usize) -> anyhow::Result<()> {
     let sockets = match args.scenario {
         Scenario::Crowd if args.sell_only => 0,
         Scenario::Crowd | Scenario::Idle => connections,
-        Scenario::Queue => connections.min(args.users),
+        Scenario::Queue | Scenario::Draw => connections.min(args.users),
         Scenario::Watchers => args.watchers,
         Scenario::Push => args.users.min(args.concurrency),
         Scenario::All => args.watchers.max(args.users.min(args.concurrency)),
@@ -272,7 +284,11 @@ async fn main() -> anyhow::Result<()> {
             || (args.scenario == Scenario::All
                 && !matches!(
                     s,
-                    Scenario::Idle | Scenario::Crowd | Scenario::Event | Scenario::Queue
+                    Scenario::Idle
+                        | Scenario::Crowd
+                        | Scenario::Event
+                        | Scenario::Queue
+                        | Scenario::Draw
                 ))
     };
     if wanted(Scenario::Sellout) {
@@ -337,6 +353,18 @@ async fn main() -> anyhow::Result<()> {
             lead_secs: args.queue_lead_secs,
         };
         reports.push(&target, scenarios::queue::run(&target, &options).await?);
+    }
+    if wanted(Scenario::Draw) {
+        let options = scenarios::draw::Options {
+            users: args.users,
+            stock: args.stock,
+            sockets: connections.min(args.users),
+            concurrency: args.concurrency,
+            no_show_share: args.no_show_share,
+            poll_secs: args.poll_secs,
+            entry_secs: args.draw_entry_secs,
+        };
+        reports.push(&target, scenarios::draw::run(&target, &options).await?);
     }
     if wanted(Scenario::Idle) {
         anyhow::ensure!(

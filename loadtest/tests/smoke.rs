@@ -438,3 +438,41 @@ async fn a_waiting_room_sale_at_a_small_size_keeps_every_invariant() {
         report.extra
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draw_at_a_small_size_keeps_every_invariant() {
+    let stack = start_stack().await;
+    let report = scenarios::draw::run(
+        &stack.target,
+        &scenarios::draw::Options {
+            users: 40,
+            stock: 5,
+            sockets: 25,
+            concurrency: 20,
+            no_show_share: 0.3,
+            poll_secs: 1,
+            entry_secs: 8,
+        },
+    )
+    .await
+    .expect("draw");
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+    assert_eq!(
+        report.outcomes.get("201"),
+        Some(&40),
+        "{:?}",
+        report.outcomes
+    );
+    assert_eq!(report.extra["claimed"], 5, "{}", report.extra);
+    assert_eq!(report.extra["entrants"], 40, "{}", report.extra);
+    // A no-show's win passes on in a later round.
+    let (wins, rounds) = (
+        report.extra["wins"].as_u64().unwrap_or(0),
+        report.extra["rounds"].as_u64().unwrap_or(0),
+    );
+    assert!(
+        wins >= 5 && rounds >= 1 && (wins == 5 || rounds >= 2),
+        "{}",
+        report.extra
+    );
+}

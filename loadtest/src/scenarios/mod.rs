@@ -2,6 +2,7 @@
 //! users, runs, measures, and checks the invariants.
 
 pub mod crowd;
+pub mod draw;
 pub mod idle;
 pub mod losers;
 pub mod push;

@@ -48,16 +48,16 @@ pub struct Options {
 
 /// Whether this user is one who never presses (a fixed share, spread over
 /// the ids).
-fn no_show(user: i64, share: f64) -> bool {
+pub(super) fn no_show(user: i64, share: f64) -> bool {
     (user.unsigned_abs().wrapping_mul(2_654_435_761) % 1000) < (share * 1000.0) as u64
 }
 
 #[derive(Default)]
-struct Claims {
+pub(super) struct Claims {
     /// Admitted users pressing, with their press's outcome.
-    pressed: HashMap<i64, String>,
-    last_201: Option<Instant>,
-    issued: Vec<i64>,
+    pub pressed: HashMap<i64, String>,
+    pub last_201: Option<Instant>,
+    pub issued: Vec<i64>,
 }
 
 pub async fn run(target: &Arc<Target>, o: &Options) -> anyhow::Result<ScenarioReport> {
@@ -76,8 +76,9 @@ pub async fn run(target: &Arc<Target>, o: &Options) -> anyhow::Result<ScenarioRe
     let claims = Arc::new(Mutex::new(Claims::default()));
     let polled = o.sockets.min(pairs.len())..pairs.len();
     let (pollers, joined) = spawn_pollers(target, event, &pairs[polled], o, &claims);
+    let join_path = format!("/api/coupons/events/{event}/queue");
     let ((joins, join_window), watch) = tokio::join!(
-        join_all(target, event, &pairs, o.concurrency, &joined),
+        join_all(target, &join_path, &pairs, o.concurrency, &joined),
         watch_sockets(target, event, &sockets, &tokens, o, &claims)
     );
     for p in pollers {
@@ -170,9 +171,9 @@ async fn start_in(target: &Target, admin: &str, event: i64, secs: u64) -> anyhow
 
 /// Every user joins once, `concurrency` at a time: their outcomes and
 /// latencies, and the window the joins took.
-async fn join_all(
+pub(super) async fn join_all(
     target: &Arc<Target>,
-    event: i64,
+    path: &str,
     users: &[(i64, String)],
     concurrency: usize,
     joined: &Joined,
@@ -190,7 +191,7 @@ async fn join_all(
                 let at = Instant::now();
                 let outcome = match target
                     .http()
-                    .post(target.api(&format!("/api/coupons/events/{event}/queue")))
+                    .post(target.api(path))
                     .bearer_auth(&token)
                     .send()
                     .await
@@ -218,7 +219,7 @@ async fn join_all(
 }
 
 /// An admitted user presses (unless a no-show); the outcome is kept.
-fn press(
+pub(super) fn press(
     target: &Arc<Target>,
     event: i64,
     user: i64,
@@ -238,7 +239,7 @@ fn press(
 }
 
 /// Tells each polling user that its join was answered.
-type Joined = Mutex<HashMap<i64, tokio::sync::oneshot::Sender<()>>>;
+pub(super) type Joined = Mutex<HashMap<i64, tokio::sync::oneshot::Sender<()>>>;
 
 /// Users without a socket read their place, once their join was answered,
 /// every `poll_secs` (spread over the period) until admitted or the room
@@ -372,11 +373,12 @@ async fn watch_sockets(
 }
 
 async fn fetch_proof(target: &Target, event: i64) -> anyhow::Result<QueueProof> {
-    let response = target
-        .http()
-        .get(target.api(&format!("/api/coupons/events/{event}/queue/proof")))
-        .send()
-        .await?;
+    proof_at(target, &format!("/api/coupons/events/{event}/queue/proof")).await
+}
+
+/// A room's proof (the queue's or the draw's path).
+pub(super) async fn proof_at(target: &Target, path: &str) -> anyhow::Result<QueueProof> {
+    let response = target.http().get(target.api(path)).send().await?;
     anyhow::ensure!(
         response.status() == 200,
         "the proof answered {}",
@@ -388,7 +390,7 @@ async fn fetch_proof(target: &Target, event: i64) -> anyhow::Result<QueueProof> 
 /// The sold-out notice: from the last claim's 201 to each socket's
 /// `queue.closed` (ms: p50, p99, max); a socket without one, or with two, is
 /// a violation.
-fn closing_latencies(
+pub(super) fn closing_latencies(
     sockets: &[Socket],
     last_201: Option<Instant>,
     violations: &mut Vec<String>,
