@@ -6,7 +6,9 @@
 //!
 //! Rows this instance commits arrive through the handoff and are published
 //! without reading them back; the outbox table is searched only at connect
-//! and, every poll interval, for rows the handoff did not bring.
+//! and, every poll interval, for rows the handoff did not bring. A row the
+//! connect-time drain took is not published again when its handoff
+//! arrives.
 //!
 //! Consecutive `coupon.issued` rows go out packed, up to `pack_max` in one
 //! AMQP message whose body is the JSON array of their envelopes: the broker
@@ -14,7 +16,11 @@
 //! ack) once per pack instead of once per coupon. Its confirm settles every
 //! row of the pack.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::{HashSet, VecDeque},
+    sync::Arc,
+    time::Duration,
+};
 
 use anyhow::Context;
 use contract::{
@@ -71,6 +77,11 @@ const MARKS_QUEUED: usize = 1024;
 
 /// Handed batches gathered into one publish.
 const HANDED_PER_PUBLISH: usize = 64;
+
+/// Ids the connect-time drain published, kept (the latest this many) so
+/// the rows committed while it ran, which it may have taken too, are not
+/// published a second time when their handoff arrives.
+const DRAINED_REMEMBERED: usize = 100_000;
 
 /// A batch sent, its confirms not yet in.
 struct Published {
@@ -163,12 +174,21 @@ impl Relay {
         marks: &Marks,
     ) -> anyhow::Error {
         // Rows handed so far were committed before the drain starts, so the
-        // drain publishes them; rows handed from now on may be published by
-        // both (consumers drop the copy), but none waits for the poll.
+        // drain publishes them. Rows committed while it runs are handed and
+        // may be taken by the drain too: their handoff skips the ids the
+        // drain published, until a poll interval after it ended (by then
+        // every row it took has been handed). None waits for the poll.
         while handed.try_recv().is_ok() {}
-        if let Err(e) = self.drain(channel, Duration::ZERO, marks).await {
+        let mut published = VecDeque::new();
+        if let Err(e) = self
+            .drain(channel, Duration::ZERO, marks, Some(&mut published))
+            .await
+        {
             return e;
         }
+        let forget_drained_at = tokio::time::Instant::now() + self.poll_interval;
+        let mut drained: Option<HashSet<i64>> =
+            (!published.is_empty()).then(|| published.into_iter().collect());
 
         let mut unsettled = FuturesOrdered::new();
         let mut poll = tokio::time::interval(self.poll_interval);
@@ -182,7 +202,13 @@ impl Relay {
                 {
                     // Closed: the instance is stopping; polls still run.
                     handoff_open = received > 0;
-                    let rows: Vec<OutboxRow> = batches.drain(..).flatten().collect();
+                    let mut rows: Vec<OutboxRow> = batches.drain(..).flatten().collect();
+                    if tokio::time::Instant::now() >= forget_drained_at {
+                        drained = None;
+                    }
+                    if let Some(drained) = &drained {
+                        rows.retain(|row| !drained.contains(&row.id));
+                    }
                     if rows.is_empty() {
                         continue;
                     }
@@ -203,7 +229,7 @@ impl Relay {
                     if !channel.status().connected() {
                         return anyhow::anyhow!("the AMQP channel is closed");
                     }
-                    if let Err(e) = self.drain(channel, self.recover_after, marks).await {
+                    if let Err(e) = self.drain(channel, self.recover_after, marks, None).await {
                         return e;
                     }
                 }
@@ -213,12 +239,14 @@ impl Relay {
 
     /// Claims and publishes unpublished rows at least `min_age` old until
     /// none are left, pipelined; `FOR UPDATE SKIP LOCKED` hands each claim
-    /// the rows after those still held by unsettled batches.
+    /// the rows after those still held by unsettled batches. The ids sent
+    /// go to `published` when given (the latest [`DRAINED_REMEMBERED`]).
     async fn drain(
         &self,
         channel: &Channel,
         min_age: Duration,
         marks: &Marks,
+        mut published: Option<&mut VecDeque<i64>>,
     ) -> anyhow::Result<()> {
         let mut unsettled = FuturesOrdered::new();
         loop {
@@ -226,6 +254,11 @@ impl Relay {
                 Some(batch) => batch,
                 None => break,
             };
+            if let Some(ids) = published.as_deref_mut() {
+                ids.extend(batch.rows.iter().map(|row| row.id));
+                let excess = ids.len().saturating_sub(DRAINED_REMEMBERED);
+                ids.drain(..excess);
+            }
             let full = batch.rows.len() as i64 == self.batch_size;
             unsettled.push_back(self.settle(batch, marks));
             if unsettled.len() >= PIPELINE_DEPTH

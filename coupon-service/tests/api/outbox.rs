@@ -2,9 +2,9 @@
 //! handed to it in memory; rows nobody handed (their writer crashed, or its
 //! handoff was full) are found by the poll once they are old enough.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::helpers::{Faults, spawn_app_with};
+use crate::helpers::{Faults, eventually, spawn_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_coupons_reach_the_broker_by_handoff_without_waiting_for_the_poll() {
@@ -105,4 +105,60 @@ async fn with_pack_max_1_every_coupon_is_a_message_of_its_own() {
     let sent = app.drain_amqp("coupon.issued").await;
     assert_eq!(sent.len(), 20);
     assert!(sent.iter().all(serde_json::Value::is_object));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coupons_committed_while_the_relay_drains_its_backlog_are_published_once() {
+    let app = spawn_app_with(
+        Faults {
+            rabbitmq: true,
+            ..Faults::default()
+        },
+        |_| {},
+    )
+    .await;
+    let proxy = app.amqp_proxy.as_ref().unwrap();
+    let event = app.create_event(8000, 1).await;
+    let users = app.create_users(8000).await;
+    app.relay_connected().await;
+    proxy.cut();
+    eventually(Duration::from_secs(10), "relay notices", || async {
+        !app.state.relay.is_up()
+    })
+    .await;
+    // A backlog the relay drains when it reconnects.
+    let statuses = app.issue_once_each(&users[..2000], event.id).await;
+    assert!(statuses.iter().all(|s| *s == 201));
+
+    // Coupons keep coming while it reconnects and drains: each committed
+    // while the drain runs is handed to the relay and may be claimed by the
+    // drain as well.
+    proxy.restore();
+    let mut issued = 2000;
+    let mut up_since: Option<Instant> = None;
+    for batch in users[2000..].chunks(40) {
+        let statuses = app.issue_once_each(batch, event.id).await;
+        assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+        issued += batch.len();
+        if app.state.relay.is_up() {
+            up_since.get_or_insert_with(Instant::now);
+        }
+        if up_since.is_some_and(|t| t.elapsed() > Duration::from_millis(1500)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        up_since.is_some(),
+        "the relay reconnected while coupons were issued"
+    );
+
+    app.outbox_published(Duration::from_secs(30)).await;
+    let messages = app.drain_queue("coupon.issued").await;
+    let ids: std::collections::HashSet<_> = messages
+        .iter()
+        .map(|m| m["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(ids.len(), issued, "every coupon's message");
+    assert_eq!(messages.len(), issued, "each published once");
 }
