@@ -108,6 +108,9 @@ pub async fn update(
     if next.draw_beacon != current.draw_beacon && current.admission == Admission::Draw {
         beacon_not_drawn(&mut tx, id).await?;
     }
+    if current.admission.has_room() && next.total_count < current.total_count {
+        stock_covers_holds(&mut tx, &current, next.total_count).await?;
+    }
     if next.admission.has_room() {
         // The room's seed, kept when the event had a room before: its
         // commitment may already be public.
@@ -222,6 +225,38 @@ async fn beacon_not_drawn(
         return Err(ApiError::Conflict(
             ErrorCode::BeaconFixed,
             "the draw used the beacon; it is final".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A queued or drawn sale's stock may not go below what is issued plus
+/// what admitted users (winners) hold: each was promised a unit until its
+/// claim deadline. Read under the event's row lock, which the admissions'
+/// records do not take: a hold granted meanwhile is caught by the reserve
+/// script (410) rather than here.
+async fn stock_covers_holds(
+    tx: &mut Transaction<'static, Postgres>,
+    current: &Event,
+    total: i32,
+) -> Result<(), ApiError> {
+    let held: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM queue_places p WHERE p.event_id = $1 AND p.state = 'admitted' \
+         AND p.claim_by > now() AND NOT EXISTS (SELECT 1 FROM user_coupons c \
+           WHERE c.event_id = p.event_id AND c.user_id = p.user_id)",
+    )
+    .bind(current.id)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(ApiError::store_down(EVENT_STORE))?;
+    let promised = i64::from(current.issued_count) + held;
+    if i64::from(total) < promised {
+        return Err(ApiError::Conflict(
+            ErrorCode::StockBelowIssued,
+            format!(
+                "{} coupons are issued and {held} more held by admitted users until their claim deadline",
+                current.issued_count
+            ),
         ));
     }
     Ok(())

@@ -369,3 +369,27 @@ async fn a_full_room_refuses_new_places_but_answers_the_ones_it_holds() {
     app.flush_event_keys(event.id).await;
     assert_eq!(join(&app, event.id, users[2]).await.0, 409);
 }
+
+#[tokio::test]
+async fn the_stock_of_a_queued_sale_cannot_go_below_what_admitted_users_hold() {
+    let app = spawn_app().await;
+    let (event, users) = joined_sale(&app, 3, 3).await;
+    let holders = admitted(&app, event.id, &users, 3).await;
+    let (_, admin) = app.create_admin().await;
+    let path = format!("/api/admin/events/{}", event.id);
+    let (status, body) = app
+        .patch_json(&path, &admin, serde_json::json!({"total_count": 2}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("stock_below_issued")),
+        "{body}"
+    );
+    for u in &holders {
+        assert_eq!(
+            app.issue(&app.token(*u), event.id, None).await.status(),
+            201,
+            "every admitted user who presses in time gets a coupon"
+        );
+    }
+}
