@@ -37,8 +37,12 @@ pub const DRAW_LOST: &str = "draw.lost";
 
 /// Most messages one packed AMQP message may carry. A packed body is a JSON
 /// array of envelopes of one routing key, each with its own `id` (what
-/// consumers deduplicate by); only `coupon.issued` is packed.
+/// consumers deduplicate by); only the kinds of [`PACKED_KINDS`] are packed.
 pub const MAX_PACKED: usize = 256;
+
+/// The personal messages that may travel packed: the ones a sale or a
+/// draw produces by the thousand in a second.
+pub const PACKED_KINDS: [&str; 3] = [COUPON_ISSUED, DRAW_WON, DRAW_LOST];
 
 /// Header carrying the trace id of the request that caused the message.
 pub const TRACE_ID_HEADER: &str = "x-trace-id";

@@ -10,8 +10,9 @@
 //! connect-time drain took is not published again when its handoff
 //! arrives.
 //!
-//! Consecutive `coupon.issued` rows go out packed, up to `pack_max` in one
-//! AMQP message whose body is the JSON array of their envelopes: the broker
+//! Consecutive rows of one personal kind (`coupon.issued`, a draw's
+//! `draw.won` and `draw.lost`) go out packed, up to `pack_max` in one AMQP
+//! message whose body is the JSON array of their envelopes: the broker
 //! pays its per-message cost (a quorum log entry, a confirm, a delivery, an
 //! ack) once per pack instead of once per coupon. Its confirm settles every
 //! row of the pack.
@@ -24,7 +25,7 @@ use std::{
 
 use anyhow::Context;
 use contract::{
-    messages::{COUPON_ISSUED, TRACE_ID_HEADER},
+    messages::{PACKED_KINDS, TRACE_ID_HEADER},
     topology::Topology,
 };
 use futures::{StreamExt, future::join_all, stream::FuturesOrdered};
@@ -412,17 +413,17 @@ impl Relay {
     }
 }
 
-/// The rows as AMQP messages, in order: runs of consecutive `coupon.issued`
-/// rows cut into packs of at most `pack_max`; every other row alone.
+/// The rows as AMQP messages, in order: runs of consecutive rows of one
+/// packed kind cut into packs of at most `pack_max`; every other row alone.
 fn packs(rows: &[OutboxRow], pack_max: usize) -> impl Iterator<Item = &[OutboxRow]> {
-    let packable = |row: &OutboxRow| row.routing_key == COUPON_ISSUED;
+    let packable = |row: &OutboxRow| PACKED_KINDS.contains(&row.routing_key.as_str());
     let mut rest = rows;
     std::iter::from_fn(move || {
         let first = rest.first()?;
         let len = if packable(first) {
             rest.iter()
                 .take(pack_max.max(1))
-                .take_while(|row| packable(row))
+                .take_while(|row| row.routing_key == first.routing_key)
                 .count()
         } else {
             1
@@ -503,7 +504,7 @@ mod tests {
     }
 
     #[test]
-    fn runs_of_issued_rows_are_packed_up_to_the_limit_and_the_rest_go_alone() {
+    fn runs_of_one_packed_kind_are_packed_up_to_the_limit_and_the_rest_go_alone() {
         let rows: Vec<OutboxRow> = [
             (1, "coupon.issued"),
             (2, "coupon.issued"),
@@ -512,6 +513,9 @@ mod tests {
             (5, "coupon.issued"),
             (6, "event.stock"),
             (7, "event.stock"),
+            (8, "draw.won"),
+            (9, "draw.lost"),
+            (10, "draw.lost"),
         ]
         .into_iter()
         .map(|(id, key)| row(id, key))
@@ -523,10 +527,31 @@ mod tests {
         };
         assert_eq!(
             ids(2),
-            [vec![1, 2], vec![3], vec![4], vec![5], vec![6], vec![7]]
+            [
+                vec![1, 2],
+                vec![3],
+                vec![4],
+                vec![5],
+                vec![6],
+                vec![7],
+                vec![8],
+                vec![9, 10]
+            ]
         );
-        assert_eq!(ids(64), [vec![1, 2, 3], vec![4], vec![5], vec![6], vec![7]]);
-        assert_eq!(ids(1).len(), 7);
+        assert_eq!(
+            ids(64),
+            [
+                vec![1, 2, 3],
+                vec![4],
+                vec![5],
+                vec![6],
+                vec![7],
+                vec![8],
+                vec![9, 10]
+            ],
+            "a pack carries one kind"
+        );
+        assert_eq!(ids(1).len(), 10);
         assert_eq!(packed_body(&rows[..2]), br#"[{"n":1},{"n":2}]"#);
     }
 }

@@ -1,8 +1,9 @@
 //! A consumed RabbitMQ message: parsed and checked against the contract
 //! (docs/contract.md §3), then fanned out. A message that does not parse can never
-//! succeed, so it is dead-lettered rather than retried. A packed
-//! `coupon.issued` (a JSON array of envelopes, [`MAX_PACKED`] at most) is
-//! parsed into its messages, each fanned out and deduplicated on its own.
+//! succeed, so it is dead-lettered rather than retried. A packed personal
+//! message (`coupon.issued`, `draw.won`, `draw.lost`: a JSON array of
+//! envelopes of one kind, [`MAX_PACKED`] at most) is parsed into its
+//! messages, each fanned out and deduplicated on its own.
 
 use contract::messages::{
     COUPON_ISSUED, COUPON_SOLDOUT, CouponIssued, CouponSoldout, DRAW_LOST, DRAW_WON, DrawLost,
@@ -34,8 +35,9 @@ pub enum Notification {
     DrawWon(Envelope<DrawWon>),
     /// A user was not drawn (personal, resumable).
     DrawLost(Envelope<DrawLost>),
-    /// Several `coupon.issued` in one AMQP message, in publish order.
-    IssuedPack(Vec<Envelope<CouponIssued>>),
+    /// Several personal messages of one kind in one AMQP message, in
+    /// publish order, each with its user.
+    Pack(&'static str, Vec<(i64, Notification)>),
 }
 
 /// A delivery as the consumer handles it: one message, or a pack's.
@@ -88,10 +90,32 @@ fn is_packed(raw: &[u8]) -> bool {
     raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
 }
 
+/// A packed body of `kind`, each message wrapped with its user.
+fn packed<T: DeserializeOwned>(
+    raw: &[u8],
+    kind: &'static str,
+    wrap: impl Fn(Envelope<T>) -> (i64, Notification),
+) -> Result<Notification, ParseError> {
+    Ok(Notification::Pack(
+        kind,
+        pack(raw, kind)?.into_iter().map(wrap).collect(),
+    ))
+}
+
 impl Notification {
     pub fn parse(routing_key: &str, raw: &[u8]) -> Result<Self, ParseError> {
         let parsed = match routing_key {
-            COUPON_ISSUED if is_packed(raw) => Self::IssuedPack(pack(raw, routing_key)?),
+            COUPON_ISSUED if is_packed(raw) => {
+                packed(raw, COUPON_ISSUED, |m: Envelope<CouponIssued>| {
+                    (m.data.user_id, Self::Issued(m))
+                })?
+            }
+            DRAW_WON if is_packed(raw) => packed(raw, DRAW_WON, |m: Envelope<DrawWon>| {
+                (m.data.user_id, Self::DrawWon(m))
+            })?,
+            DRAW_LOST if is_packed(raw) => packed(raw, DRAW_LOST, |m: Envelope<DrawLost>| {
+                (m.data.user_id, Self::DrawLost(m))
+            })?,
             COUPON_ISSUED => Self::Issued(body(raw, routing_key)?),
             COUPON_SOLDOUT => Self::Soldout(body(raw, routing_key)?),
             EVENT_STOCK => Self::Stock(body(raw, routing_key)?),
@@ -104,7 +128,17 @@ impl Notification {
             DRAW_LOST => Self::DrawLost(body(raw, routing_key)?),
             other => return Err(ParseError::UnknownRoutingKey(other.to_owned())),
         };
-        let ids_ok = match &parsed {
+        let ids_ok = parsed.ids_ok();
+        if ids_ok {
+            Ok(parsed)
+        } else {
+            Err(ParseError::BadIds)
+        }
+    }
+
+    /// Every id the message names is positive.
+    fn ids_ok(&self) -> bool {
+        match self {
             Self::Issued(m) => m.data.user_id > 0 && m.data.event_id > 0,
             Self::Soldout(m) => m.data.event_id > 0,
             Self::Stock(m) => m.data.event_id > 0,
@@ -115,18 +149,14 @@ impl Notification {
             Self::QueueAdmitted(m) => m.data.user_id > 0 && m.data.event_id > 0,
             Self::DrawWon(m) => m.data.user_id > 0 && m.data.event_id > 0,
             Self::DrawLost(m) => m.data.user_id > 0 && m.data.event_id > 0,
-            Self::IssuedPack(ms) => ms.iter().all(|m| m.data.user_id > 0 && m.data.event_id > 0),
-        };
-        if ids_ok {
-            Ok(parsed)
-        } else {
-            Err(ParseError::BadIds)
+            Self::Pack(_, ms) => ms.iter().all(|(_, m)| m.ids_ok()),
         }
     }
 
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Issued(_) | Self::IssuedPack(_) => COUPON_ISSUED,
+            Self::Issued(_) => COUPON_ISSUED,
+            Self::Pack(kind, _) => kind,
             Self::Soldout(_) => COUPON_SOLDOUT,
             Self::Stock(_) => EVENT_STOCK,
             Self::Updated(_) => EVENT_UPDATED,
@@ -158,7 +188,7 @@ impl Notification {
             | Self::Revoked(_)
             | Self::QueueProgress(_)
             | Self::QueueClosed(_)
-            | Self::IssuedPack(_) => None,
+            | Self::Pack(..) => None,
         }
     }
 
@@ -166,11 +196,7 @@ impl Notification {
     /// back as it is.
     pub fn unpacked(self) -> Unpacked {
         match self {
-            Self::IssuedPack(ms) => Unpacked::Pack(
-                ms.into_iter()
-                    .map(|m| (m.data.user_id, Self::Issued(m)))
-                    .collect(),
-            ),
+            Self::Pack(_, ms) => Unpacked::Pack(ms),
             single => Unpacked::Single(single),
         }
     }
@@ -187,7 +213,7 @@ impl Notification {
             Self::QueueAdmitted(m) => m.id,
             Self::DrawWon(m) => m.id,
             Self::DrawLost(m) => m.id,
-            Self::IssuedPack(ms) => ms.first().map_or_else(uuid::Uuid::nil, |m| m.id),
+            Self::Pack(_, ms) => ms.first().map_or_else(uuid::Uuid::nil, |(_, m)| m.id()),
         }
     }
 
@@ -220,7 +246,7 @@ impl Notification {
                     .deliver_revocation(m.data.user_id, m.data.session_id, &m.id, consumed_ms)
                     .await
             }
-            Self::IssuedPack(_) => {
+            Self::Pack(..) => {
                 anyhow::bail!("a pack is fanned out message by message (see `unpacked`)")
             }
         }
@@ -347,6 +373,32 @@ mod tests {
         let stock = stock_json();
         let mixed = format!("[{},{stock}]", issued_json(5));
         assert!(Notification::parse(COUPON_ISSUED, mixed.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_draws_results_may_come_packed_too() {
+        let lost = |user: i64| {
+            serde_json::to_string(&Envelope::new(
+                DrawLost {
+                    user_id: user,
+                    event_id: 1,
+                    rank: user + 10,
+                },
+                chrono::Utc::now(),
+            ))
+            .unwrap()
+        };
+        let pack = format!("[{},{}]", lost(7), lost(8));
+        let parsed = Notification::parse(DRAW_LOST, pack.as_bytes()).unwrap();
+        assert_eq!(parsed.kind(), DRAW_LOST);
+        let Unpacked::Pack(messages) = parsed.unpacked() else {
+            panic!("a pack");
+        };
+        assert_eq!(messages.iter().map(|(u, _)| *u).collect::<Vec<_>>(), [7, 8]);
+        assert!(messages.iter().all(|(_, m)| m.kind() == DRAW_LOST));
+        // One kind per pack: a draw.won among draw.lost is refused.
+        let mixed = format!("[{},{}]", lost(7), issued_json(5));
+        assert!(Notification::parse(DRAW_LOST, mixed.as_bytes()).is_err());
     }
 
     proptest! {
