@@ -154,9 +154,9 @@ async fn create_event(
     .await
 }
 
-/// Users without a socket read their entry within 20 s of the draw, then
-/// every `poll_secs`, until they won (and press, unless a no-show) or their
-/// entry is settled.
+/// Users without a socket read their entry once within `poll_secs` of the
+/// draw, then every `poll_secs`, until they won (and press, unless a
+/// no-show) or their entry is settled.
 fn spawn_pollers(
     target: &Arc<Target>,
     event: i64,
@@ -172,10 +172,10 @@ fn spawn_pollers(
         .map(|(i, (user, token))| {
             let (target, claims, token, user) =
                 (target.clone(), claims.clone(), token.clone(), *user);
-            // The first look comes within 20 s of the draw (inside the
-            // shortest claim window), then one every period.
-            let first = period.min(Duration::from_secs(20));
-            let offset = until_draw + first.mul_f64((i % 1000) as f64 / 1000.0);
+            // The first look comes within a period of the draw (a winner
+            // looking after its claim window is a no-show), then one every
+            // period.
+            let offset = until_draw + period.mul_f64((i % 1000) as f64 / 1000.0);
             let no_show = no_show(user, o.no_show_share);
             tokio::spawn(async move {
                 tokio::time::sleep(offset).await;
