@@ -416,12 +416,17 @@ pub struct AdminDrawView {
     pub rounds: Vec<AdmissionRound>,
 }
 
-async fn admin_view(state: &AppState, event_id: i64) -> Result<AdminDrawView, ApiError> {
-    // Fresh, not the cached copy: "draw now" and the beacon change it.
-    let event = crate::events::store::find(&state.db, event_id)
+/// The event as PostgreSQL holds it now, not the cached copy: "draw now"
+/// and the beacon change it.
+async fn fresh_event(state: &AppState, event_id: i64) -> Result<Event, ApiError> {
+    crate::events::store::find(&state.db, event_id)
         .await
         .map_err(ApiError::store_down(DRAW_STORE))?
-        .ok_or_else(|| ApiError::event_not_found(event_id))?;
+        .ok_or_else(|| ApiError::event_not_found(event_id))
+}
+
+async fn admin_view(state: &AppState, event_id: i64) -> Result<AdminDrawView, ApiError> {
+    let event = fresh_event(state, event_id).await?;
     let queue = queue_of(state, event_id).await?;
     let counts: Counts = store::counts(&state.db, event_id)
         .await
@@ -486,10 +491,7 @@ pub async fn draw_now(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     drawn_event(&state, *id).await?;
-    let event = crate::events::store::find(&state.db, *id)
-        .await
-        .map_err(ApiError::store_down(DRAW_STORE))?
-        .ok_or_else(|| ApiError::event_not_found(*id))?;
+    let event = fresh_event(&state, *id).await?;
     if queue_of(&state, event.id).await?.drawn_at.is_some() {
         return Ok(no_store(HttpResponse::Ok()).json(admin_view(&state, event.id).await?));
     }

@@ -142,6 +142,22 @@ pub async fn join(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<Opti
     .await
 }
 
+/// The draw's entry lock (a transaction-scoped advisory lock keyed by the
+/// event id): entries and withdrawals take it shared, the seal alone.
+async fn entry_lock(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    event_id: i64,
+    alone: bool,
+) -> sqlx::Result<()> {
+    let lock = if alone {
+        "SELECT pg_advisory_xact_lock($1)"
+    } else {
+        "SELECT pg_advisory_xact_lock_shared($1)"
+    };
+    sqlx::query(lock).bind(event_id).execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Enters a draw: a new entry, or back in after withdrawing; `None` when
 /// the account holds an entry already (read it with [`place`]) or the
 /// entries are closed or sealed. Entries and withdrawals share the draw's
@@ -150,10 +166,7 @@ pub async fn join(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<Opti
 /// list.
 pub async fn enter(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<Option<PlaceRow>> {
     let mut tx = db.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
-        .bind(event_id)
-        .execute(&mut *tx)
-        .await?;
+    entry_lock(&mut tx, event_id, false).await?;
     let entry = sqlx::query_as(
         "INSERT INTO queue_places (event_id, user_id) \
          SELECT $1, $2 FROM event_queues q JOIN coupon_events e ON e.id = q.event_id \
@@ -176,10 +189,7 @@ pub async fn enter(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<Opt
 /// closed or sealed (or there was no entry to withdraw).
 pub async fn withdraw(db: &PgPool, event_id: i64, user_id: i64) -> sqlx::Result<bool> {
     let mut tx = db.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
-        .bind(event_id)
-        .execute(&mut *tx)
-        .await?;
+    entry_lock(&mut tx, event_id, false).await?;
     let done = sqlx::query(
         "UPDATE queue_places p SET state = 'left' FROM event_queues q, coupon_events e \
          WHERE p.event_id = $1 AND p.user_id = $2 AND p.state = 'waiting' \
@@ -291,10 +301,7 @@ pub async fn draw(db: &PgPool, event_id: i64, entrants: Entrants) -> sqlx::Resul
 pub async fn seal(db: &PgPool, event_id: i64) -> sqlx::Result<bool> {
     let mut tx = db.begin().await?;
     // Waits for the entries and withdrawals in flight (see [`enter`]).
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(event_id)
-        .execute(&mut *tx)
-        .await?;
+    entry_lock(&mut tx, event_id, true).await?;
     let unsealed: Option<bool> = sqlx::query_scalar(
         "SELECT sealed_at IS NULL FROM event_queues WHERE event_id = $1 FOR UPDATE",
     )

@@ -42,7 +42,7 @@ end
 redis.call('HSET', KEYS[6], '_', '')
 -- Only a queued or drawn event has holds (their count keeps the hash in existence):
 -- the release and confirm scripts of a first-come sale look no further.
-if ARGV[8] == 'queue' or ARGV[8] == 'draw' then
+if ARGV[8] ~= 'first_come' then
   local held = 0
   for i = users_at + 1 + 2 * n_users, #ARGV, 2 do
     redis.call('HSET', KEYS[7], ARGV[i], ARGV[i + 1])

@@ -25,8 +25,8 @@
 --  -6  not admitted: a queued event, and the user holds no admission (or its
 --      claim window passed)
 --
--- A queued or drawn event (info.admission = 'queue' or 'draw'): admission (a win) holds a unit for
--- the user in `holds` until claim_by (counted in its '#held' field, so the
+-- An event with a room (info.admission 'queue' or 'draw', anything but
+-- 'first_come'): an admission (a draw's win) holds a unit for the user in `holds` until claim_by (counted in its '#held' field, so the
 -- room admits only while stock > held); the holder's press takes its unit
 -- from `stock` like any press and marks the hold with the ticket
 -- (released: the hold is unmarked and counted again; committed: the hold
@@ -67,7 +67,7 @@ end
 
 local remaining = tonumber(redis.call('GET', KEYS[2]) or '0')
 local claim_by = nil
-if info[6] == 'queue' or info[6] == 'draw' then
+if info[6] and info[6] ~= 'first_come' then
   local hold = redis.call('HGET', KEYS[7], user)
   if hold then
     local by, writing = string.match(hold, '^(%d+):?(%d*)$')

@@ -31,8 +31,9 @@ end
 redis.call('HSET', KEYS[1], 'start_ms', ARGV[1], 'end_ms', ARGV[2], 'total', ARGV[3],
   'max_per_user', ARGV[4], 'closed', ARGV[5], 'expire_at_ms', ARGV[6], 'version', ARGV[7],
   'admission', ARGV[8])
--- An event turned queued before its queue opened gets its (empty) holds.
-if ARGV[8] == 'queue' or ARGV[8] == 'draw' then
+-- An event given a room (queue or draw) before it opened gets its (empty)
+-- holds.
+if ARGV[8] ~= 'first_come' then
   redis.call('HSETNX', KEYS[7], '#held', 0)
 end
 for i = 1, 7 do
