@@ -171,16 +171,19 @@ impl Room {
         if let Some(reason) = over {
             return self.close(&event, reason).await;
         }
-        let ran_out = if event.admission == Admission::Draw {
+        let drawn = if event.admission == Admission::Draw {
             self.draw_steps(&event, now).await?
         } else {
             self.queue_steps(&event, now).await?;
             false
         };
-        if ran_out {
+        // One pass over the places a tick: the progress, and for a draw
+        // whether its ranked list ran out (nobody waiting, no win pending).
+        let progress = self.progress_of(&event).await?;
+        if drawn && progress.waiting == 0 && progress.held == 0 {
             return self.close(&event, QueueClosedReason::Exhausted).await;
         }
-        self.publish_progress(&event).await
+        self.publish_progress(&event, progress).await
     }
 
     /// The waiting room's steps from the start on: draw the pre-queue,
@@ -288,8 +291,7 @@ impl Room {
         Ok(Progress::of(event, &counts))
     }
 
-    async fn publish_progress(&self, event: &Event) -> anyhow::Result<()> {
-        let progress = self.progress_of(event).await?;
+    async fn publish_progress(&self, event: &Event, progress: Progress) -> anyhow::Result<()> {
         let label = event.id.to_string();
         let values = [
             progress.waiting,
