@@ -405,13 +405,14 @@ async fn a_named_beacon_holds_the_draw_until_its_value_is_entered_and_ranks_with
 #[tokio::test]
 async fn the_draw_runs_once_however_many_ask_and_a_rerun_changes_nothing() {
     let app = spawn_app().await;
-    // Drawn in an hour: the room leaves it alone; the test draws.
-    let event = draw_event(&app, 2, TimeDelta::seconds(1), TimeDelta::hours(1)).await;
+    // Entries close in an hour and the draw comes an hour later: the room
+    // leaves it alone (no seal, no draw of its own); the test seals and
+    // draws itself.
+    let event = draw_event(&app, 2, TimeDelta::hours(1), TimeDelta::hours(1)).await;
     let users = app.create_users(20).await;
     for u in &users {
         assert_eq!(enter(&app, event.id, *u).await.0, 201);
     }
-    tokio::time::sleep(Duration::from_millis(1200)).await;
     assert!(room_store::seal(&app.db, event.id).await.unwrap());
     assert!(
         !room_store::seal(&app.db, event.id).await.unwrap(),
