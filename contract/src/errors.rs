@@ -38,7 +38,7 @@ error_codes! {
     MalformedBody => "malformed_body",
     /// The query string does not parse.
     InvalidQuery => "invalid_query",
-    /// The `Idempotency-Key` header is not 1–64 visible characters.
+    /// The `Idempotency-Key` header is not 1–255 visible ASCII characters.
     InvalidIdempotencyKey => "invalid_idempotency_key",
     /// The gateway could not parse the request.
     BadRequest => "bad_request",
