@@ -1,6 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import type { Plugin } from 'vite';
+import { type Plugin, defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
+
+// The client SDK (sdk/, an npm workspace beside this one) is bundled from its
+// TypeScript sources: its package exports them under this condition, so the
+// pages, their type-check and their unit tests need no SDK build first
+// (tsconfig.json names the same condition).
+const SDK_SOURCE = '@coupon-platform/source';
 
 // Two pages, one bundle graph: the live sale page at / (and /events/{id},
 // which nginx falls back to index.html for) and the admin panel at /admin/.
@@ -36,6 +42,8 @@ const cspPlugin: Plugin = {
 export default defineConfig({
   base: '/',
   plugins: [cspPlugin],
+  resolve: { conditions: [SDK_SOURCE, ...defaultClientConditions] },
+  ssr: { resolve: { conditions: [SDK_SOURCE, ...defaultServerConditions] } },
   build: {
     outDir: process.env.WEB_OUT_DIR ?? 'dist',
     emptyOutDir: true,

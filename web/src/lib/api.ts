@@ -1,9 +1,15 @@
-// The public HTTP API (docs/contract.md §2), same origin through nginx at /api.
-// Every error is {"error":{"code","message","fields"?}}; a 401 on an
-// authenticated call triggers one refresh of the token pair and one retry.
+// The public HTTP API (docs/contract.md §2), same origin through nginx at /api,
+// through the client SDK (sdk/, `@coupon-platform/sdk`): its REST client does
+// the calls, this file adds the page's session and its views of the shapes.
+// Every error is {"error":{"code","message","fields"?}} → `ApiError`; a 401 on
+// an authenticated call triggers one refresh of the token pair and one retry.
 
+import type * as Sdk from '@coupon-platform/sdk/rest';
+import { type RequestOptions, RestClient } from '@coupon-platform/sdk/rest';
 import type { Session, TokenPair } from './session';
 import { observeServerDate } from './time';
+
+export { ApiError, newIdempotencyKey, queryString } from '@coupon-platform/sdk/rest';
 
 export type EventStatus = 'scheduled' | 'active' | 'sold_out' | 'ended';
 
@@ -260,16 +266,6 @@ export interface AdminListQuery extends ListQuery<AdminListStatus> {
   q?: string;
 }
 
-/** `?a=1&b=2` of the values that are set (nothing when none is). */
-export function queryString(params: Record<string, string | number | undefined>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined && v !== '') q.set(k, String(v));
-  }
-  const s = q.toString();
-  return s ? `?${s}` : '';
-}
-
 export interface Issued {
   coupon: Coupon;
   remaining: number;
@@ -299,118 +295,88 @@ export interface EventFields {
   draw_beacon?: string;
 }
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly fields: Record<string, string> = {},
-    readonly retryAfterSecs: number | null = null,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-
-  /** No answer at all (offline, gateway down, aborted). */
-  get isNetwork(): boolean {
-    return this.status === 0;
-  }
-}
-
-interface Options {
-  body?: unknown;
-  auth?: boolean;
-  headers?: Record<string, string>;
-  signal?: AbortSignal;
-}
+/**
+ * The web's views of the API's shapes are narrower than the OpenAPI
+ * document's (it knows the enums the document types as strings, e.g.
+ * `closed_reason`, and tolerates fields older servers left out), so they are
+ * kept here; the calls below cast the SDK's generated types to them, which
+ * TypeScript allows only between comparable shapes. On top of that, every
+ * field the web reads must be one the document declares: a field the server
+ * renames or drops fails the type-check here, naming it.
+ */
+type Undocumented<Web, Doc> = Exclude<keyof Web, keyof NonNullable<Doc>>;
+type None<T extends never> = T;
+export type _EveryFieldIsDocumented = [
+  None<Undocumented<SaleEvent, Sdk.Event>>,
+  None<Undocumented<AdminEvent, Sdk.AdminEvent>>,
+  None<Undocumented<QueueInfo, Sdk.Event['queue']>>,
+  None<Undocumented<DrawInfo, Sdk.Event['draw']>>,
+  None<Undocumented<Coupon, Sdk.MyCouponPage['items'][number]>>,
+  None<Undocumented<IssuedCoupon, Sdk.IssuedCouponPage['items'][number]>>,
+  None<Undocumented<Page<unknown>, Sdk.EventPage>>,
+  None<Undocumented<Issued, Sdk.Issued>>,
+  None<Undocumented<Place, Sdk.Place>>,
+  None<Undocumented<EntryView, Sdk.Entry>>,
+  None<Undocumented<DrawView, Sdk.DrawView>>,
+  None<Undocumented<QueueProof, Sdk.AdmissionProof>>,
+  None<Undocumented<DrawRound, NonNullable<Sdk.AdmissionProof['rounds']>[number]>>,
+  None<Undocumented<AdminQueueStats, Sdk.AdminRoom>>,
+  None<Undocumented<AdminDrawStats, Sdk.AdminDraw>>,
+  None<Undocumented<EventFields, Sdk.EventPatch>>,
+];
+type True<T extends true> = T;
+/** What the admin form sends must be what the API takes. */
+export type _EventFieldsAreAPatch = True<EventFields extends Sdk.EventPatch ? true : false>;
 
 type Fetch = typeof fetch;
 
+/**
+ * The calls the pages make, over the SDK's REST client (fetch, the error
+ * envelope → `ApiError` with `code`, per-field messages and `Retry-After`,
+ * `Idempotency-Key` on presses): this adds the page's session (one refresh
+ * and one retry on a 401, signing out when the refresh is refused) and the
+ * server's clock from every answer's `Date`.
+ */
 export class Api {
+  private readonly rest: RestClient;
+
   constructor(
     readonly session: Session,
-    private readonly fetchImpl: Fetch = (...args) => fetch(...args),
-  ) {}
-
-  async request<T>(method: string, path: string, opts: Options = {}): Promise<T> {
-    const first = await this.send(method, path, opts);
-    if (first.status !== 401 || !opts.auth) return this.parse<T>(first);
-    if (this.session.hasRefreshToken) {
-      let refreshed: boolean;
-      try {
-        refreshed = await this.session.refresh();
-      } catch {
-        // No answer, 429 or 503 from the refresh: the refresh token may be
-        // fine; keep the session and let this one request fail.
-        throw await this.toError(first);
-      }
-      if (refreshed) return this.parse<T>(await this.send(method, path, opts));
-    }
-    // A refused or missing token: the session is over.
-    const err = await this.toError(first);
-    if (this.session.signedIn) this.session.clear();
-    throw err;
+    fetchImpl: Fetch = (...args) => fetch(...args),
+  ) {
+    this.rest = new RestClient({
+      fetch: fetchImpl,
+      getToken: () => session.accessToken,
+      onUnauthorized: async () => {
+        if (session.hasRefreshToken) {
+          try {
+            if (await session.refresh()) return true;
+          } catch {
+            // No answer, 429 or 503 from the refresh: the refresh token may
+            // be fine; keep the session and let this one request fail.
+            return false;
+          }
+        }
+        // A refused or missing token: the session is over.
+        if (session.signedIn) session.clear();
+        return false;
+      },
+      onResponse: (res, sentAt, receivedAt) => observeServerDate(res.headers.get('Date'), sentAt, receivedAt),
+    });
   }
 
-  private async send(method: string, path: string, opts: Options): Promise<Response> {
-    const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
-    if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
-    if (opts.auth) {
-      const token = this.session.accessToken;
-      if (!token) throw new ApiError(401, 'unauthorized', 'Please sign in first.');
-      headers.Authorization = `Bearer ${token}`;
-    }
-    const sentAt = Date.now();
-    try {
-      const res = await this.fetchImpl(path, {
-        method,
-        headers,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        signal: opts.signal,
-        cache: 'no-store',
-      });
-      observeServerDate(res.headers.get('Date'), sentAt, Date.now());
-      return res;
-    } catch (e) {
-      if (e instanceof DOMException && e.name === 'AbortError') throw e;
-      throw new ApiError(0, 'network_error', 'Cannot reach the server. Check your connection.');
-    }
-  }
-
-  private async parse<T>(res: Response): Promise<T> {
-    if (!res.ok) throw await this.toError(res);
-    if (res.status === 204) return undefined as T;
-    return (await res.json()) as T;
-  }
-
-  private async toError(res: Response): Promise<ApiError> {
-    const retry = Number(res.headers.get('Retry-After'));
-    const retryAfter = Number.isFinite(retry) && retry > 0 ? retry : null;
-    try {
-      const body = (await res.json()) as {
-        error?: { code?: string; message?: string; fields?: Record<string, string> };
-      };
-      const e = body.error ?? {};
-      return new ApiError(
-        res.status,
-        e.code ?? `http_${res.status}`,
-        e.message ?? res.statusText,
-        e.fields ?? {},
-        retryAfter,
-      );
-    } catch {
-      return new ApiError(res.status, `http_${res.status}`, `The server answered ${res.status}.`, {}, retryAfter);
-    }
+  request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    return this.rest.request<T>(method, path, opts);
   }
 
   // --- auth ------------------------------------------------------------------
 
   signup(email: string, password: string, name: string): Promise<{ id: number; email: string; name: string }> {
-    return this.request('POST', '/api/auth/signup', { body: { email, password, name } });
+    return this.rest.signup({ email, password, name });
   }
 
   async login(email: string, password: string): Promise<void> {
-    const pair = await this.request<TokenPair>('POST', '/api/auth/login', { body: { email, password } });
+    const pair: TokenPair = await this.rest.login(email, password);
     this.session.signIn(pair, email.trim());
   }
 
@@ -418,7 +384,7 @@ export class Api {
     const refresh = this.session.currentRefreshToken;
     if (refresh && this.session.accessToken) {
       try {
-        await this.request<void>('POST', '/api/auth/logout', { auth: true, body: { refresh_token: refresh } });
+        await this.rest.logout(refresh);
       } catch {
         // signed out locally anyway; the refresh token expires by itself
       }
@@ -429,120 +395,106 @@ export class Api {
   // --- sale ------------------------------------------------------------------
 
   events(query: ListQuery<SaleListStatus> = {}): Promise<Page<SaleEvent>> {
-    return this.request('GET', `/api/coupons/events${queryString({ ...query })}`);
+    return this.rest.events(query) as Promise<Page<SaleEvent>>;
   }
 
   event(id: number): Promise<SaleEvent> {
-    return this.request('GET', `/api/coupons/events/${id}`);
+    return this.rest.event(id) as Promise<SaleEvent>;
   }
 
   issue(eventId: number, idempotencyKey: string): Promise<Issued> {
-    return this.request('POST', '/api/coupons/issue', {
-      auth: true,
-      body: { event_id: eventId },
-      headers: { 'Idempotency-Key': idempotencyKey },
-    });
+    return this.rest.issue(eventId, idempotencyKey) as Promise<Issued>;
   }
 
   myCoupons(page = 1, size = 50): Promise<Page<Coupon>> {
-    return this.request('GET', `/api/coupons/my?page=${page}&size=${size}`, { auth: true });
+    return this.rest.myCoupons({ page, size }) as Promise<Page<Coupon>>;
   }
 
   // --- waiting room (queue events) --------------------------------------------
 
   /** Join, or the place already held (201 / 200 alike). */
   joinQueue(eventId: number): Promise<Place> {
-    return this.request('POST', `/api/coupons/events/${eventId}/queue`, { auth: true });
+    return this.rest.joinQueue(eventId) as Promise<Place>;
   }
 
   /** 404 `not_in_queue` when this account holds no place. */
   myPlace(eventId: number): Promise<Place> {
-    return this.request('GET', `/api/coupons/events/${eventId}/queue/me`, { auth: true });
+    return this.rest.myPlace(eventId) as Promise<Place>;
   }
 
   leaveQueue(eventId: number): Promise<void> {
-    return this.request('DELETE', `/api/coupons/events/${eventId}/queue/me`, { auth: true });
+    return this.rest.leaveQueue(eventId);
   }
 
   /** Public; 409 `queue_not_drawn` before the start. */
   queueProof(eventId: number): Promise<QueueProof> {
-    return this.request('GET', `/api/coupons/events/${eventId}/queue/proof`);
+    return this.rest.queueProof(eventId) as Promise<QueueProof>;
   }
 
   // --- the draw (draw events) ------------------------------------------------
 
   /** Public, never cached; 409 `not_a_draw` for another admission. */
   drawView(eventId: number): Promise<DrawView> {
-    return this.request('GET', `/api/coupons/events/${eventId}/draw`);
+    return this.rest.drawView(eventId) as Promise<DrawView>;
   }
 
   /** Enter, or the entry already made (201 / 200 alike). */
   enterDraw(eventId: number): Promise<EntryView> {
-    return this.request('POST', `/api/coupons/events/${eventId}/entries`, { auth: true });
+    return this.rest.enterDraw(eventId) as Promise<EntryView>;
   }
 
   /** 404 `not_entered` when this account has no entry. */
   myEntry(eventId: number): Promise<EntryView> {
-    return this.request('GET', `/api/coupons/events/${eventId}/entries/me`, { auth: true });
+    return this.rest.myEntry(eventId) as Promise<EntryView>;
   }
 
   withdrawEntry(eventId: number): Promise<void> {
-    return this.request('DELETE', `/api/coupons/events/${eventId}/entries/me`, { auth: true });
+    return this.rest.withdrawEntry(eventId);
   }
 
   /** Public; 409 `not_drawn` before the draw. */
   drawProof(eventId: number): Promise<QueueProof> {
-    return this.request('GET', `/api/coupons/events/${eventId}/draw/proof`);
+    return this.rest.drawProof(eventId) as Promise<QueueProof>;
   }
 
   // --- admin -----------------------------------------------------------------
 
   adminEvents(query: AdminListQuery = {}): Promise<Page<AdminEvent>> {
-    return this.request('GET', `/api/admin/events${queryString({ ...query })}`, { auth: true });
+    return this.rest.adminEvents(query) as Promise<Page<AdminEvent>>;
   }
 
   adminEvent(id: number): Promise<AdminEvent> {
-    return this.request('GET', `/api/admin/events/${id}`, { auth: true });
+    return this.rest.adminEvent(id) as Promise<AdminEvent>;
   }
 
   createEvent(fields: EventFields): Promise<AdminEvent> {
-    return this.request('POST', '/api/admin/events', { auth: true, body: fields });
+    return this.rest.createEvent(fields as Sdk.EventCreate) as Promise<AdminEvent>;
   }
 
   updateEvent(id: number, fields: EventFields): Promise<AdminEvent> {
-    return this.request('PATCH', `/api/admin/events/${id}`, { auth: true, body: fields });
+    return this.rest.updateEvent(id, fields) as Promise<AdminEvent>;
   }
 
   closeEvent(id: number): Promise<AdminEvent> {
-    return this.request('POST', `/api/admin/events/${id}/close`, { auth: true });
+    return this.rest.closeEvent(id) as Promise<AdminEvent>;
   }
 
   adminQueue(id: number): Promise<AdminQueueStats> {
-    return this.request('GET', `/api/admin/events/${id}/queue`, { auth: true });
+    return this.rest.adminQueue(id) as Promise<AdminQueueStats>;
   }
 
   adminDraw(id: number): Promise<AdminDrawStats> {
-    return this.request('GET', `/api/admin/events/${id}/draw`, { auth: true });
+    return this.rest.adminDraw(id) as Promise<AdminDrawStats>;
   }
 
   /** "Draw now": 202 (made within about a second) or 200 (already drawn), the same body as `adminDraw`. */
   drawNow(id: number): Promise<AdminDrawStats> {
-    return this.request('POST', `/api/admin/events/${id}/draw`, { auth: true });
+    return this.rest.drawNow(id) as Promise<AdminDrawStats>;
   }
 
   eventCoupons(id: number, page: number, size: number, code: string): Promise<Page<IssuedCoupon>> {
-    return this.request('GET', `/api/admin/events/${id}/coupons${queryString({ page, size, code })}`, { auth: true });
+    return this.rest.eventCoupons(id, { page, size, code }) as Promise<Page<IssuedCoupon>>;
   }
-}
-
-/** A fresh Idempotency-Key (one per button press; reused only to retry that press). */
-export function newIdempotencyKey(): string {
-  if (typeof crypto !== 'undefined' && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /** "10% off" / "5,000 off" (amounts are integers in the currency's minor unit). */
