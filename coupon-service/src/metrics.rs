@@ -45,6 +45,9 @@ pub struct Metrics {
     /// `claimed`, `expired`, `left`), and `admitted_per_second` ×1000.
     /// Only open rooms carry series: a room's are removed when it closes.
     pub queue_places: IntGaugeVec,
+    /// Waiting room and draw: how long one room's tick took (the lease
+    /// holds the room for that long; admissions wait for it).
+    pub queue_tick_seconds: prometheus::Histogram,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -141,6 +144,14 @@ impl Metrics {
             ),
             &["event", "state"],
         )?;
+        let queue_tick_seconds = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "queue_tick_seconds",
+                "Duration of one waiting room's or draw's tick",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+        )?;
+        registry.register(Box::new(queue_tick_seconds.clone()))?;
         registry.register(Box::new(queue_admitted.clone()))?;
         registry.register(Box::new(queue_holds_expired.clone()))?;
         registry.register(Box::new(queue_places.clone()))?;
@@ -177,6 +188,7 @@ impl Metrics {
             queue_admitted,
             queue_holds_expired,
             queue_places,
+            queue_tick_seconds,
         })
     }
 

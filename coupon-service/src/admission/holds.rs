@@ -1,10 +1,11 @@
 //! The waiting room's side of an event's Redis state: units held for
 //! admitted users (`holds`, next to the stock they come from, in the
-//! event's slot), the one-instance tick lease and the room's latest
-//! progress. The press side of a hold is in `issuance/reserve.lua`.
+//! event's slot), the one-instance tick lease (held for the whole tick,
+//! however long it runs) and the room's latest progress. The press side of a hold is in `issuance/reserve.lua`.
 
 use std::{sync::LazyLock, time::Duration};
 
+use rand::RngExt;
 use redis::{Script, cmd};
 
 use super::room::Progress;
@@ -17,6 +18,13 @@ static EXPIRE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("exp
 const QUEUE_SIZE_TTL: Duration = Duration::from_secs(2 * 24 * 3600);
 
 static DROP: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("drop_hold.lua")));
+static TICK_LEASE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("tick_lease.lua")));
+
+/// The lease of the instance ticking a room: the token it set.
+#[derive(Debug)]
+pub struct TickLease {
+    token: String,
+}
 
 /// What leaving did to an admitted user's hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,11 +143,40 @@ impl Holds {
         }))
     }
 
-    /// Takes this second's tick of the room: true for exactly one instance
-    /// per `lease`.
-    pub async fn try_tick(&self, event_id: i64, lease: Duration) -> anyhow::Result<bool> {
+    /// Takes the room's tick for `hold`: `Some` for exactly one instance
+    /// until the lease is renewed past it or ended ([`Self::keep_tick`]).
+    pub async fn try_tick(
+        &self,
+        event_id: i64,
+        hold: Duration,
+    ) -> anyhow::Result<Option<TickLease>> {
         let key = self.redis.keys(event_id).queue_tick();
-        self.set("SET NX queue tick", key, "1", lease, true).await
+        let token = rand::rng().random::<u64>().to_string();
+        let taken = self
+            .set("SET NX queue tick", key, &token, hold, true)
+            .await?;
+        Ok(taken.then_some(TickLease { token }))
+    }
+
+    /// Makes the room's tick lease last `rest` from now (zero: ends it) if
+    /// `lease` still holds it; false when it had lapsed or another took it.
+    pub async fn keep_tick(
+        &self,
+        event_id: i64,
+        lease: &TickLease,
+        rest: Duration,
+    ) -> anyhow::Result<bool> {
+        let k = self.redis.keys(event_id);
+        let mut call = TICK_LEASE.prepare_invoke();
+        call.key(k.queue_tick())
+            .arg(&lease.token)
+            .arg(rest.as_millis() as u64);
+        let mut c = self.redis.conn();
+        let kept: i64 = self
+            .redis
+            .call("tick lease script", call.invoke_async(&mut c))
+            .await?;
+        Ok(kept == 1)
     }
 
     /// Places the room counted so far; `None` when Redis lost the count.
@@ -226,5 +263,51 @@ impl Holds {
         let mut c = self.redis.conn();
         let answer: Option<String> = self.redis.call(what, set.query_async(&mut c)).await?;
         Ok(answer.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use service_kit::redis::RedisConnections;
+
+    use super::*;
+
+    /// One instance's view of a room's holds, under a prefix of this test's
+    /// own (the lease keys expire by themselves).
+    fn instance(prefix: &str) -> Holds {
+        let connections =
+            RedisConnections::lazy("redis://127.0.0.1:6379", 1, Duration::from_secs(2))
+                .expect("redis url");
+        Holds::new(RedisStore::new(connections, prefix.to_owned()))
+    }
+
+    #[tokio::test]
+    async fn a_tick_lease_holds_the_room_while_renewed_and_frees_it_when_ended() {
+        let prefix = format!("t:{}:", uuid::Uuid::new_v4().simple());
+        let (a, b) = (instance(&prefix), instance(&prefix));
+        let hold = Duration::from_millis(300);
+        let lease = a.try_tick(7, hold).await.unwrap().expect("a free room");
+        assert!(b.try_tick(7, hold).await.unwrap().is_none());
+        // A tick that runs past its first hold keeps the room by renewing.
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            assert!(a.keep_tick(7, &lease, hold).await.unwrap());
+            assert!(
+                b.try_tick(7, hold).await.unwrap().is_none(),
+                "another instance ticked a room whose tick still runs"
+            );
+        }
+        // Ended: the next instance may take it at once.
+        assert!(a.keep_tick(7, &lease, Duration::ZERO).await.unwrap());
+        let next = b.try_tick(7, hold).await.unwrap().expect("an ended lease");
+        assert!(
+            !a.keep_tick(7, &lease, hold).await.unwrap(),
+            "a lapsed lease cannot renew or end the next holder's"
+        );
+        // Kept for the rest of the second: nobody ticks before it passes.
+        assert!(b.keep_tick(7, &next, hold).await.unwrap());
+        assert!(a.try_tick(7, hold).await.unwrap().is_none());
+        tokio::time::sleep(hold + Duration::from_millis(100)).await;
+        assert!(a.try_tick(7, hold).await.unwrap().is_some(), "lapsed");
     }
 }

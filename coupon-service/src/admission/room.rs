@@ -1,6 +1,7 @@
 //! The waiting room's clock: every instance looks at the open rooms a few
-//! times a second, and for each room exactly one instance a second (a
-//! Redis lease, `holds::try_tick`) runs its tick:
+//! times a second, and for each room one instance at a time (a Redis
+//! lease, `holds::try_tick`, renewed while the tick runs and kept until a
+//! second after it started) runs its tick, at most one a second:
 //!
 //! 1. close it when the event ended or was closed, or every unit is claimed;
 //! 2. at the start (a second after, so joins in flight have landed) draw
@@ -30,7 +31,7 @@ use sqlx::PgPool;
 
 use super::{
     Admission,
-    holds::Holds,
+    holds::{Holds, TickLease},
     store::{self, Entrants},
 };
 use crate::{
@@ -42,8 +43,16 @@ use crate::{
 
 /// How often an instance looks for rooms to tick.
 const LOOK_EVERY: Duration = Duration::from_millis(250);
-/// One tick per room per lease, whichever instance takes it.
-const TICK_LEASE: Duration = Duration::from_millis(1000);
+/// At most one tick per room this often, whichever instance takes it.
+const TICK_EVERY: Duration = Duration::from_millis(1000);
+/// The tick lease lasts this long unless renewed: a tick that runs longer
+/// (a draw ranking 200,000 entrants on a busy database) renews it every
+/// [`TICK_RENEW_EVERY`], so no second instance starts the same work beside
+/// it; an instance that dies mid-tick holds the room this long at most.
+const TICK_HOLD: Duration = Duration::from_secs(5);
+const TICK_RENEW_EVERY: Duration = Duration::from_secs(1);
+/// A tick slower than this is logged with its room.
+const SLOW_TICK: Duration = Duration::from_secs(1);
 /// The draw waits this long after the start: a join that started before
 /// the start has committed by then.
 const DRAW_DELAY: chrono::TimeDelta = chrono::TimeDelta::seconds(1);
@@ -125,13 +134,50 @@ impl Room {
         let open = store::open_rooms(&self.db).await?;
         self.forget_closed_rooms(&open);
         for event_id in open {
-            if self.holds.try_tick(event_id, TICK_LEASE).await?
-                && let Err(e) = self.tick(event_id).await
-            {
+            let Some(lease) = self.holds.try_tick(event_id, TICK_HOLD).await? else {
+                continue;
+            };
+            let started = std::time::Instant::now();
+            if let Err(e) = self.tick_holding(event_id, &lease).await {
                 tracing::warn!(error = %e, event.id = event_id, "waiting room tick failed");
             }
+            let took = started.elapsed();
+            self.metrics.queue_tick_seconds.observe(took.as_secs_f64());
+            if took > SLOW_TICK {
+                tracing::info!(
+                    event.id = event_id,
+                    duration_ms = took.as_millis() as u64,
+                    "waiting room tick was slow"
+                );
+            }
+            // The next tick of this room comes a second after this one
+            // started (at once if this one took longer).
+            self.holds
+                .keep_tick(event_id, &lease, TICK_EVERY.saturating_sub(took))
+                .await?;
         }
         Ok(())
+    }
+
+    /// Runs the room's tick, renewing its lease while it runs.
+    async fn tick_holding(&self, event_id: i64, lease: &TickLease) -> anyhow::Result<()> {
+        let tick = self.tick(event_id);
+        tokio::pin!(tick);
+        let mut renew = tokio::time::interval(TICK_RENEW_EVERY);
+        renew.tick().await;
+        loop {
+            tokio::select! {
+                done = &mut tick => return done,
+                _ = renew.tick() => {
+                    // Lapsed (Redis lost it, or the tick stalled past the
+                    // hold) or unreachable: the tick goes on, each of its
+                    // steps idempotent should another instance start one.
+                    if !matches!(self.holds.keep_tick(event_id, lease, TICK_HOLD).await, Ok(true)) {
+                        tracing::warn!(event.id = event_id, "waiting room tick lease lost");
+                    }
+                }
+            }
+        }
     }
 
     /// Drops the gauges of rooms no longer open (this instance may have

@@ -400,21 +400,27 @@ pub async fn record_admitted(
     .await?;
     let mut messages = NewMessages::default();
     let now = Utc::now();
-    for &(user_id, position) in &admitted {
-        let position = i64::from(position);
-        if mode == Admission::Draw {
-            let won = DrawWon {
-                user_id,
-                event_id,
-                rank: position,
-                claim_by,
-            };
-            messages.push(DRAW_WON, &Envelope::new(won, now), None)?;
-        } else {
+    if mode == Admission::Draw {
+        // A draw's first round wins by the thousand: written packed.
+        let won: Vec<Envelope<DrawWon>> = admitted
+            .iter()
+            .map(|&(user_id, rank)| {
+                let won = DrawWon {
+                    user_id,
+                    event_id,
+                    rank: i64::from(rank),
+                    claim_by,
+                };
+                Envelope::new(won, now)
+            })
+            .collect();
+        messages.push_packed(DRAW_WON, &won)?;
+    } else {
+        for &(user_id, position) in &admitted {
             let admitted = QueueAdmitted {
                 user_id,
                 event_id,
-                position,
+                position: i64::from(position),
                 claim_by,
             };
             messages.push(QUEUE_ADMITTED, &Envelope::new(admitted, now), None)?;
@@ -469,16 +475,20 @@ pub async fn tell_not_drawn(
     let Some(&(_, last)) = next.last() else {
         return Ok(Vec::new());
     };
-    let mut messages = NewMessages::default();
     let now = Utc::now();
-    for (user_id, rank) in next {
-        let lost = DrawLost {
-            user_id,
-            event_id,
-            rank: i64::from(rank),
-        };
-        messages.push(DRAW_LOST, &Envelope::new(lost, now), None)?;
-    }
+    let lost: Vec<Envelope<DrawLost>> = next
+        .into_iter()
+        .map(|(user_id, rank)| {
+            let lost = DrawLost {
+                user_id,
+                event_id,
+                rank: i64::from(rank),
+            };
+            Envelope::new(lost, now)
+        })
+        .collect();
+    let mut messages = NewMessages::default();
+    messages.push_packed(DRAW_LOST, &lost)?;
     let rows = messages.insert(&mut *tx).await?;
     sqlx::query("UPDATE event_queues SET lost_told_upto = $2 WHERE event_id = $1")
         .bind(event_id)

@@ -15,7 +15,8 @@
 //! message whose body is the JSON array of their envelopes: the broker
 //! pays its per-message cost (a quorum log entry, a confirm, a delivery, an
 //! ack) once per pack instead of once per coupon. Its confirm settles every
-//! row of the pack.
+//! row of the pack. A draw's results are written packed already (a row
+//! per pack); such a row goes out alone, as written.
 
 use std::{
     collections::{HashSet, VecDeque},
@@ -414,16 +415,19 @@ impl Relay {
 }
 
 /// The rows as AMQP messages, in order: runs of consecutive rows of one
-/// packed kind cut into packs of at most `pack_max`; every other row alone.
+/// packed kind cut into packs of at most `pack_max`; every other row alone,
+/// a row written packed (`NewMessages::push_packed`) included.
 fn packs(rows: &[OutboxRow], pack_max: usize) -> impl Iterator<Item = &[OutboxRow]> {
-    let packable = |row: &OutboxRow| PACKED_KINDS.contains(&row.routing_key.as_str());
+    let packable = |row: &OutboxRow| {
+        PACKED_KINDS.contains(&row.routing_key.as_str()) && !row.payload.starts_with('[')
+    };
     let mut rest = rows;
     std::iter::from_fn(move || {
         let first = rest.first()?;
         let len = if packable(first) {
             rest.iter()
                 .take(pack_max.max(1))
-                .take_while(|row| row.routing_key == first.routing_key)
+                .take_while(|row| row.routing_key == first.routing_key && packable(row))
                 .count()
         } else {
             1
@@ -553,5 +557,15 @@ mod tests {
         );
         assert_eq!(ids(1).len(), 10);
         assert_eq!(packed_body(&rows[..2]), br#"[{"n":1},{"n":2}]"#);
+    }
+
+    #[test]
+    fn a_row_written_packed_goes_alone_between_packs_of_its_kind() {
+        let mut rows: Vec<OutboxRow> = (1..=4).map(|id| row(id, "draw.lost")).collect();
+        rows[2].payload = r#"[{"n":3},{"n":33}]"#.into();
+        let ids: Vec<Vec<i64>> = packs(&rows, 64)
+            .map(|p| p.iter().map(|r| r.id).collect())
+            .collect();
+        assert_eq!(ids, [vec![1, 2], vec![3], vec![4]]);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use contract::messages::Envelope;
+use contract::messages::{Envelope, MAX_PACKED, PACKED_KINDS};
 use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -89,6 +89,28 @@ impl NewMessages {
         self.keys.push(routing_key);
         self.payloads.push(payload);
         self.traces.push(trace_id.map(str::to_owned));
+        Ok(())
+    }
+
+    /// Messages of one packed kind (`contract::messages::PACKED_KINDS`) as
+    /// rows that are packs already: one row per [`MAX_PACKED`] messages,
+    /// its payload the JSON array the relay would have made of them, its
+    /// message id the first message's. A draw tells 200,000 entrants in
+    /// ~800 rows instead of 200,000 (each row an INSERT, a claim and a mark
+    /// for PostgreSQL).
+    pub fn push_packed<T: serde::Serialize>(
+        &mut self,
+        routing_key: &'static str,
+        messages: &[Envelope<T>],
+    ) -> sqlx::Result<()> {
+        debug_assert!(PACKED_KINDS.contains(&routing_key));
+        for pack in messages.chunks(MAX_PACKED) {
+            let payload = serde_json::to_string(pack).map_err(|e| sqlx::Error::Encode(e.into()))?;
+            self.ids.push(pack[0].id);
+            self.keys.push(routing_key);
+            self.payloads.push(payload);
+            self.traces.push(None);
+        }
         Ok(())
     }
 
