@@ -12,6 +12,8 @@
 //!   `auth.private_key_path`, for scripts and load tests;
 //! - `verify-queue <proof.json|-> [--user ID]`: check a waiting room's proof.
 //! - `verify-draw <proof.json|-> [--user ID]`: check a draw's proof.
+//! - `openapi`: print the HTTP API's OpenAPI document (the SDK's types are
+//!   generated from it).
 
 use anyhow::Context;
 use chrono::{Duration, Utc};

@@ -71,6 +71,10 @@ enum Command {
         #[arg(long)]
         user: Option<i64>,
     },
+    /// Print the OpenAPI document of the HTTP API, as served at
+    /// /api/openapi.json (clients generate their types from it). Needs no
+    /// configuration.
+    Openapi,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -98,6 +102,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(Command::VerifyDraw { proof, user }) => {
             return cli::verify_proof(proof, *user, cli::ProofKind::Draw);
+        }
+        Some(Command::Openapi) => {
+            println!("{}", startup::api_doc().to_pretty_json()?);
+            return Ok(());
         }
         _ => {}
     }
@@ -145,7 +153,7 @@ async fn main() -> anyhow::Result<()> {
         Command::DevToken { user_id, role } => {
             println!("{}", cli::dev_token(&settings, user_id, role.into())?);
         }
-        Command::VerifyQueue { .. } | Command::VerifyDraw { .. } => {
+        Command::VerifyQueue { .. } | Command::VerifyDraw { .. } | Command::Openapi => {
             unreachable!("answered before the configuration is read")
         }
     }
@@ -174,6 +182,7 @@ mod tests {
             "dev-token",
             "verify-queue",
             "verify-draw",
+            "openapi",
         ] {
             assert!(help.contains(command), "{command} missing from:\n{help}");
         }
