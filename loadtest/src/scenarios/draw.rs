@@ -166,12 +166,21 @@ fn spawn_pollers(
     claims: &Arc<Mutex<Claims>>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let period = Duration::from_secs(o.poll_secs.max(1));
+    // Reads in flight across every page: a crowd of pollers stays within
+    // `--concurrency` connections (the sockets hold most of flashload's
+    // open files), and a winner's press never fails for want of one.
+    let reads = Arc::new(tokio::sync::Semaphore::new(o.concurrency.max(1)));
     users
         .iter()
         .enumerate()
         .map(|(i, (user, token))| {
-            let (target, claims, token, user) =
-                (target.clone(), claims.clone(), token.clone(), *user);
+            let (target, claims, token, user, reads) = (
+                target.clone(),
+                claims.clone(),
+                token.clone(),
+                *user,
+                reads.clone(),
+            );
             // The first look comes within a period of the draw (a winner
             // looking after its claim window is a no-show), then one every
             // period.
@@ -180,6 +189,7 @@ fn spawn_pollers(
             tokio::spawn(async move {
                 tokio::time::sleep(offset).await;
                 loop {
+                    let permit = reads.acquire().await;
                     let body: serde_json::Value = match target
                         .http()
                         .get(target.api(&format!("/api/coupons/events/{event}/entries/me")))
@@ -190,6 +200,7 @@ fn spawn_pollers(
                         Ok(r) => r.json().await.unwrap_or_default(),
                         Err(_) => serde_json::Value::Null,
                     };
+                    drop(permit);
                     match body["state"].as_str() {
                         Some("won") => {
                             if !no_show {

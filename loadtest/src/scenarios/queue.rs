@@ -252,13 +252,22 @@ fn spawn_pollers(
     claims: &Arc<Mutex<Claims>>,
 ) -> (Vec<tokio::task::JoinHandle<()>>, Joined) {
     let period = Duration::from_secs(o.poll_secs.max(1));
+    // Reads in flight across every page: a crowd of pollers stays within
+    // `--concurrency` connections (the sockets hold most of flashload's
+    // open files), and a winner's press never fails for want of one.
+    let reads = Arc::new(tokio::sync::Semaphore::new(o.concurrency.max(1)));
     let mut joined = HashMap::new();
     let handles = users
         .iter()
         .enumerate()
         .map(|(i, (user, token))| {
-            let (target, claims, token, user) =
-                (target.clone(), claims.clone(), token.clone(), *user);
+            let (target, claims, token, user, reads) = (
+                target.clone(),
+                claims.clone(),
+                token.clone(),
+                *user,
+                reads.clone(),
+            );
             let offset = period.mul_f64((i % 1000) as f64 / 1000.0);
             let no_show = no_show(user, o.no_show_share);
             let (told, answered) = tokio::sync::oneshot::channel();
@@ -267,6 +276,7 @@ fn spawn_pollers(
                 let _ = answered.await;
                 tokio::time::sleep(offset).await;
                 loop {
+                    let permit = reads.acquire().await;
                     let state = target
                         .http()
                         .get(target.api(&format!("/api/coupons/events/{event}/queue/me")))
@@ -278,6 +288,7 @@ fn spawn_pollers(
                         Some(r) => r.json().await.unwrap_or_default(),
                         None => serde_json::Value::Null,
                     };
+                    drop(permit);
                     match body["state"].as_str() {
                         Some("admitted") => {
                             if !no_show {
