@@ -365,7 +365,9 @@ export class PushClient {
     if (token && this.refused.has(token)) token = null;
     const ws = this.ws;
     if (!ws) {
-      if (this.status.state === 'disconnected' && this.status.reason !== 'offline') this.reconnect();
+      // Waiting to retry, idle, refused, or still asking getToken for the
+      // old token: start over with the new one.
+      if (this.status.state === 'connecting' || (this.status.state === 'disconnected' && this.status.reason !== 'offline')) this.reconnect();
       return;
     }
     const signedInSocket = this.welcomed || this.pendingAuth !== null || this.socketToken !== null;

@@ -91,7 +91,8 @@ describe('the push client over ws', () => {
     const server = fakeNotify();
     cleanups.push(server.close);
     const url = `ws://127.0.0.1:${await server.port}/ws`;
-    const push = new PushClient({ url, WebSocket, getToken: () => 'user-7', backoff: { baseMs: 50, capMs: 50 } });
+    // Back in exactly 200 ms: time to win a coupon while it is away.
+    const push = new PushClient({ url, WebSocket, getToken: () => 'user-7', backoff: { baseMs: 200, capMs: 200 }, random: () => 1 });
     cleanups.push(() => push.close());
     const got: string[] = [];
     const closes: (number | undefined)[] = [];
@@ -104,11 +105,12 @@ describe('the push client over ws', () => {
     await until('the live coupon', () => got.length === 1);
 
     server.conns[0]?.socket.terminate();
-    await until('the loss', () => push.state !== 'connected');
+    await until('the loss', () => closes.length === 1);
     server.issue(); // while it is away
     await until('the reconnect', () => server.conns.length === 2 && push.state === 'connected');
     await until('the missed coupon', () => got.length === 2);
     expect(got).toEqual(['W-1', 'W-2']);
+    expect(server.conns[1]?.socket.readyState).toBe(WebSocket.OPEN);
     expect(closes[0]).toBe(1006);
     expect(server.frames.slice(-3)).toEqual([
       { type: 'auth', token: 'user-7' },
