@@ -42,31 +42,27 @@ function printed(bin) {
 }
 
 /**
- * The document with every operationId unique: the server's names some
- * operations alike (the public and the admin `list_events`, `get_event`, the
- * queue's and the draw's `proof`), which the OpenAPI spec forbids and
- * openapi-typescript refuses. Each use of a shared id gets its path appended
- * (`list_events_admin_events`, `list_events_coupons_events`). The committed
- * document stays exactly what the binary prints.
+ * The operationIds of the document, which the OpenAPI spec (and
+ * openapi-typescript) require to be unique: a repeated one fails here,
+ * naming it (the server names each operation in its `utoipa::path`).
  */
-function withUniqueOperationIds(doc) {
-  const uses = new Map();
-  for (const item of Object.values(doc.paths ?? {})) {
-    for (const op of Object.values(item)) {
-      if (op && typeof op === 'object' && typeof op.operationId === 'string') uses.set(op.operationId, (uses.get(op.operationId) ?? 0) + 1);
-    }
-  }
+function checkUniqueOperationIds(doc) {
+  const seen = new Map();
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
-    const slug = path.replace(/^\/api\//, '').replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, '');
     for (const op of Object.values(item)) {
-      if (op && typeof op === 'object' && uses.get(op.operationId) > 1) op.operationId = `${op.operationId}_${slug}`;
+      if (!op || typeof op !== 'object' || typeof op.operationId !== 'string') continue;
+      if (seen.has(op.operationId)) {
+        console.error(`openapi: operationId ${op.operationId} is used by ${seen.get(op.operationId)} and ${path}`);
+        process.exit(1);
+      }
+      seen.set(op.operationId, path);
     }
   }
   return doc;
 }
 
 async function types(docText) {
-  const ast = await openapiTS(withUniqueOperationIds(JSON.parse(docText)));
+  const ast = await openapiTS(checkUniqueOperationIds(JSON.parse(docText)));
   return HEADER + astToString(ast);
 }
 

@@ -2,6 +2,27 @@
 // sdk/); do not edit. The document is what `coupon-service openapi` prints.
 
 export interface paths {
+    "/api/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail: every admin action, newest first, filtered by action,
+         *     target and admin, a page at a time. Read-only: nothing in the API
+         *     changes it.
+         */
+        get: operations["audit_trail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/events": {
         parameters: {
             query?: never;
@@ -13,7 +34,7 @@ export interface paths {
          * Events, newest start first, with live stats; filtered by status and
          *     title, a page at a time.
          */
-        get: operations["list_events_admin_events"];
+        get: operations["admin_list_events"];
         put?: never;
         /** Create an event (validated field by field). */
         post: operations["create_event"];
@@ -31,7 +52,7 @@ export interface paths {
             cookie?: never;
         };
         /** One event with live stats. */
-        get: operations["get_event_admin_events_id"];
+        get: operations["admin_get_event"];
         put?: never;
         post?: never;
         delete?: never;
@@ -271,7 +292,7 @@ export interface paths {
          * Events with live stock, a page at a time. By default the live and
          *     upcoming ones, live first; `status=ended` for past sales.
          */
-        get: operations["list_events_coupons_events"];
+        get: operations["list_events"];
         put?: never;
         post?: never;
         delete?: never;
@@ -288,7 +309,7 @@ export interface paths {
             cookie?: never;
         };
         /** One event with its live remaining stock. */
-        get: operations["get_event_coupons_events_id"];
+        get: operations["get_event"];
         put?: never;
         post?: never;
         delete?: never;
@@ -326,7 +347,7 @@ export interface paths {
          *     entrant list (whose digest was public since the entries closed), the
          *     ranking and the wins round by round (`coupon-service verify-draw`).
          */
-        get: operations["proof_coupons_events_id_draw_proof"];
+        get: operations["draw_proof"];
         put?: never;
         post?: never;
         delete?: never;
@@ -424,7 +445,7 @@ export interface paths {
          * Everything needed to recompute the queue's order: the seed, the places
          *     and the admissions (`coupon-service verify-queue` checks it).
          */
-        get: operations["proof_coupons_events_id_queue_proof"];
+        get: operations["queue_proof"];
         put?: never;
         post?: never;
         delete?: never;
@@ -643,6 +664,51 @@ export interface components {
             /** Format: date-time */
             at: string;
             count: number;
+        };
+        /** @description One recorded action. */
+        AuditEntry: {
+            /**
+             * @description `event.create`, `event.update`, `event.close`, `event.draw_now`,
+             *     `user.disable` or `user.enable`.
+             */
+            action: string;
+            /**
+             * Format: int64
+             * @description The admin's account id.
+             */
+            actor_id: number;
+            /** @description The target after the change. */
+            after?: Record<string, never> | null;
+            /**
+             * Format: date-time
+             * @description When the change committed's transaction wrote it.
+             */
+            at: string;
+            /** @description The target before the change (absent for a creation). */
+            before?: Record<string, never> | null;
+            /** Format: int64 */
+            id: number;
+            /** @description The request's id (`X-Request-Id`, as in the service's log lines). */
+            request_id?: string | null;
+            /** Format: int64 */
+            target_id: number;
+            /** @description `event` or `user`. */
+            target_type: string;
+            /** @description The W3C trace id the request came with (`traceparent`). */
+            trace_id?: string | null;
+        };
+        /** @description `GET /api/admin/audit` answer. */
+        AuditPage: {
+            items: components["schemas"]["AuditEntry"][];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            size: number;
+            /**
+             * Format: int64
+             * @description Entries matching the filter (all pages).
+             */
+            total: number;
         };
         /** @description The room's counts, for progress, status and the admin panel. */
         Counts: {
@@ -1243,7 +1309,82 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    list_events_admin_events: {
+    audit_trail: {
+        parameters: {
+            query?: {
+                /** @description Only this action. */
+                action?: string;
+                /** @description Only actions on events or on accounts. */
+                target_type?: string;
+                /** @description Only actions on this event or account (with `target_type`). */
+                target_id?: number;
+                /** @description Only actions of this admin. */
+                actor_id?: number;
+                /** @description Page number, from 1. */
+                page?: number;
+                /** @description Items per page. */
+                size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description invalid_query: a query parameter of the wrong type */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description validation_failed: bad action, target_type, target_id, actor_id, page or size */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    admin_list_events: {
         parameters: {
             query?: {
                 /** @description Only events in this state (all when absent). */
@@ -1380,7 +1521,7 @@ export interface operations {
             };
         };
     };
-    get_event_admin_events_id: {
+    admin_get_event: {
         parameters: {
             query?: never;
             header?: never;
@@ -2291,7 +2432,7 @@ export interface operations {
             };
         };
     };
-    list_events_coupons_events: {
+    list_events: {
         parameters: {
             query?: {
                 /**
@@ -2347,7 +2488,7 @@ export interface operations {
             };
         };
     };
-    get_event_coupons_events_id: {
+    get_event: {
         parameters: {
             query?: never;
             header?: never;
@@ -2434,7 +2575,7 @@ export interface operations {
             };
         };
     };
-    proof_coupons_events_id_draw_proof: {
+    draw_proof: {
         parameters: {
             query?: never;
             header?: never;
@@ -2986,7 +3127,7 @@ export interface operations {
             };
         };
     };
-    proof_coupons_events_id_queue_proof: {
+    queue_proof: {
         parameters: {
             query?: never;
             header?: never;
