@@ -149,6 +149,26 @@ export type Entry = Schemas['EntryView'];
 export type AdminDraw = Schemas['AdminDrawView'];
 export type AdmissionProof = Schemas['QueueProof'];
 
+/** What an admin did, as the audit trail names it (docs/contract.md §2.7, "The audit trail"). */
+export type AuditAction = 'event.create' | 'event.update' | 'event.close' | 'event.draw_now' | 'user.disable' | 'user.enable';
+/** What an audited action changed: an event or an account. */
+export type AuditTargetType = 'event' | 'user';
+/**
+ * One recorded admin action. The document types `action` and `target_type`
+ * as strings and `before` / `after` as objects without properties; here they
+ * are the actions, the two kinds of target, and the target's JSON as stored
+ * (the event row; the account's `{id, email, name, role, disabled_at}`;
+ * `{draw_at}` for `event.draw_now`). `before` is null for a creation.
+ */
+export type AuditEntry = Omit<Schemas['AuditEntry'], 'action' | 'target_type' | 'before' | 'after'> & {
+  action: AuditAction;
+  target_type: AuditTargetType;
+  before?: Record<string, unknown> | null;
+  after?: Record<string, unknown> | null;
+};
+/** A page of the audit trail, newest first (`GET /api/admin/audit`). */
+export type AuditPage = Omit<Schemas['AuditPage'], 'items'> & { items: AuditEntry[] };
+
 export type SignupBody = BodyOf<Post<'/api/auth/signup'>>;
 export type EventListQuery = QueryOf<Get<'/api/coupons/events'>>;
 export type MyCouponsQuery = QueryOf<Get<'/api/coupons/my'>>;
@@ -158,6 +178,15 @@ export type AdminCouponsQuery = QueryOf<Get<'/api/admin/events/{id}/coupons'>>;
 export type EventCreate = BodyOf<Post<'/api/admin/events'>>;
 /** Any subset of the fields. */
 export type EventPatch = BodyOf<Patch<'/api/admin/events/{id}'>>;
+/**
+ * The audit trail's filters (combined with AND) and page: `target_id` needs
+ * `target_type` or `action` (event and account ids overlap; the server
+ * answers 422 otherwise); ids from 1, `page` 1–10,000, `size` 1–100.
+ */
+export type AuditQuery = Omit<QueryOf<Get<'/api/admin/audit'>>, 'action' | 'target_type'> & {
+  action?: AuditAction;
+  target_type?: AuditTargetType;
+};
 
 export class RestClient {
   private readonly base: string;
@@ -357,5 +386,10 @@ export class RestClient {
 
   enableUser(id: number): Promise<UserStatus> {
     return this.request('POST', `/api/admin/users/${id}/enable`, { auth: true });
+  }
+
+  /** The audit trail of admin actions, newest first, filtered and a page at a time (read-only). */
+  auditTrail(query: AuditQuery = {}, signal?: AbortSignal): Promise<AuditPage> {
+    return this.request('GET', '/api/admin/audit', { auth: true, query: { ...query }, ...(signal ? { signal } : {}) });
   }
 }

@@ -1,5 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, RestClient, parseRetryAfter, queryString } from '../src/rest.js';
+import {
+  ApiError,
+  type AuditEntry,
+  type AuditQuery,
+  RestClient,
+  type components,
+  parseRetryAfter,
+  type paths,
+  queryString,
+} from '../src/rest.js';
+
+// Compile-time: the audit trail's narrower types (the actions, the two
+// kinds of target, the snapshots as JSON objects) are still what the
+// document declares; a renamed or dropped parameter or field fails tsc here.
+type Assignable<A extends B, B> = [A, B];
+export type _AuditTypesMatchTheDocument = [
+  Assignable<AuditQuery, NonNullable<paths['/api/admin/audit']['get']['parameters']['query']>>,
+  Assignable<keyof components['schemas']['AuditEntry'], keyof AuditEntry>,
+  Assignable<keyof AuditEntry, keyof components['schemas']['AuditEntry']>,
+];
 
 interface Sent {
   url: string;
@@ -122,6 +141,30 @@ describe('the REST client', () => {
     // Public calls never trigger a refresh.
     const pub = client([expired()], { onUnauthorized: () => Promise.reject(new Error('not asked')) });
     await expect(pub.rest.event(1)).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('reads the audit trail with its filters, as an admin', async () => {
+    const entry = {
+      id: 9,
+      at: '2026-02-11T10:30:00Z',
+      actor_id: 1,
+      action: 'event.update',
+      target_type: 'event',
+      target_id: 5,
+      before: { total_count: 1 },
+      after: { total_count: 3 },
+      request_id: 'req-1',
+      trace_id: null,
+    };
+    const { rest, sent } = client([json(200, { items: [entry], page: 2, size: 10, total: 11 }), json(200, { items: [], page: 1, size: 20, total: 0 })]);
+    const res = await rest.auditTrail({ action: 'event.update', target_type: 'event', target_id: 5, actor_id: undefined, page: 2, size: 10 });
+    expect(res.items[0]?.after).toEqual({ total_count: 3 });
+    await rest.auditTrail();
+    expect(sent.map((s) => s.url)).toEqual([
+      'https://shop.test/api/admin/audit?action=event.update&target_type=event&target_id=5&page=2&size=10',
+      'https://shop.test/api/admin/audit',
+    ]);
+    expect(sent.every((s) => s.method === 'GET' && s.headers.Authorization === 'Bearer tok-1')).toBe(true);
   });
 
   it('shows every response to onResponse', async () => {
