@@ -1,6 +1,7 @@
 // The admin panel (/admin/): sign in as an admin, list events with live
-// stats, create / edit / close events, browse issued coupons. Hash routes
-// (#/, #/new, #/events/{id}) so nginx needs nothing beyond /admin/index.html.
+// stats, create / edit / close events, browse issued coupons, read the audit
+// trail of admin actions. Hash routes (#/, #/new, #/events/{id}, #/audit) so
+// nginx needs nothing beyond /admin/index.html.
 // Times are typed and shown in the operator's zone and sent as UTC.
 
 import '../styles.css';
@@ -10,10 +11,13 @@ import { $, h, renderConnection, setChildren, setText } from '../lib/dom';
 import { PushClient } from '../lib/push';
 import { Session } from '../lib/session';
 import { formatLocal, localZoneLabel } from '../lib/time';
+import { parseAuditQuery } from './audit';
+import { auditScreen, eventHistory } from './audit-view';
 import { adminDrawPanel } from './draw-panel';
 import { ADMISSION_FIELD_NAMES, EVENT_FIELDS, bodyFrom, changedFields, fieldApplies, formValues } from './event-form';
 import { ADMIN_STATUSES, type ListState, MAX_SEARCH, listHash, pageRange, parseListQuery } from './list-query';
 import { adminQueuePanel } from './queue-panel';
+import { dataTable, fullRow, latestOnly, pageCount, pager } from './table';
 
 const api = new Api(new Session('coupon.admin.session'));
 const session = api.session;
@@ -64,6 +68,7 @@ function route(): void {
   const [path, query = ''] = hash.split('?', 2);
   const m = /^\/events\/(\d+)$/.exec(path);
   if (path === '/new') screen = createScreen();
+  else if (path === '/audit') screen = auditScreen(view, api, parseAuditQuery(query), listHref);
   else if (m) screen = detailScreen(Number(m[1]));
   else screen = listScreen(parseListQuery(query));
 }
@@ -135,7 +140,6 @@ let listHref = '#/';
 function listScreen(state: ListState): Screen {
   document.title = 'Events — Coupon admin';
   listHref = listHash(state);
-  const tbody = h('tbody');
   const status = h('p', { class: 'muted', role: 'status', 'data-testid': 'events-info' }, 'Loading…');
   const updated = h('p', { class: 'muted', 'data-testid': 'updated' });
   const statusSelect = h(
@@ -167,44 +171,43 @@ function listScreen(state: ListState): Screen {
       h('p', { class: 'hint', id: 'events-search-hint' }, 'Any case, e.g. spring.'),
     ),
   );
-  const prev = h('button', { type: 'button', class: 'secondary', 'data-testid': 'events-prev' }, 'Previous page');
-  const next = h('button', { type: 'button', class: 'secondary', 'data-testid': 'events-next' }, 'Next page');
+  const { region, tbody } = dataTable({
+    testid: 'events-table',
+    caption: 'Events with live statistics',
+    labelledBy: 'events-title',
+    columns: [
+      { label: 'Title', class: 'wrap' },
+      { label: 'Status' },
+      { label: 'Issued', class: 'num' },
+      { label: 'Remaining', class: 'num' },
+      { label: 'Redeemed', class: 'num' },
+      { label: 'Stock', class: 'num' },
+      { label: 'Starts', class: 'wrap' },
+      { label: 'Ends', class: 'wrap' },
+    ],
+  });
+  const nav = pager({ label: 'Pages of events', testid: 'events', go: (delta) => show({ page: Math.max(1, state.page + delta) }) });
   setChildren(
     view,
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'events-title' },
-      h('div', { class: 'row spread' }, h('h1', { id: 'events-title' }, 'Events'), h('a', { class: 'button', href: '#/new', 'data-testid': 'new-event' }, 'New event')),
+      h(
+        'div',
+        { class: 'row spread' },
+        h('h1', { id: 'events-title' }, 'Events'),
+        h(
+          'div',
+          { class: 'row' },
+          h('a', { class: 'button secondary', href: '#/audit', 'data-testid': 'audit-trail' }, 'Audit trail'),
+          h('a', { class: 'button', href: '#/new', 'data-testid': 'new-event' }, 'New event'),
+        ),
+      ),
       h('p', { class: 'muted' }, 'Issued, remaining, redeemed and status update by themselves.'),
       filters,
       status,
-      h(
-        'div',
-        { class: 'table-wrap', role: 'region', 'aria-labelledby': 'events-title', tabindex: 0 },
-        h(
-          'table',
-          { 'data-testid': 'events-table' },
-          h('caption', { class: 'visually-hidden' }, 'Events with live statistics'),
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              h('th', { scope: 'col', class: 'wrap' }, 'Title'),
-              h('th', { scope: 'col' }, 'Status'),
-              h('th', { scope: 'col', class: 'num' }, 'Issued'),
-              h('th', { scope: 'col', class: 'num' }, 'Remaining'),
-              h('th', { scope: 'col', class: 'num' }, 'Redeemed'),
-              h('th', { scope: 'col', class: 'num' }, 'Stock'),
-              h('th', { scope: 'col', class: 'wrap' }, 'Starts'),
-              h('th', { scope: 'col', class: 'wrap' }, 'Ends'),
-            ),
-          ),
-          tbody,
-        ),
-      ),
-      h('div', { class: 'row pager' }, prev, next),
+      region,
+      nav.el,
       updated,
     ),
   );
@@ -212,7 +215,7 @@ function listScreen(state: ListState): Screen {
   const watching = new Set<number>();
   let timer: ReturnType<typeof setInterval> | undefined;
   /** Answers to older requests are dropped (a slow poll must not undo a filter change). */
-  let latest = 0;
+  const read = latestOnly();
 
   /** Shows another filter, search or page without rebuilding the screen. */
   function show(change: Partial<ListState>): void {
@@ -223,17 +226,18 @@ function listScreen(state: ListState): Screen {
   }
 
   async function load(): Promise<void> {
-    const ticket = ++latest;
     status.setAttribute('aria-busy', 'true');
     try {
-      const res = await api.adminEvents({
-        status: state.status || undefined,
-        q: state.q || undefined,
-        page: state.page,
-        size: LIST_PAGE_SIZE,
-      });
-      if (ticket !== latest) return;
-      const pages = Math.max(1, Math.ceil(res.total / LIST_PAGE_SIZE));
+      const res = await read(() =>
+        api.adminEvents({
+          status: state.status || undefined,
+          q: state.q || undefined,
+          page: state.page,
+          size: LIST_PAGE_SIZE,
+        }),
+      );
+      if (!res) return; // a later read is under way
+      const pages = pageCount(res.total, LIST_PAGE_SIZE);
       if (res.items.length === 0 && state.page > pages) {
         // The list shrank under us (or a stale link): show its last page.
         show({ page: pages });
@@ -251,8 +255,7 @@ function listScreen(state: ListState): Screen {
             : 'No events yet. Create the first one.'
           : `${pageRange(res.page, LIST_PAGE_SIZE, res.items.length, res.total)} ${what}${filtered ? ' matching' : ''} · page ${res.page} of ${pages}`,
       );
-      prev.disabled = res.page <= 1;
-      next.disabled = res.page >= pages;
+      nav.update(res.page, pages);
       setText(updated, `Updated ${new Date().toLocaleTimeString()}`);
       for (const e of events.filter((x) => x.status !== 'ended')) {
         if (!watching.has(e.id)) {
@@ -260,11 +263,10 @@ function listScreen(state: ListState): Screen {
           push.watch(e.id);
         }
       }
+      status.removeAttribute('aria-busy');
     } catch (e) {
-      if (ticket !== latest) return;
       setText(status, `Could not load events: ${describeError(e)}`);
-    } finally {
-      if (ticket === latest) status.removeAttribute('aria-busy');
+      status.removeAttribute('aria-busy');
     }
   }
 
@@ -293,8 +295,6 @@ function listScreen(state: ListState): Screen {
     show({ q: search.value.trim().slice(0, MAX_SEARCH), status: statusSelect.value as ListState['status'], page: 1 });
   });
   statusSelect.addEventListener('change', () => show({ status: statusSelect.value as ListState['status'], page: 1 }));
-  prev.addEventListener('click', () => show({ page: Math.max(1, state.page - 1) }));
-  next.addEventListener('click', () => show({ page: state.page + 1 }));
 
   function poll(): void {
     clearInterval(timer);
@@ -460,6 +460,7 @@ function detailScreen(id: number): Screen {
       try {
         ev = await api.updateEvent(id, change as EventFields);
         render(true);
+        historyPanel.reload();
         f.showMessage(`Saved: ${Object.keys(change).join(', ')}.`, 'ok');
       } catch (e) {
         showSaveError(f, e);
@@ -494,6 +495,7 @@ function detailScreen(id: number): Screen {
         ev = await api.closeEvent(id);
         setText(closeMsg, 'The sale is closed; issuing stopped everywhere.');
         render(false);
+        historyPanel.reload();
       } catch (e) {
         setText(closeMsg, `Could not close: ${describeError(e)}`);
         renderClose(false);
@@ -509,6 +511,7 @@ function detailScreen(id: number): Screen {
   const coupons = couponBrowser(id);
   const queue = adminQueuePanel(api, id);
   const draw = adminDrawPanel(api, id);
+  const historyPanel = eventHistory(api, id);
 
   setChildren(
     view,
@@ -526,6 +529,7 @@ function detailScreen(id: number): Screen {
     h('section', { class: 'card', 'aria-labelledby': 'edit-title' }, h('h2', { id: 'edit-title' }, 'Edit'), h('p', { class: 'muted' }, 'Raise the stock, move the end, change the texts. Only the fields you change are sent.'), editForm.form),
     h('section', { class: 'card', 'aria-labelledby': 'close-title' }, h('h2', { id: 'close-title' }, 'Close the sale'), closeArea, closeMsg),
     coupons.section,
+    historyPanel.section,
   );
   if (flash) {
     setText(message, flash);
@@ -594,7 +598,11 @@ function detailScreen(id: number): Screen {
       push.unwatch(id);
     },
     liveChanged: poll,
-    resync: () => void load(false),
+    resync: () => {
+      void load(false);
+      // Another admin's change (event.updated), or frames were missed.
+      historyPanel.reload();
+    },
     stock(eventId, left) {
       if (eventId !== id || !ev) return;
       ev.remaining = left;
@@ -617,11 +625,28 @@ function couponBrowser(eventId: number): { section: HTMLElement } {
   const size = 20;
   let page = 1;
   let code = '';
-  const tbody = h('tbody');
   const info = h('p', { class: 'muted', role: 'status', 'data-testid': 'coupons-info' });
-  const prev = h('button', { type: 'button', class: 'secondary' }, 'Previous');
-  const next = h('button', { type: 'button', class: 'secondary' }, 'Next');
-  const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh');
+  const { region, tbody } = dataTable({
+    testid: 'coupons-table',
+    caption: 'Issued coupons',
+    labelledBy: 'coupons-title',
+    columns: [
+      { label: 'Code' },
+      { label: 'User', class: 'num' },
+      { label: 'Status' },
+      { label: 'Issued', class: 'wrap' },
+      { label: 'Expires', class: 'wrap' },
+      { label: 'Used', class: 'wrap' },
+    ],
+  });
+  const nav = pager({
+    label: 'Pages of issued coupons',
+    go(delta) {
+      page = Math.max(1, page + delta);
+      void load();
+    },
+  });
+  const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh', h('span', { class: 'visually-hidden' }, ' coupons'));
   const searchId = 'coupon-search';
   const search = h('input', { id: searchId, type: 'search', name: 'code', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'coupon-search-hint' });
   const form = h(
@@ -640,7 +665,7 @@ function couponBrowser(eventId: number): { section: HTMLElement } {
     info.setAttribute('aria-busy', 'true');
     try {
       const res = await api.eventCoupons(eventId, page, size, code);
-      const pages = Math.max(1, Math.ceil(res.total / size));
+      const pages = pageCount(res.total, size);
       setChildren(
         tbody,
         res.items.length
@@ -656,13 +681,12 @@ function couponBrowser(eventId: number): { section: HTMLElement } {
                 h('td', { class: 'wrap' }, formatLocal(c.used_at)),
               ),
             )
-          : [h('tr', {}, h('td', { colspan: 6 }, code ? `No coupon code starts with “${code}”.` : 'No coupons issued yet.'))],
+          : fullRow(6, code ? `No coupon code starts with “${code}”.` : 'No coupons issued yet.'),
       );
       const first = res.total ? (res.page - 1) * size + 1 : 0;
       const last = (res.page - 1) * size + res.items.length;
       setText(info, `${res.total.toLocaleString()} coupon${res.total === 1 ? '' : 's'}${code ? ` matching “${code}”` : ''} · showing ${first}–${last} · page ${res.page} of ${pages}`);
-      prev.disabled = res.page <= 1;
-      next.disabled = res.page >= pages;
+      nav.update(res.page, pages);
     } catch (e) {
       setText(info, `Could not load coupons: ${describeError(e)}`);
     } finally {
@@ -676,14 +700,6 @@ function couponBrowser(eventId: number): { section: HTMLElement } {
     page = 1;
     void load();
   });
-  prev.addEventListener('click', () => {
-    page = Math.max(1, page - 1);
-    void load();
-  });
-  next.addEventListener('click', () => {
-    page += 1;
-    void load();
-  });
   refresh.addEventListener('click', () => void load());
   void load();
 
@@ -693,30 +709,8 @@ function couponBrowser(eventId: number): { section: HTMLElement } {
     h('div', { class: 'row spread' }, h('h2', { id: 'coupons-title' }, 'Issued coupons'), refresh),
     form,
     info,
-    h(
-      'div',
-      { class: 'table-wrap', role: 'region', 'aria-labelledby': 'coupons-title', tabindex: 0 },
-      h(
-        'table',
-        { 'data-testid': 'coupons-table' },
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            h('th', { scope: 'col' }, 'Code'),
-            h('th', { scope: 'col', class: 'num' }, 'User'),
-            h('th', { scope: 'col' }, 'Status'),
-            h('th', { scope: 'col', class: 'wrap' }, 'Issued'),
-            h('th', { scope: 'col', class: 'wrap' }, 'Expires'),
-            h('th', { scope: 'col', class: 'wrap' }, 'Used'),
-          ),
-        ),
-        tbody,
-      ),
-    ),
-    h('div', { class: 'row' }, prev, next),
+    region,
+    nav.el,
   );
   return { section };
 }

@@ -11,6 +11,11 @@ const memory = (): KeyValueStore => {
   };
 };
 
+const token = (): string => {
+  const b64 = (o: object) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+  return `${b64({ alg: 'EdDSA', typ: 'JWT' })}.${b64({ sub: '1', role: 'ADMIN', exp: 4_102_444_800 })}.sig`;
+};
+
 const page = (items: unknown[], total: number) =>
   new Response(JSON.stringify({ items, page: 2, size: 20, total }), { status: 200, headers: { 'Content-Type': 'application/json' } });
 
@@ -33,5 +38,20 @@ describe('list queries', () => {
     expect(res.total).toBe(41);
     await api.events();
     expect(urls[1]).toBe('/api/coupons/events');
+  });
+
+  it('read the audit trail with the admin token and only the filters set', async () => {
+    const sent: [string, string | null][] = [];
+    const session = new Session('k', memory());
+    const api = new Api(session, async (input, init) => {
+      sent.push([String(input), new Headers(init?.headers).get('Authorization')]);
+      return page([{ id: 3, action: 'event.close' }], 21);
+    });
+    await expect(api.auditTrail({ target_type: 'event', target_id: 9, page: 2, size: 20 })).rejects.toMatchObject({ status: 401 });
+    expect(sent).toEqual([]);
+    session.signIn({ access_token: token(), refresh_token: 'r' }, 'admin@example.com');
+    const res = await api.auditTrail({ target_type: 'event', target_id: 9, page: 2, size: 20 });
+    expect(res.items[0]?.action).toBe('event.close');
+    expect(sent).toEqual([['/api/admin/audit?target_type=event&target_id=9&page=2&size=20', `Bearer ${token()}`]]);
   });
 });

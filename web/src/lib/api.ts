@@ -271,6 +271,37 @@ export interface Issued {
   remaining: number;
 }
 
+/** What an admin did (the audit trail's names). */
+export type AuditAction = 'event.create' | 'event.update' | 'event.close' | 'event.draw_now' | 'user.disable' | 'user.enable';
+export type AuditTargetType = 'event' | 'user';
+
+/** One admin action of the audit trail: who, what, on which target, the target before and after, and the request. */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  /** The admin's account id. */
+  actor_id: number;
+  action: AuditAction;
+  target_type: AuditTargetType;
+  target_id: number;
+  /** The target as stored before the change; null (or absent) for a creation. */
+  before?: Record<string, unknown> | null;
+  after?: Record<string, unknown> | null;
+  request_id?: string | null;
+  /** The W3C trace id the request came with (`traceparent`), if any. */
+  trace_id?: string | null;
+}
+
+/** The audit trail's filters and page (`target_id` needs `target_type` or `action`). */
+export interface AuditQuery {
+  action?: AuditAction;
+  target_type?: AuditTargetType;
+  target_id?: number;
+  actor_id?: number;
+  page?: number;
+  size?: number;
+}
+
 /** The editable fields of an event (create takes all, PATCH any subset). */
 export interface EventFields {
   title?: string;
@@ -323,10 +354,14 @@ export type _EveryFieldIsDocumented = [
   None<Undocumented<AdminQueueStats, Sdk.AdminRoom>>,
   None<Undocumented<AdminDrawStats, Sdk.AdminDraw>>,
   None<Undocumented<EventFields, Sdk.EventPatch>>,
+  None<Undocumented<AuditEntry, Sdk.AuditEntry>>,
+  None<Undocumented<AuditQuery, Sdk.AuditQuery>>,
 ];
 type True<T extends true> = T;
 /** What the admin form sends must be what the API takes. */
 export type _EventFieldsAreAPatch = True<EventFields extends Sdk.EventPatch ? true : false>;
+/** The audit trail's filters are the API's (its actions and target types included). */
+export type _AuditQueryIsTheApis = True<AuditQuery extends Sdk.AuditQuery ? true : false>;
 
 type Fetch = typeof fetch;
 
@@ -494,6 +529,11 @@ export class Api {
 
   eventCoupons(id: number, page: number, size: number, code: string): Promise<Page<IssuedCoupon>> {
     return this.rest.eventCoupons(id, { page, size, code }) as Promise<Page<IssuedCoupon>>;
+  }
+
+  /** The audit trail of admin actions, newest first (read-only). */
+  auditTrail(query: AuditQuery = {}): Promise<Page<AuditEntry>> {
+    return this.rest.auditTrail(query) as Promise<Page<AuditEntry>>;
   }
 }
 
