@@ -18,6 +18,10 @@
 //      code, raises the stock after the sell-out and then closes the sale —
 //      both show on the open sale pages at once, the visitor's too — and
 //      finds the event in the list by a title search and the status filter.
+//   7b. the admin's audit trail holds the event's creation, both edits and
+//      the close (newest first, its own admin id, the request ids); the
+//      first edit's row opens from the keyboard onto what changed; the
+//      event page's History lists the same four.
 //   8. U signs out on device A: a third browser holding the same session is
 //      signed out by the server (its socket closed with 4003) while device B,
 //      U's other session, stays signed in and connected.
@@ -477,6 +481,95 @@ describe(`web front end against ${BASE} (browser zone ${TZ})`, { timeout: 170_00
     await waitForText(row.getByTestId('status'), /Ended/);
     await shot(admin, '14-admin-events-after-sale.png');
     await checkA11y(admin, 'admin-events-filtered');
+  });
+
+  step('admin: the audit trail holds the creation, both edits and the close; History on the event page too', async () => {
+    // The admin's own account id, from the access token the panel holds.
+    const adminId = await admin.evaluate(() => {
+      const { access } = JSON.parse(sessionStorage.getItem('coupon.admin.session') ?? '{}');
+      const claims = access.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      return Number(JSON.parse(atob(claims)).sub);
+    });
+    assert.ok(Number.isInteger(adminId) && adminId > 0, `admin id ${adminId}`);
+
+    await admin.getByTestId('audit-trail').click();
+    await admin.getByRole('heading', { name: 'Audit trail', exact: true }).waitFor();
+    await admin.getByLabel('Target type', { exact: true }).selectOption('event');
+    await admin.getByLabel('Target id', { exact: true }).fill(String(eventId));
+    await admin.getByLabel('Admin id', { exact: true }).fill(String(adminId));
+    await admin.getByRole('button', { name: 'Filter', exact: true }).click();
+    // The refused create (bad code prefix) left no record: four actions.
+    await waitForText(admin.getByTestId('audit-info'), /^1–4 of 4 entries matching/);
+    assert.match(admin.url(), new RegExp(`#/audit\\?target_type=event&target_id=${eventId}&actor_id=${adminId}$`), 'the filter is in the address');
+    const rows = admin.locator('[data-testid="audit-table"] tbody tr[data-audit-id]');
+    const seen = await rows.evaluateAll((trs) =>
+      trs.map((tr) => ({
+        id: Number(tr.getAttribute('data-audit-id')),
+        action: tr.querySelector('[data-col="action"]')?.textContent,
+        actor: tr.querySelector('[data-col="actor"]')?.textContent,
+        target: tr.querySelector('[data-col="target"] a')?.getAttribute('href'),
+        request: tr.querySelector('[data-col="request"]')?.textContent,
+      })),
+    );
+    note(`audit trail of event ${eventId}: ${JSON.stringify(seen)}`);
+    assert.deepEqual(
+      seen.map((r) => r.action),
+      ['event.close', 'event.update', 'event.update', 'event.create'],
+      'newest first',
+    );
+    assert.ok(
+      seen.every((r, i) => i === 0 || r.id < seen[i - 1].id),
+      'ids descend',
+    );
+    for (const r of seen) {
+      assert.equal(r.actor, String(adminId), 'done by this admin');
+      assert.equal(r.target, `#/events/${eventId}`, 'the target links to the event');
+      assert.ok(r.request && r.request !== '—', 'each action names its request');
+    }
+
+    // The first edit (stock 1 → 3, end moved, new text), opened from the keyboard.
+    const edit = rows.nth(2);
+    const toggle = edit.getByTestId('audit-toggle');
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    await toggle.focus();
+    await admin.keyboard.press('Enter');
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    const detail = admin.locator(`tr[data-detail-for="${seen[2].id}"]`);
+    await detail.waitFor({ state: 'visible' });
+    const stock = detail.locator('tr[data-field="total_count"]');
+    await waitForText(stock.locator('[data-side="before"]'), /^1$/);
+    await waitForText(stock.locator('[data-side="after"]'), /^3$/);
+    await waitForText(detail.locator('tr[data-field="description"] [data-side="after"]'), /Edited by the browser test/);
+    assert.equal(await detail.locator('tr[data-field="end_time"]').count(), 1, 'the moved end is listed');
+    assert.equal(await detail.locator('tr[data-field="title"]').count(), 0, 'unchanged fields are not');
+    // The second edit: stock 3 → 4; the close: closed_at set.
+    await rows.nth(1).getByTestId('audit-toggle').click();
+    const second = admin.locator(`tr[data-detail-for="${seen[1].id}"]`);
+    await waitForText(second.locator('tr[data-field="total_count"] [data-side="after"]'), /^4$/);
+    await rows.nth(0).getByTestId('audit-toggle').click();
+    const close = admin.locator(`tr[data-detail-for="${seen[0].id}"]`);
+    await waitForText(close.locator('tr[data-field="closed_at"] [data-side="before"]'), /^—$/);
+    await waitForText(close.locator('tr[data-field="closed_at"] [data-side="after"]'), /GMT\+9/);
+    // Read-only: nothing on the screen edits or deletes an entry.
+    assert.equal(await admin.locator('[data-testid="audit-table"] button:not([data-testid="audit-toggle"])').count(), 0);
+    await shot(admin, '14b-admin-audit-trail.png');
+    await checkA11y(admin, 'admin-audit-trail');
+
+    // The action filter narrows it to the two edits.
+    await admin.getByLabel('Action', { exact: true }).selectOption('event.update');
+    await waitForText(admin.getByTestId('audit-info'), /^1–2 of 2 entries matching/);
+
+    // The event's own page lists the same four under History.
+    await rows.first().locator('[data-col="target"] a').click();
+    await admin.waitForURL(new RegExp(`#/events/${eventId}$`));
+    const history = admin.getByTestId('event-history');
+    await waitForText(history.getByTestId('history-info'), /^1–4 of 4 entries/);
+    const actions = await history
+      .locator('[data-testid="history-table"] tbody tr[data-audit-id] [data-col="action"]')
+      .evaluateAll((cells) => cells.map((c) => c.textContent));
+    assert.deepEqual(actions, ['event.close', 'event.update', 'event.update', 'event.create']);
+    await history.scrollIntoViewIfNeeded();
+    await shot(admin, '14c-admin-event-history.png');
   });
 
   step('signing out on one device ends that session on every browser; the other session stays', async () => {
