@@ -321,7 +321,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(admission::draw_routes::admin_draw)
                 .service(admission::draw_routes::draw_now)
                 .service(admin::users::disable_user)
-                .service(admin::users::enable_user),
+                .service(admin::users::enable_user)
+                .service(admin::audit::audit_trail),
         );
 }
 

@@ -571,6 +571,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description What an admin did: `event.create`, `event.update`, `event.close`,
+         *     `event.draw_now`, `user.disable` or `user.enable`. The names are the
+         *     API's and the table's (its CHECK lists the same ones).
+         * @enum {string}
+         */
+        Action: "event.create" | "event.update" | "event.close" | "event.draw_now" | "user.disable" | "user.enable";
         /** @description The draw for an operator, read from PostgreSQL now. */
         AdminDrawView: {
             beacon?: string | null;
@@ -667,25 +674,25 @@ export interface components {
         };
         /** @description One recorded action. */
         AuditEntry: {
-            /**
-             * @description `event.create`, `event.update`, `event.close`, `event.draw_now`,
-             *     `user.disable` or `user.enable`.
-             */
-            action: string;
+            action: components["schemas"]["Action"];
             /**
              * Format: int64
              * @description The admin's account id.
              */
             actor_id: number;
             /** @description The target after the change. */
-            after?: Record<string, never> | null;
+            after?: {
+                [key: string]: unknown;
+            } | null;
             /**
              * Format: date-time
-             * @description When the change committed's transaction wrote it.
+             * @description When it was written, in the change's own transaction.
              */
             at: string;
             /** @description The target before the change (absent for a creation). */
-            before?: Record<string, never> | null;
+            before?: {
+                [key: string]: unknown;
+            } | null;
             /** Format: int64 */
             id: number;
             /** @description The request's id (`X-Request-Id`, as in the service's log lines). */

@@ -1,8 +1,10 @@
 //! Admin event setup: create, list and inspect with live stats, change
 //! under the rules of a running sale, close, browse issued coupons. Every
-//! change is announced to the event's watchers (`event.updated`).
+//! change is announced to the event's watchers (`event.updated`) and
+//! recorded in the audit trail (`audit.rs`).
 
 pub mod announce;
+pub mod audit;
 pub mod filter;
 pub mod routes;
 pub mod store;

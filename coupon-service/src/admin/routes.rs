@@ -1,12 +1,13 @@
 //! `/api/admin/events…`: for ADMIN tokens only (403 otherwise).
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::{
+    audit::{self, Action, Actor},
     filter::{AdminListQuery, search_text},
     store, validation,
 };
@@ -92,14 +93,29 @@ async fn propagate(state: &AppState, event: &Event) -> Result<(), ApiError> {
     (status = 401), (status = 403)))]
 #[post("/events")]
 pub async fn create_event(
-    _admin: AdminUser,
+    admin: AdminUser,
+    req: HttpRequest,
     body: web::Json<Map<String, Value>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let new = validation::new_event(&body, Utc::now())?;
-    let event = events_store::insert(&state.db, &new)
+    let store_down = || ApiError::store_down("the event store");
+    let mut tx = state.db.begin().await.map_err(store_down())?;
+    let event = events_store::insert(&mut *tx, &new)
         .await
-        .map_err(ApiError::store_down("the event store"))?;
+        .map_err(store_down())?;
+    let after = Some(audit::snapshot(&event));
+    audit::record(
+        &mut tx,
+        &Actor::of(&admin, &req),
+        Action::EventCreate,
+        event.id,
+        None,
+        after,
+    )
+    .await
+    .map_err(store_down())?;
+    tx.commit().await.map_err(store_down())?;
     // Load it now so the first request at opening time finds it in Redis.
     if let Err(e) = rebuild::ensure_loaded(&state.redis, &state.db, event.id).await {
         tracing::warn!(error = %e, "new event not preloaded; the preloader will");
@@ -120,7 +136,7 @@ pub struct AdminEventPage {
 
 /// Events, newest start first, with live stats; filtered by status and
 /// title, a page at a time.
-#[utoipa::path(tag = "admin", security(("bearer" = [])), params(AdminListQuery, PageQuery), responses(
+#[utoipa::path(operation_id = "admin_list_events", tag = "admin", security(("bearer" = [])), params(AdminListQuery, PageQuery), responses(
     (status = 200, body = AdminEventPage),
     (status = 422, description = "validation_failed: bad status, q, page or size"),
     (status = 401), (status = 403)))]
@@ -146,7 +162,7 @@ pub async fn list_events(
 }
 
 /// One event with live stats.
-#[utoipa::path(tag = "admin", security(("bearer" = [])), params(("id" = i64, Path, minimum = 1)),
+#[utoipa::path(operation_id = "admin_get_event", tag = "admin", security(("bearer" = [])), params(("id" = i64, Path, minimum = 1)),
     responses((status = 200, body = AdminEventView), (status = 404, description = "event_not_found"), (status = 403)))]
 #[get("/events/{id}")]
 pub async fn get_event(
@@ -169,7 +185,8 @@ pub async fn get_event(
     (status = 422, description = "validation_failed"), (status = 404), (status = 403)))]
 #[patch("/events/{id}")]
 pub async fn patch_event(
-    _admin: AdminUser,
+    admin: AdminUser,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: web::Json<Map<String, Value>>,
     state: web::Data<AppState>,
@@ -180,7 +197,7 @@ pub async fn patch_event(
         .map_err(ApiError::store_down("the event store"))?
         .ok_or_else(|| ApiError::event_not_found(*id))?;
     let next = validation::merged(&current.event.as_new(), &change)?;
-    let (event, announced) = store::update(&state.db, *id, &next).await?;
+    let (event, announced) = store::update(&state.db, *id, &next, &Actor::of(&admin, &req)).await?;
     state.handoff.pass(announced);
     propagate(&state, &event).await?;
     Ok(HttpResponse::Ok().json(admin_view(&state, event, current.redeemed).await))
@@ -192,11 +209,12 @@ pub async fn patch_event(
     responses((status = 200, body = AdminEventView), (status = 404), (status = 403)))]
 #[post("/events/{id}/close")]
 pub async fn close_event(
-    _admin: AdminUser,
+    admin: AdminUser,
+    req: HttpRequest,
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (event, announced) = store::close(&state.db, *id).await?;
+    let (event, announced) = store::close(&state.db, *id, &Actor::of(&admin, &req)).await?;
     state.handoff.pass(announced);
     propagate(&state, &event).await?;
     let redeemed = store::one(&state.db, event.id)

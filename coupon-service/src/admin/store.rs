@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::{
     announce,
+    audit::{self, Action, Actor},
     filter::{AdminFilter, AdminStatus, escape_like},
 };
 use crate::{
@@ -93,6 +94,7 @@ pub async fn update(
     db: &PgPool,
     id: i64,
     next: &NewEvent,
+    actor: &Actor,
 ) -> Result<(Event, Vec<OutboxRow>), ApiError> {
     let mut tx = db
         .begin()
@@ -154,7 +156,12 @@ pub async fn update(
                     _ => ApiError::store_down(EVENT_STORE)(e),
                 },
             )?;
-    announce_and_commit(tx, updated).await
+    let change = Change {
+        actor,
+        action: Action::EventUpdate,
+        before: &current,
+    };
+    announce_and_commit(tx, updated, change).await
 }
 
 /// The rules of a sale that is running or over, for a change from
@@ -286,11 +293,21 @@ fn admission_fixed_from(current: &Event) -> DateTime<Utc> {
 /// Ends the sale now, and announces it. Closing twice is harmless (and
 /// announced again: watchers that missed the first learn it). Bumps
 /// `state_version`, like an update.
-pub async fn close(db: &PgPool, id: i64) -> Result<(Event, Vec<OutboxRow>), ApiError> {
+pub async fn close(
+    db: &PgPool,
+    id: i64,
+    actor: &Actor,
+) -> Result<(Event, Vec<OutboxRow>), ApiError> {
     let mut tx = db
         .begin()
         .await
         .map_err(ApiError::store_down(EVENT_STORE))?;
+    let before: Event = sqlx::query_as("SELECT * FROM coupon_events WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(ApiError::store_down(EVENT_STORE))?
+        .ok_or_else(|| ApiError::event_not_found(id))?;
     let closed: Event = sqlx::query_as(
         "UPDATE coupon_events SET closed_at = COALESCE(closed_at, now()), updated_at = now(), \
          state_version = state_version + 1 WHERE id = $1 RETURNING *",
@@ -300,16 +317,39 @@ pub async fn close(db: &PgPool, id: i64) -> Result<(Event, Vec<OutboxRow>), ApiE
     .await
     .map_err(ApiError::store_down(EVENT_STORE))?
     .ok_or_else(|| ApiError::event_not_found(id))?;
-    announce_and_commit(tx, closed).await
+    let change = Change {
+        actor,
+        action: Action::EventClose,
+        before: &before,
+    };
+    announce_and_commit(tx, closed, change).await
 }
 
-/// Writes `event.updated` for the changed event in the change's own
-/// transaction and commits both; returns the event and the outbox rows for
-/// the relay.
+/// An admin's change of an event, for the audit trail.
+struct Change<'a> {
+    actor: &'a Actor,
+    action: Action,
+    before: &'a Event,
+}
+
+/// Writes `event.updated` for the changed event and the change's audit
+/// record in the change's own transaction and commits them all; returns
+/// the event and the outbox rows for the relay.
 async fn announce_and_commit(
     mut tx: Transaction<'_, Postgres>,
     event: Event,
+    change: Change<'_>,
 ) -> Result<(Event, Vec<OutboxRow>), ApiError> {
+    audit::record(
+        &mut tx,
+        change.actor,
+        change.action,
+        event.id,
+        Some(audit::snapshot(change.before)),
+        Some(audit::snapshot(&event)),
+    )
+    .await
+    .map_err(ApiError::store_down(EVENT_STORE))?;
     let announced = announce::write(&mut tx, &event)
         .await
         .map_err(ApiError::store_down(EVENT_STORE))?;

@@ -6,12 +6,13 @@
 //! records it in `revoked_sessions`, so every coupon-service instance refuses
 //! the access tokens already issued within a poll (`auth::revoked_sessions`).
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use contract::errors::ErrorCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::audit::{self, Action, Actor};
 use crate::{
     auth::{AdminUser, refresh},
     error::ApiError,
@@ -42,13 +43,15 @@ fn user_not_found(id: i64) -> ApiError {
     (status = 409, description = "cannot_disable_admin"), (status = 401), (status = 403)))]
 #[post("/users/{id}/disable")]
 pub async fn disable_user(
-    _admin: AdminUser,
+    admin: AdminUser,
+    req: HttpRequest,
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = *id;
     let store_down = || ApiError::store_down("the account store");
     let mut tx = state.db.begin().await.map_err(store_down())?;
+    let before = status_for_update(&mut tx, id).await.map_err(store_down())?;
     let disabled: Option<UserStatus> = sqlx::query_as(
         "UPDATE users SET disabled_at = COALESCE(disabled_at, clock_timestamp()) \
          WHERE id = $1 AND role = 'USER' RETURNING id, email, name, role, disabled_at",
@@ -74,6 +77,20 @@ pub async fn disable_user(
     let revoked = refresh::end_sessions(&mut tx, id, None)
         .await
         .map_err(store_down())?;
+    let change = (
+        before.as_ref().map(audit::snapshot),
+        Some(audit::snapshot(&user)),
+    );
+    audit::record(
+        &mut tx,
+        &Actor::of(&admin, &req),
+        Action::UserDisable,
+        id,
+        change.0,
+        change.1,
+    )
+    .await
+    .map_err(store_down())?;
     tx.commit().await.map_err(store_down())?;
     state.handoff.pass(revoked);
     Ok(HttpResponse::Ok().json(user))
@@ -86,19 +103,50 @@ pub async fn disable_user(
     (status = 401), (status = 403)))]
 #[post("/users/{id}/enable")]
 pub async fn enable_user(
-    _admin: AdminUser,
+    admin: AdminUser,
+    req: HttpRequest,
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = *id;
+    let store_down = || ApiError::store_down("the account store");
+    let mut tx = state.db.begin().await.map_err(store_down())?;
+    let before = status_for_update(&mut tx, id)
+        .await
+        .map_err(store_down())?
+        .ok_or_else(|| user_not_found(id))?;
     let user: UserStatus = sqlx::query_as(
         "UPDATE users SET disabled_at = NULL WHERE id = $1 \
          RETURNING id, email, name, role, disabled_at",
     )
     .bind(id)
-    .fetch_optional(&state.db)
+    .fetch_one(&mut *tx)
     .await
-    .map_err(ApiError::store_down("the account store"))?
-    .ok_or_else(|| user_not_found(id))?;
+    .map_err(store_down())?;
+    let change = (Some(audit::snapshot(&before)), Some(audit::snapshot(&user)));
+    audit::record(
+        &mut tx,
+        &Actor::of(&admin, &req),
+        Action::UserEnable,
+        id,
+        change.0,
+        change.1,
+    )
+    .await
+    .map_err(store_down())?;
+    tx.commit().await.map_err(store_down())?;
     Ok(HttpResponse::Ok().json(user))
+}
+
+/// The account as it stands, locked for the change (the audit's "before").
+async fn status_for_update(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+) -> sqlx::Result<Option<UserStatus>> {
+    sqlx::query_as(
+        "SELECT id, email, name, role, disabled_at FROM users WHERE id = $1 FOR NO KEY UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(tx)
+    .await
 }

@@ -5,7 +5,7 @@
 //! room (`store.rs`), a win an admission; the room's helpers are shared
 //! with the queue's routes.
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use contract::errors::ErrorCode;
 use serde::Serialize;
@@ -19,6 +19,7 @@ use super::{
     store::{self, Counts, PlaceRow, QueueRow},
 };
 use crate::{
+    admin::audit::{self, Action, Actor},
     auth::{AdminUser, AuthUser},
     error::ApiError,
     events::Event,
@@ -163,6 +164,7 @@ fn entry_view(
     let closed = p.closed_reason.is_some() || queue.is_some_and(|q| q.closed_reason.is_some());
     let state = match entry.state.as_str() {
         _ if entry.claimed => EntryState::Claimed,
+        _ if entry.lapsed(Utc::now()) => EntryState::Expired,
         "admitted" => EntryState::Won,
         "expired" => EntryState::Expired,
         "left" => EntryState::Withdrawn,
@@ -351,7 +353,7 @@ pub async fn withdraw(
 /// Everything needed to recompute the draw: the seed, the beacon, the
 /// entrant list (whose digest was public since the entries closed), the
 /// ranking and the wins round by round (`coupon-service verify-draw`).
-#[utoipa::path(tag = "draw", params(("id" = i64, Path, minimum = 1)), responses(
+#[utoipa::path(operation_id = "draw_proof", tag = "draw", params(("id" = i64, Path, minimum = 1)), responses(
     (status = 200, body = QueueProof), (status = 404, description = "event_not_found"),
     (status = 409, description = "not_a_draw or not_drawn"),
     (status = 429, description = "rate_limited (the gateway, per client address)"),
@@ -486,7 +488,8 @@ pub async fn admin_draw(
     (status = 503, description = "unavailable")))]
 #[post("/events/{id}/draw")]
 pub async fn draw_now(
-    _admin: AdminUser,
+    admin: AdminUser,
+    req: HttpRequest,
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -514,9 +517,27 @@ pub async fn draw_now(
             "enter the named beacon's value first (draw_beacon)".into(),
         ));
     }
-    store::draw_now(&state.db, event.id)
+    let store_down = || ApiError::store_down(DRAW_STORE);
+    let mut tx = state.db.begin().await.map_err(store_down())?;
+    if let Some(moved) = store::draw_now(&mut tx, event.id)
         .await
-        .map_err(ApiError::store_down(DRAW_STORE))?;
+        .map_err(store_down())?
+    {
+        let before = serde_json::json!({ "draw_at": event.draw_at });
+        let after = serde_json::json!({ "draw_at": moved });
+        let actor = Actor::of(&admin, &req);
+        audit::record(
+            &mut tx,
+            &actor,
+            Action::EventDrawNow,
+            event.id,
+            Some(before),
+            Some(after),
+        )
+        .await
+        .map_err(store_down())?;
+    }
+    tx.commit().await.map_err(store_down())?;
     Ok(no_store(HttpResponse::Accepted()).json(admin_view(&state, event.id).await?))
 }
 

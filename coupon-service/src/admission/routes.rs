@@ -339,7 +339,7 @@ pub async fn leave(
 
 /// Everything needed to recompute the queue's order: the seed, the places
 /// and the admissions (`coupon-service verify-queue` checks it).
-#[utoipa::path(tag = "queue", params(("id" = i64, Path, minimum = 1)), responses(
+#[utoipa::path(operation_id = "queue_proof", tag = "queue", params(("id" = i64, Path, minimum = 1)), responses(
     (status = 200, body = QueueProof), (status = 404, description = "event_not_found"),
     (status = 409, description = "not_queued or queue_not_drawn"),
     (status = 429, description = "rate_limited (the gateway, per client address)"),

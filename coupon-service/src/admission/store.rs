@@ -48,10 +48,18 @@ pub struct PlaceRow {
 }
 
 impl PlaceRow {
+    /// Admitted, unclaimed, and its claim deadline passed: lapsed, though
+    /// the room's next tick may not have recorded it yet. A press now is
+    /// refused, so no read says otherwise.
+    pub fn lapsed(&self, now: DateTime<Utc>) -> bool {
+        self.state == "admitted" && !self.claimed && self.claim_by.is_some_and(|by| by <= now)
+    }
+
     /// The state a user sees (`closed` needs the room's state).
     pub fn state(&self, room_closed: bool) -> PlaceState {
         match self.state.as_str() {
             _ if self.claimed => PlaceState::Claimed,
+            _ if self.lapsed(Utc::now()) => PlaceState::Expired,
             "admitted" => PlaceState::Admitted,
             "expired" => PlaceState::Expired,
             "left" => PlaceState::Left,
@@ -500,17 +508,15 @@ pub async fn tell_not_drawn(
 }
 
 /// Draws the admin moved forward ("draw now"): the draw time becomes now
-/// for a draw not drawn yet. True when it changed.
-pub async fn draw_now(db: &PgPool, event_id: i64) -> sqlx::Result<bool> {
-    Ok(sqlx::query(
+/// for a draw not drawn yet. The new draw time when it changed.
+pub async fn draw_now(db: &mut PgConnection, event_id: i64) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar(
         "UPDATE coupon_events SET draw_at = now(), updated_at = now() \
-         WHERE id = $1 AND admission = 'draw' AND draw_at > now()",
+         WHERE id = $1 AND admission = 'draw' AND draw_at > now() RETURNING draw_at",
     )
     .bind(event_id)
-    .execute(db)
-    .await?
-    .rows_affected()
-        == 1)
+    .fetch_optional(db)
+    .await
 }
 
 /// Admitted users whose claim window passed and who hold no coupon.
@@ -688,4 +694,33 @@ pub async fn proof_places(db: &PgPool, event_id: i64) -> sqlx::Result<Vec<ProofP
     .bind(event_id)
     .fetch_all(db)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admitted(claim_by: DateTime<Utc>, claimed: bool) -> PlaceRow {
+        PlaceRow {
+            user_id: 1,
+            joined_at: claim_by - chrono::TimeDelta::minutes(5),
+            position: Some(1),
+            state: "admitted".into(),
+            claim_by: Some(claim_by),
+            claimed,
+        }
+    }
+
+    #[test]
+    fn an_admission_past_its_claim_deadline_reads_expired_before_the_tick_records_it() {
+        let now = Utc::now();
+        let running = admitted(now + chrono::TimeDelta::seconds(20), false);
+        assert_eq!(running.state(false), PlaceState::Admitted);
+        let lapsed = admitted(now - chrono::TimeDelta::milliseconds(1), false);
+        assert_eq!(lapsed.state(false), PlaceState::Expired);
+        assert!(lapsed.lapsed(now));
+        let claimed = admitted(now - chrono::TimeDelta::seconds(5), true);
+        assert_eq!(claimed.state(false), PlaceState::Claimed);
+        assert!(!claimed.lapsed(now));
+    }
 }

@@ -121,7 +121,7 @@ pub async fn recent_ids(pool: &PgPool) -> sqlx::Result<Vec<i64>> {
 /// Inserts an event; in queue or draw mode also its room with a fresh seed, whose
 /// commitment the event shows from now on (one statement: both or none).
 #[tracing::instrument(skip_all)]
-pub async fn insert(pool: &PgPool, e: &NewEvent) -> sqlx::Result<Event> {
+pub async fn insert(db: impl sqlx::PgExecutor<'_>, e: &NewEvent) -> sqlx::Result<Event> {
     let insert = sqlx::query_as(concat!(
         "WITH e AS (INSERT INTO coupon_events (title, description, total_count, max_per_user, \
          start_time, end_time, discount_type, discount_value, min_purchase_amount, valid_days, \
@@ -139,7 +139,7 @@ pub async fn insert(pool: &PgPool, e: &NewEvent) -> sqlx::Result<Event> {
     ));
     let seed = crate::admission::ranking::new_seed().to_vec();
     bind_draw_fields(bind_fields(insert, e).bind(seed), e)
-        .fetch_one(pool)
+        .fetch_one(db)
         .await
 }
 

@@ -367,6 +367,14 @@ async fn a_named_beacon_holds_the_draw_until_its_value_is_entered_and_ranks_with
     assert_eq!(status, 200, "{body}");
     let (status, body) = app.post_json(&draw_now, Some(&admin), Value::Null).await;
     assert_eq!(status, 202, "{body}");
+    // Who drew when: one audit record of the admin's "draw now".
+    let audit = format!(
+        "/api/admin/audit?action=event.draw_now&target_id={}",
+        event.id
+    );
+    let (status, trail) = app.get_with(&audit, Some(&admin)).await;
+    assert_eq!((status, trail["total"].as_i64()), (200, Some(1)), "{trail}");
+    assert!(trail["items"][0]["after"]["draw_at"].is_string(), "{trail}");
     let proof = proof(&app, event.id).await;
     assert_eq!(proof.beacon.as_deref(), Some("abcd"));
     assert_eq!(

@@ -4,6 +4,7 @@
 
 mod admin;
 mod announcements;
+mod audit;
 mod auth;
 mod bad_input;
 mod cluster;

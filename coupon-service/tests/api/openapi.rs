@@ -43,6 +43,7 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_is_se
         ("get", "/api/admin/events/{id}/coupons"),
         ("post", "/api/admin/users/{id}/disable"),
         ("post", "/api/admin/users/{id}/enable"),
+        ("get", "/api/admin/audit"),
         ("get", "/healthz"),
         ("get", "/readyz"),
         ("get", "/metrics"),
@@ -59,6 +60,18 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_is_se
         expected.len(),
         "nothing documented that the contract does not list"
     );
+
+    // Clients generate a function per operation: each id names one.
+    let mut ids = std::collections::HashMap::new();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            if let Some(id) = operation["operationId"].as_str()
+                && let Some(other) = ids.insert(id.to_owned(), format!("{method} {path}"))
+            {
+                panic!("operationId {id} names both {other} and {method} {path}");
+            }
+        }
+    }
 
     // Every documented operation reaches a handler (never the unknown-route 404).
     for (path, item) in paths {
@@ -98,6 +111,7 @@ async fn every_list_query_parameter_is_described_with_its_range_or_values() {
         "/api/coupons/my",
         "/api/admin/events",
         "/api/admin/events/{id}/coupons",
+        "/api/admin/audit",
     ];
     for path in paged {
         let page = param(path, "page");
