@@ -446,3 +446,31 @@ async fn a_reserve_that_ran_without_an_answer_does_not_hold_the_buyers_place() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_loaded_event_is_not_read_again_from_postgres_to_make_sure_it_is_loaded() {
+    let app = spawn_app_with(
+        Faults {
+            postgres: true,
+            ..Faults::default()
+        },
+        |_| {},
+    )
+    .await;
+    let event = app.create_event(10, 1).await;
+    let (redis, db) = (&app.state.redis, &app.state.db);
+    assert!(
+        coupon_service::issuance::rebuild::ensure_loaded(redis, db, event.id)
+            .await
+            .expect("loads")
+    );
+    // Loaded: asking again (a waiting room's tick does, every second)
+    // needs no PostgreSQL at all.
+    app.pg_proxy.as_ref().unwrap().cut();
+    let again = coupon_service::issuance::rebuild::ensure_loaded(redis, db, event.id).await;
+    app.pg_proxy.as_ref().unwrap().restore();
+    assert!(
+        matches!(again, Ok(true)),
+        "a loaded event read PostgreSQL again: {again:?}"
+    );
+}
