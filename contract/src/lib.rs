@@ -11,6 +11,7 @@
 pub mod admission;
 pub mod errors;
 pub mod jwt;
+pub mod jwt_crypto;
 pub mod keys;
 pub mod messages;
 pub mod redis_keys;

@@ -253,12 +253,20 @@ async fn jwt_negative_suite_answers_401_never_500() {
         "/../contract/test-keys/test-ed25519.pub.pem"
     ))
     .unwrap();
+    // Made by hand: the services link no HMAC code (contract::jwt_crypto).
     let hs256 = {
-        use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-        let mut header = Header::new(Algorithm::HS256);
-        header.kid = Some("dev-1".into());
-        encode(&header, &base, &EncodingKey::from_secret(&public_pem)).unwrap()
+        let header = b64(br#"{"alg":"HS256","typ":"JWT","kid":"dev-1"}"#);
+        let signed = format!("{header}.{payload}");
+        format!(
+            "{signed}.{}",
+            b64(&hmac_sha256(&public_pem, signed.as_bytes()))
+        )
     };
+    assert_eq!(
+        hmac_sha256(b"Jefe", b"what do ya want for nothing?")[..4],
+        [0x5b, 0xdc, 0xc1, 0x46],
+        "RFC 4231 test case 2"
+    );
     let unknown_kid = contract::jwt::TokenSigner::from_private_pem(
         "rotated-away",
         include_bytes!("../../../contract/test-keys/test-ed25519.pem"),
@@ -521,4 +529,25 @@ async fn revoked_and_ended_refresh_families_are_purged_and_live_ones_kept() {
     let (status, _) =
         error_code(refresh(&app, rotated["refresh_token"].as_str().unwrap()).await).await;
     assert_eq!(status, 401, "reuse detection survived the purge");
+}
+
+/// HMAC-SHA256 (RFC 2104), for the algorithm-confusion token above.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.iter().map(|k| k ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .to_vec()
 }
