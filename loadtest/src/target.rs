@@ -34,6 +34,10 @@ pub struct TargetConfig {
     pub keyed: bool,
 }
 
+/// How long the run's minted tokens live: longer than the longest scenario
+/// (a draw's entry window plus `SALE_WITHIN`, the queue's sale).
+const TOKEN_TTL_SECS: u64 = 4 * 3600;
+
 /// Connected handles, shared by every scenario.
 pub struct Target {
     pub config: TargetConfig,
@@ -100,9 +104,12 @@ impl Target {
         self.http.next()
     }
 
-    /// An access token valid for the whole run.
+    /// An access token valid for the whole run: a drawn sale's entrants
+    /// hold theirs from the entry window through every backfill round
+    /// (a 15-minute token expired mid-sale: its socket was closed and its
+    /// presses refused, and the last units were never claimed).
     pub fn token(&self, user_id: i64, role: Role) -> String {
-        self.signer.sign(user_id, role, now_unix(), 900)
+        self.signer.sign(user_id, role, now_unix(), TOKEN_TTL_SECS)
     }
 
     pub fn api(&self, path: &str) -> String {

@@ -203,7 +203,10 @@ fn spawn_pollers(
                     drop(permit);
                     match body["state"].as_str() {
                         Some("won") => {
-                            if !no_show {
+                            // Like the page: no press once its countdown
+                            // shows under a second (the answer would arrive
+                            // after the deadline, and be refused).
+                            if !no_show && time_left(&body) > Duration::from_secs(1) {
                                 let _ = press(&target, event, user, token, &claims).await;
                             }
                             return;
@@ -215,6 +218,16 @@ fn spawn_pollers(
             })
         })
         .collect()
+}
+
+/// Time left to claim a win, by its `claim_by` and this machine's clock
+/// (the server's, on one machine); zero when unreadable or past.
+fn time_left(entry: &serde_json::Value) -> Duration {
+    entry["claim_by"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .and_then(|by| (by.with_timezone(&Utc) - Utc::now()).to_std().ok())
+        .unwrap_or_default()
 }
 
 /// What the sockets saw.
