@@ -317,6 +317,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(admin::routes::patch_event)
                 .service(admin::routes::close_event)
                 .service(admin::routes::event_coupons)
+                .service(admin::export::export_coupons)
                 .service(admission::routes::admin_room)
                 .service(admission::draw_routes::admin_draw)
                 .service(admission::draw_routes::draw_now)

@@ -5,6 +5,7 @@
 
 pub mod announce;
 pub mod audit;
+pub mod export;
 pub mod filter;
 pub mod routes;
 pub mod store;

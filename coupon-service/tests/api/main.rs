@@ -11,6 +11,7 @@ mod cluster;
 mod draw;
 mod event_state;
 mod events;
+mod export;
 mod faults;
 mod helpers;
 mod issue;

@@ -41,6 +41,7 @@ async fn every_route_is_in_the_openapi_document_and_every_documented_route_is_se
         ("patch", "/api/admin/events/{id}"),
         ("post", "/api/admin/events/{id}/close"),
         ("get", "/api/admin/events/{id}/coupons"),
+        ("get", "/api/admin/events/{id}/coupons.csv"),
         ("post", "/api/admin/users/{id}/disable"),
         ("post", "/api/admin/users/{id}/enable"),
         ("get", "/api/admin/audit"),
