@@ -79,6 +79,12 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined | null>;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * Resolve the successful `Response` itself, body unread, instead of its
+   * JSON: for answers that are not JSON (a CSV export). Errors are still
+   * the envelope → `ApiError`, and a 401 still refreshes once.
+   */
+  raw?: boolean;
 }
 
 /** `?a=1&b=2` of the values that are set (nothing when none is). */
@@ -120,6 +126,37 @@ export async function toApiError(res: Response): Promise<ApiError> {
   } catch {
     return new ApiError(res.status, `http_${res.status}`, `The server answered ${res.status}.`, {}, retryAfter);
   }
+}
+
+/**
+ * The file name of a `Content-Disposition` header (`filename*=UTF-8''…` of
+ * RFC 6266 first, else `filename="…"` or a bare token), without any path;
+ * null when it names none.
+ */
+export function attachmentFilename(header: string | null): string | null {
+  if (!header) return null;
+  let name: string | null = null;
+  const star = /filename\*\s*=\s*([^']*)'[^']*'([^;]+)/i.exec(header);
+  if (star?.[2]) {
+    try {
+      name = decodeURIComponent(star[2].trim());
+    } catch {
+      name = null;
+    }
+  }
+  if (name === null) {
+    const plain = /(?:^|;)\s*filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(header);
+    name = plain ? (plain[1] !== undefined ? plain[1].replace(/\\(.)/g, '$1') : (plain[2] ?? null)) : null;
+  }
+  const base = name?.split(/[\\/]/).pop()?.trim();
+  return base ? base : null;
+}
+
+/** A successful file answer as a `File`: its body, its type, and the server's file name (else `fallback`). */
+export async function responseFile(res: Response, fallback: string): Promise<File> {
+  const blob = await res.blob();
+  const name = attachmentFilename(res.headers.get('Content-Disposition')) ?? fallback;
+  return new File([blob], name, { type: blob.type || res.headers.get('Content-Type') || 'application/octet-stream' });
 }
 
 export type Event = Schemas['EventView'];
@@ -197,12 +234,13 @@ export class RestClient {
     this.fetchImpl = opts.fetch ?? ((...args) => globalThis.fetch(...args));
   }
 
-  /** Any call: `path` starts with `/api/`. Resolves the JSON body (undefined for 204). */
+  /** Any call: `path` starts with `/api/`. Resolves the JSON body (undefined for 204; the `Response` with `raw`). */
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const first = await this.send(method, path, opts);
-    if (first.status !== 401 || !opts.auth || !this.opts.onUnauthorized) return this.parse<T>(first);
+    const raw = opts.raw === true;
+    if (first.status !== 401 || !opts.auth || !this.opts.onUnauthorized) return this.parse<T>(first, raw);
     const err = await toApiError(first);
-    if (await this.opts.onUnauthorized(err)) return this.parse<T>(await this.send(method, path, opts));
+    if (await this.opts.onUnauthorized(err)) return this.parse<T>(await this.send(method, path, opts), raw);
     throw err;
   }
 
@@ -232,8 +270,9 @@ export class RestClient {
     return res;
   }
 
-  private async parse<T>(res: Response): Promise<T> {
+  private async parse<T>(res: Response, raw = false): Promise<T> {
     if (!res.ok) throw await toApiError(res);
+    if (raw) return res as T;
     if (res.status === 204) return undefined as T;
     return (await res.json()) as T;
   }
@@ -378,6 +417,22 @@ export class RestClient {
 
   eventCoupons(id: number, query: AdminCouponsQuery = {}): Promise<IssuedCouponPage> {
     return this.request('GET', `/api/admin/events/${id}/coupons`, { auth: true, query: { ...query } });
+  }
+
+  /**
+   * An event's coupons as CSV (`code,user_id,issued_at,redeemed_at`, oldest
+   * first): a `File`, i.e. a Blob named as the server's `Content-Disposition`
+   * says (`event-<id>-coupons.csv`). 429 `rate_limited` with `retryAfterSecs`
+   * while the server already runs its exports; 404 `event_not_found`.
+   */
+  async exportCoupons(id: number, signal?: AbortSignal): Promise<File> {
+    const res = await this.request<Response>('GET', `/api/admin/events/${id}/coupons.csv`, {
+      auth: true,
+      raw: true,
+      headers: { Accept: 'text/csv, application/json' },
+      ...(signal ? { signal } : {}),
+    });
+    return responseFile(res, `event-${id}-coupons.csv`);
   }
 
   disableUser(id: number): Promise<UserStatus> {

@@ -5,6 +5,7 @@ import {
   type AuditQuery,
   RestClient,
   type components,
+  attachmentFilename,
   parseRetryAfter,
   type paths,
   queryString,
@@ -190,5 +191,53 @@ describe('helpers', () => {
     expect(parseRetryAfter(null)).toBeNull();
     expect(parseRetryAfter('Wed, 11 Feb 2026 10:30:10 GMT', Date.parse('2026-02-11T10:30:00Z'))).toBe(10);
     expect(parseRetryAfter('soon')).toBeNull();
+  });
+});
+
+describe('the coupon export (CSV)', () => {
+  const csv = (body: string, disposition: string | null = 'attachment; filename="event-7-coupons.csv"') =>
+    new Response(body, { status: 200, headers: { 'Content-Type': 'text/csv; charset=utf-8', ...(disposition ? { 'Content-Disposition': disposition } : {}) } });
+
+  it('downloads the CSV with the token as a File named by the server', async () => {
+    const { rest, sent } = client([csv('code,user_id,issued_at,redeemed_at\nSPRING-1,3,2026-02-11T01:00:00Z,\n')]);
+    const file = await rest.exportCoupons(7);
+    expect(sent[0]).toMatchObject({ url: 'https://shop.test/api/admin/events/7/coupons.csv', method: 'GET' });
+    expect(sent[0]?.headers.Authorization).toBe('Bearer tok-1');
+    expect(file).toBeInstanceOf(Blob);
+    expect(file.name).toBe('event-7-coupons.csv');
+    expect(file.type).toMatch(/^text\/csv/);
+    expect(await file.text()).toBe('code,user_id,issued_at,redeemed_at\nSPRING-1,3,2026-02-11T01:00:00Z,\n');
+  });
+
+  it('names the file itself when the server does not, and refreshes once on a 401', async () => {
+    let refreshed = 0;
+    const { rest, sent } = client([json(401, { error: { code: 'token_expired', message: 'expired' } }), csv('code,user_id,issued_at,redeemed_at\n', null)], {
+      onUnauthorized: () => {
+        refreshed += 1;
+        return true;
+      },
+    });
+    const file = await rest.exportCoupons(9);
+    expect(refreshed).toBe(1);
+    expect(sent).toHaveLength(2);
+    expect(file.name).toBe('event-9-coupons.csv');
+  });
+
+  it('turns a refusal into an ApiError with its Retry-After', async () => {
+    const { rest } = client([json(429, { error: { code: 'rate_limited', message: 'Too many exports' } }, { 'Retry-After': '12' })]);
+    const err = await rest.exportCoupons(7).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 429, code: 'rate_limited', retryAfterSecs: 12 });
+    const missing = client([json(404, { error: { code: 'event_not_found', message: 'No such event' } })]);
+    await expect(missing.rest.exportCoupons(8)).rejects.toMatchObject({ status: 404, code: 'event_not_found' });
+  });
+
+  it("reads Content-Disposition's file name", () => {
+    expect(attachmentFilename('attachment; filename="event-7-coupons.csv"')).toBe('event-7-coupons.csv');
+    expect(attachmentFilename('attachment; filename=plain.csv')).toBe('plain.csv');
+    expect(attachmentFilename("attachment; filename=\"x.csv\"; filename*=UTF-8''caf%C3%A9.csv")).toBe('café.csv');
+    expect(attachmentFilename('attachment; filename="../../etc/passwd"')).toBe('passwd');
+    expect(attachmentFilename('attachment')).toBeNull();
+    expect(attachmentFilename(null)).toBeNull();
   });
 });
