@@ -15,8 +15,8 @@
 //   6. A reloads: both coupons are in "my coupons"; a new tab is signed in
 //      without a form (the session is handed over by the open tab).
 //   7. the admin saw the numbers change without reloading, finds a coupon by
-//      code, raises the stock after the sell-out and then closes the sale —
-//      both show on the open sale pages at once, the visitor's too — and
+//      code, exports the coupons as CSV (a download), raises the stock after
+//      the sell-out and then closes the sale — both show on the open sale pages at once, the visitor's too — and
 //      finds the event in the list by a title search and the status filter.
 //   7b. the admin's audit trail holds the event's creation, both edits and
 //      the close (newest first, its own admin id, the request ids); the
@@ -31,6 +31,7 @@
 // Screenshots of every screen go to web/test-output/screenshots/.
 
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import {
   ADMIN,
@@ -440,6 +441,22 @@ describe(`web front end against ${BASE} (browser zone ${TZ})`, { timeout: 170_00
     assert.ok(codes.includes(won[1]), `search found ${won[1]} in ${codes}`);
     assert.ok(codes.every((c) => c.startsWith(won[1].slice(0, prefix.length + 4))), 'only matching codes');
     await shot(admin, '13-admin-coupons-search.png');
+
+    // The issued coupons as CSV: a plain link cannot carry the Bearer token,
+    // so the page fetches it with the admin's token and saves it as a
+    // download under the server's file name.
+    const [download] = await Promise.all([
+      admin.waitForEvent('download', { timeout: 15_000 }),
+      admin.getByRole('button', { name: 'Export coupons (CSV)' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), `event-${eventId}-coupons.csv`);
+    assert.equal(await download.failure(), null, 'the download completed');
+    const csv = await readFile(await download.path(), 'utf8');
+    assert.ok(csv.startsWith('code,user_id,issued_at,redeemed_at'), `CSV header: ${JSON.stringify(csv.slice(0, 80))}`);
+    const lines = csv.split(/\r?\n/).filter((l) => l !== '');
+    assert.equal(lines.length, 1 + 3, `a line per issued coupon: ${JSON.stringify(lines)}`);
+    for (const code of won) assert.ok(lines.some((l) => l.startsWith(`${code},`)), `${code} is in the CSV`);
+    await waitForText(admin.getByTestId('export-coupons-message'), new RegExp(`^Downloaded event-${eventId}-coupons\\.csv\\.$`));
 
     // One more coupon after the sell-out: every open sale page shows it at
     // once (event.updated), the visitor's too, without polling.

@@ -13,6 +13,7 @@ import { Session } from '../lib/session';
 import { formatLocal, localZoneLabel } from '../lib/time';
 import { parseAuditQuery } from './audit';
 import { auditScreen, eventHistory } from './audit-view';
+import { couponExportControl } from './coupon-export';
 import { adminDrawPanel } from './draw-panel';
 import { ADMISSION_FIELD_NAMES, EVENT_FIELDS, bodyFrom, changedFields, fieldApplies, formValues } from './event-form';
 import { ADMIN_STATUSES, type ListState, MAX_SEARCH, listHash, pageRange, parseListQuery } from './list-query';
@@ -702,11 +703,13 @@ function couponBrowser(eventId: number): { section: HTMLElement } {
   });
   refresh.addEventListener('click', () => void load());
   void load();
+  const exporter = couponExportControl(api, eventId);
 
   const section = h(
     'section',
     { class: 'card', 'aria-labelledby': 'coupons-title' },
-    h('div', { class: 'row spread' }, h('h2', { id: 'coupons-title' }, 'Issued coupons'), refresh),
+    h('div', { class: 'row spread' }, h('h2', { id: 'coupons-title' }, 'Issued coupons'), h('div', { class: 'row' }, exporter.button, refresh)),
+    exporter.message,
     form,
     info,
     region,
