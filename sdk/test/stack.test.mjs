@@ -14,8 +14,8 @@
 //   - session revoked: logging out closes the session's socket (4003), the
 //     client reports it and goes on watching anonymously.
 //
-// Run by web/run e2e (after the browser tests) with NODE_EXTRA_CA_CERTS set
-// to the gateway's self-signed certificate; alone: npm run test:stack in
+// Run by web/run e2e (after the browser tests) with SDK_STACK_CERT naming
+// the gateway's self-signed certificate (pinned: see pinGatewayCertificate); alone: npm run test:stack in
 // sdk/. Without a stack they are skipped, saying why (SDK_STACK_REQUIRED=1
 // makes that a failure). WEB_BASE_URL, DEMO_ADMIN_EMAIL and
 // DEMO_ADMIN_PASSWORD as for the browser tests.
@@ -34,6 +34,37 @@ const ADMIN = {
 const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
 const password = `pw-${run}-secret`;
 
+/**
+ * The gateway's certificate is self-signed with CA:FALSE (a plain leaf, as
+ * browsers want it), which OpenSSL — so Node — will not take as a trust
+ * anchor, even from NODE_EXTRA_CA_CERTS. With SDK_STACK_CERT naming that
+ * certificate, this process pins it instead: the server's certificate must
+ * be exactly that one (checked here, once, on a raw TLS connection), and
+ * then this test process alone stops verifying the chain.
+ */
+async function pinGatewayCertificate() {
+  const file = process.env.SDK_STACK_CERT;
+  if (!file || !BASE.startsWith('https://')) return;
+  const { readFileSync } = await import('node:fs');
+  const { X509Certificate } = await import('node:crypto');
+  const tls = await import('node:tls');
+  const expected = new X509Certificate(readFileSync(file)).raw;
+  const url = new URL(BASE);
+  const seen = await new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: url.hostname, port: Number(url.port || 443), servername: url.hostname, rejectUnauthorized: false }, () => {
+      const raw = socket.getPeerCertificate()?.raw;
+      socket.end();
+      resolve(raw);
+    });
+    socket.on('error', reject);
+  }).catch(() => null);
+  if (seen && Buffer.compare(seen, expected) === 0) {
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  }
+}
+
+await pinGatewayCertificate();
+
 /** Why the stack cannot be used (a string), or null when it answers. */
 async function stackProblem() {
   try {
@@ -42,7 +73,7 @@ async function stackProblem() {
   } catch (e) {
     const code = e?.cause?.code ?? '';
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
-      return `${BASE} does not have a certificate Node trusts (${code}): run with NODE_EXTRA_CA_CERTS=.run/tls/gateway.crt (web/run e2e and npm run test:stack do)`;
+      return `${BASE} does not have a certificate Node trusts (${code}): run with SDK_STACK_CERT=.run/tls/gateway.crt (web/run e2e and npm run test:stack do)`;
     }
     return `nothing answers at ${BASE} (${code || e?.message}): start the stack with scripts/dev up`;
   }
