@@ -8,7 +8,9 @@
 //! route changes it, and the table refuses UPDATE, DELETE and TRUNCATE
 //! (migration `20261211000001_admin_audit.sql`).
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, web};
+use std::future::{Ready, ready};
+
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, dev::Payload, get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -78,7 +80,8 @@ impl Action {
     }
 }
 
-/// Who acts, from which request.
+/// Who acts, from which request: an extractor that admits ADMIN tokens
+/// only (as `AdminUser`) and reads the request's ids for the record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub admin_id: i64,
@@ -86,17 +89,24 @@ pub struct Actor {
     pub trace_id: Option<String>,
 }
 
-impl Actor {
-    pub fn of(admin: &AdminUser, req: &HttpRequest) -> Self {
-        Self {
-            admin_id: admin.0.id(),
-            request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
-            trace_id: req
-                .headers()
-                .get("traceparent")
-                .and_then(|v| v.to_str().ok())
-                .and_then(trace_id_of),
-        }
+impl FromRequest for Actor {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(
+            AdminUser::from_request(req, payload)
+                .into_inner()
+                .map(|admin| Self {
+                    admin_id: admin.0.id(),
+                    request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+                    trace_id: req
+                        .headers()
+                        .get("traceparent")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(trace_id_of),
+                }),
+        )
     }
 }
 

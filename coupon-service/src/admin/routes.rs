@@ -1,6 +1,6 @@
 //! `/api/admin/events…`: for ADMIN tokens only (403 otherwise).
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -93,8 +93,7 @@ async fn propagate(state: &AppState, event: &Event) -> Result<(), ApiError> {
     (status = 401), (status = 403)))]
 #[post("/events")]
 pub async fn create_event(
-    admin: AdminUser,
-    req: HttpRequest,
+    actor: Actor,
     body: web::Json<Map<String, Value>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -105,16 +104,9 @@ pub async fn create_event(
         .await
         .map_err(store_down())?;
     let after = Some(audit::snapshot(&event));
-    audit::record(
-        &mut tx,
-        &Actor::of(&admin, &req),
-        Action::EventCreate,
-        event.id,
-        None,
-        after,
-    )
-    .await
-    .map_err(store_down())?;
+    audit::record(&mut tx, &actor, Action::EventCreate, event.id, None, after)
+        .await
+        .map_err(store_down())?;
     tx.commit().await.map_err(store_down())?;
     // Load it now so the first request at opening time finds it in Redis.
     if let Err(e) = rebuild::ensure_loaded(&state.redis, &state.db, event.id).await {
@@ -185,8 +177,7 @@ pub async fn get_event(
     (status = 422, description = "validation_failed"), (status = 404), (status = 403)))]
 #[patch("/events/{id}")]
 pub async fn patch_event(
-    admin: AdminUser,
-    req: HttpRequest,
+    actor: Actor,
     id: web::Path<i64>,
     body: web::Json<Map<String, Value>>,
     state: web::Data<AppState>,
@@ -197,7 +188,7 @@ pub async fn patch_event(
         .map_err(ApiError::store_down("the event store"))?
         .ok_or_else(|| ApiError::event_not_found(*id))?;
     let next = validation::merged(&current.event.as_new(), &change)?;
-    let (event, announced) = store::update(&state.db, *id, &next, &Actor::of(&admin, &req)).await?;
+    let (event, announced) = store::update(&state.db, *id, &next, &actor).await?;
     state.handoff.pass(announced);
     propagate(&state, &event).await?;
     Ok(HttpResponse::Ok().json(admin_view(&state, event, current.redeemed).await))
@@ -209,12 +200,11 @@ pub async fn patch_event(
     responses((status = 200, body = AdminEventView), (status = 404), (status = 403)))]
 #[post("/events/{id}/close")]
 pub async fn close_event(
-    admin: AdminUser,
-    req: HttpRequest,
+    actor: Actor,
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (event, announced) = store::close(&state.db, *id, &Actor::of(&admin, &req)).await?;
+    let (event, announced) = store::close(&state.db, *id, &actor).await?;
     state.handoff.pass(announced);
     propagate(&state, &event).await?;
     let redeemed = store::one(&state.db, event.id)

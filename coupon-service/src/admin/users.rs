@@ -6,18 +6,14 @@
 //! records it in `revoked_sessions`, so every coupon-service instance refuses
 //! the access tokens already issued within a poll (`auth::revoked_sessions`).
 
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use contract::errors::ErrorCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::audit::{self, Action, Actor};
-use crate::{
-    auth::{AdminUser, refresh},
-    error::ApiError,
-    state::AppState,
-};
+use crate::{auth::refresh, error::ApiError, state::AppState};
 
 /// An account as an admin sees it after the change.
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
@@ -43,8 +39,7 @@ fn user_not_found(id: i64) -> ApiError {
     (status = 409, description = "cannot_disable_admin"), (status = 401), (status = 403)))]
 #[post("/users/{id}/disable")]
 pub async fn disable_user(
-    admin: AdminUser,
-    req: HttpRequest,
+    actor: Actor,
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -77,17 +72,13 @@ pub async fn disable_user(
     let revoked = refresh::end_sessions(&mut tx, id, None)
         .await
         .map_err(store_down())?;
-    let change = (
-        before.as_ref().map(audit::snapshot),
-        Some(audit::snapshot(&user)),
-    );
     audit::record(
         &mut tx,
-        &Actor::of(&admin, &req),
+        &actor,
         Action::UserDisable,
         id,
-        change.0,
-        change.1,
+        before.as_ref().map(audit::snapshot),
+        Some(audit::snapshot(&user)),
     )
     .await
     .map_err(store_down())?;
@@ -103,8 +94,7 @@ pub async fn disable_user(
     (status = 401), (status = 403)))]
 #[post("/users/{id}/enable")]
 pub async fn enable_user(
-    admin: AdminUser,
-    req: HttpRequest,
+    actor: Actor,
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -123,14 +113,13 @@ pub async fn enable_user(
     .fetch_one(&mut *tx)
     .await
     .map_err(store_down())?;
-    let change = (Some(audit::snapshot(&before)), Some(audit::snapshot(&user)));
     audit::record(
         &mut tx,
-        &Actor::of(&admin, &req),
+        &actor,
         Action::UserEnable,
         id,
-        change.0,
-        change.1,
+        Some(audit::snapshot(&before)),
+        Some(audit::snapshot(&user)),
     )
     .await
     .map_err(store_down())?;

@@ -5,7 +5,7 @@
 //! room (`store.rs`), a win an admission; the room's helpers are shared
 //! with the queue's routes.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use contract::errors::ErrorCode;
 use serde::Serialize;
@@ -488,8 +488,7 @@ pub async fn admin_draw(
     (status = 503, description = "unavailable")))]
 #[post("/events/{id}/draw")]
 pub async fn draw_now(
-    admin: AdminUser,
-    req: HttpRequest,
+    actor: Actor,
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -525,7 +524,6 @@ pub async fn draw_now(
     {
         let before = serde_json::json!({ "draw_at": event.draw_at });
         let after = serde_json::json!({ "draw_at": moved });
-        let actor = Actor::of(&admin, &req);
         audit::record(
             &mut tx,
             &actor,
